@@ -1,0 +1,67 @@
+"""Typed configuration of one tuning run; the CLI builds it, ``colt.api.tune`` consumes it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STRATEGIES = ("colt", "evolutionary", "random")
+PROPOSERS = ("llm", "random")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Tuning constants of the COLT search, defaults from the paper (§3.2, §4.1)."""
+
+    lam: float = 0.5  # MA-UCT weight of the small-model prior
+    exploration: float = math.sqrt(2)  # MA-UCT c
+    branching_factor: int = 2
+    rollout_steps: int = 3
+    max_depth: int = 12
+    largest_model_floor: float = 0.2  # minimum share of calls made by the largest model
+    floor_grace_calls: int = 5  # the floor is enforced once this many calls were made
+    course_alteration: bool = True
+    model_selection: bool = True  # False: every expansion uses the first model of the set
+    measure_exploration: float = 0.2  # share of each measurement round picked at random
+    trials_per_round: int = 8
+    expansions_per_round: int = 8
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """One run: what to tune, how, with which models, and where to write it."""
+
+    workload: str = "matmul"
+    strategy: str = "colt"
+    proposer: str = "llm"
+    model_set: str = "embedded"
+    models: tuple[str, ...] = ()  # restrict the model set to these names (empty: all)
+    trials: int = 64
+    seed: int = 0
+    target: str | None = None  # JSON target; None: the host CPU
+    num_threads: int | None = None  # None: all cores of the machine
+    out_dir: Path | None = None  # None: runs/<workload>-<strategy>-<timestamp>
+    search: SearchConfig = field(default_factory=SearchConfig)
+    verify: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["out_dir"] = str(self.out_dir) if self.out_dir else None
+        data["models"] = list(self.models)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TuneConfig:
+        data = dict(data)
+        data["search"] = SearchConfig(**data.get("search", {}))
+        data["models"] = tuple(data.get("models", ()))
+        data["out_dir"] = Path(data["out_dir"]) if data.get("out_dir") else None
+        return cls(**data)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> TuneConfig:
+        return cls.from_json(json.loads((run_dir / "config.json").read_text()))

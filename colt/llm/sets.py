@@ -1,0 +1,172 @@
+"""Model sets: one TOML file per set, validated with pydantic.
+
+A set lists the models that share the search tree. Each model names its endpoint
+(``base_url`` + ``model`` id), how to constrain its answers (``structured_output``) and the
+*name* of the environment variable that holds its API key, never the key itself. Models of the
+embedded set have no ``base_url`` in the file: ``colt.llm.servers`` starts local servers for
+them and fills it in.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from colt.errors import UserError, unknown_choice
+from colt.llm.weights import EMBEDDED_WEIGHTS
+from colt.search.base import ModelInfo
+
+StructuredOutput = Literal["json_schema", "json_object_schema", "none"]
+
+
+class ModelSpec(BaseModel):
+    """One model of a set: identity, endpoint, output constraint and call limits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+    parameters: float = Field(gt=0)  # parameter count, drives the size-aware prior
+    base_url: str | None = None  # OpenAI-compatible root, e.g. http://127.0.0.1:8000/v1
+    model: str  # model id sent to the endpoint
+    api_key_env: str | None = None  # NAME of the variable holding the key; None: no key
+    structured_output: StructuredOutput = "json_schema"
+    timeout_s: float = Field(default=60.0, gt=0)  # whole call, per attempt
+    max_tokens: int = Field(default=256, gt=0)  # answer budget
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    temperature: float | None = Field(default=0.7, ge=0)  # None: leave to the endpoint
+    context_window: int = Field(default=8192, gt=256)  # tokens, prompt + answer
+    retries: int = Field(default=2, ge=0, le=5)  # extra attempts after a transient fault
+    stream: bool = False  # stream the answer: a timed-out call stops the server's generation
+    system_role: Literal["system", "user"] = "system"  # "user": system text joins the user turn
+    edit_arguments: bool = False  # allow "Name(key=value, ...)" edits in the answer schema
+    embedded: str | None = None  # key of colt.llm.weights.EMBEDDED_WEIGHTS; served locally
+
+    @model_validator(mode="after")
+    def _endpoint_known(self) -> ModelSpec:
+        if self.embedded is not None and self.embedded not in EMBEDDED_WEIGHTS:
+            raise ValueError(f"unknown embedded weights {self.embedded!r}")
+        if self.embedded is None and not self.base_url:
+            raise ValueError(f"model {self.name!r} needs base_url (or embedded)")
+        return self
+
+
+class ModelSet(BaseModel):
+    """The candidate models of one run; ``largest`` is the course-alteration model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str = ""
+    models: tuple[ModelSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ModelSet:
+        names = [m.name for m in self.models]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate model names: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.models)
+
+    @property
+    def largest(self) -> ModelSpec:
+        return max(self.models, key=lambda m: m.parameters)
+
+    @property
+    def needs_embedded(self) -> bool:
+        return any(m.embedded is not None and not m.base_url for m in self.models)
+
+    def infos(self) -> tuple[ModelInfo, ...]:
+        return tuple(ModelInfo(m.name, m.parameters) for m in self.models)
+
+    def spec(self, name: str) -> ModelSpec:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise unknown_choice("model", name, self.names)
+
+    def restrict(self, names: tuple[str, ...]) -> ModelSet:
+        """The set limited to ``names`` (empty: unchanged), in the file's order."""
+        if not names:
+            return self
+        for name in names:
+            self.spec(name)
+        kept = tuple(m for m in self.models if m.name in names)
+        return self.model_copy(update={"models": kept})
+
+    def with_base_urls(self, urls: dict[str, str]) -> ModelSet:
+        models = tuple(
+            m.model_copy(update={"base_url": urls[m.name]}) if m.name in urls else m
+            for m in self.models
+        )
+        return self.model_copy(update={"models": models})
+
+    def missing_keys(self) -> tuple[str, ...]:
+        """Names of the api_key_env variables that are unset or empty."""
+        wanted = [m.api_key_env for m in self.models if m.api_key_env]
+        return tuple(dict.fromkeys(v for v in wanted if not os.environ.get(v)))
+
+    def api_key(self, name: str) -> str | None:
+        env = self.spec(name).api_key_env
+        return os.environ.get(env) if env else None
+
+
+def _bundled_dir() -> Path:
+    return Path(str(resources.files("colt.llm") / "sets"))
+
+
+def model_set_names() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in _bundled_dir().glob("*.toml")))
+
+
+def _resolve_path(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.is_file():
+        if not path.is_file():
+            raise UserError(f"model set file {str(path)!r} does not exist")
+        return path
+    if str(name_or_path) not in model_set_names():
+        raise unknown_choice("model set", str(name_or_path), model_set_names())
+    return _bundled_dir() / f"{name_or_path}.toml"
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def load_model_set(name_or_path: str | Path, *, require_keys: bool = True) -> ModelSet:
+    """Loads a bundled set by name or a TOML file by path.
+
+    With ``require_keys`` a set whose ``api_key_env`` variable is unset is a ``UserError``
+    naming that variable; the key itself is read only when a client is made.
+    """
+    path = _resolve_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise UserError(f"cannot read model set {str(path)!r}: {error}") from None
+    data.setdefault("name", path.stem)
+    try:
+        model_set = ModelSet.model_validate(data)
+    except ValidationError as error:
+        raise UserError(f"model set {path.stem!r} is invalid: {_first_error(error)}") from None
+    missing = model_set.missing_keys()
+    if require_keys and missing:
+        plural = len(missing) > 1
+        variables = " and ".join(missing)
+        raise UserError(
+            f"model set {model_set.name!r} needs the environment variable{'s' if plural else ''} "
+            f"{variables} (API key), which {'are' if plural else 'is'} not set"
+        )
+    return model_set

@@ -1,0 +1,173 @@
+"""Reference timings a tuned kernel is compared with: PyTorch and numpy on the CPU, and the
+machine's measured BLAS peak (a large float32 matmul in numpy, not a theoretical figure).
+
+Every timing is the median of repeats after one warm-up call; failures are data
+(``Timing.note``), so a missing PyTorch reads "not installed" instead of stopping a benchmark.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+PEAK_LABEL = "measured BLAS peak"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median latency of one implementation, or why there is none."""
+
+    latency_s: float | None
+    repeats: int = 0
+    note: str = ""  # "not installed", "not applicable", or an error in one line
+    threads: int | None = None
+    version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Peak:
+    gflops: float
+    method: str
+    threads: int | None
+    label: str = PEAK_LABEL
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def median_time(function: Callable[[], Any], *, repeats: int = 5, min_time_s: float = 0.05) -> float:
+    """Median seconds per call over ``repeats`` timed batches, after one warm-up call.
+
+    Each batch runs the function often enough to last about ``min_time_s``, so short kernels are
+    not dominated by timer resolution.
+    """
+    start = time.perf_counter()
+    function()
+    warm = max(time.perf_counter() - start, 1e-9)
+    number = max(1, int(min_time_s / warm))
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            function()
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:200]
+
+
+def workload_inputs(workload: Any, *, seed: int = 0) -> Any:
+    """The inputs a workload's reference takes, made as the tuner makes them."""
+    from colt.workloads import make_inputs
+
+    return make_inputs(workload, workload.build(), np.random.default_rng(seed))
+
+
+def time_numpy(workload: Any, *, inputs: Any = None, repeats: int = 5) -> Timing:
+    """The workload's numpy reference; "not applicable" when the workload has none."""
+    reference = getattr(workload, "reference", None)
+    if reference is None:
+        return Timing(None, note="not applicable", version=np.__version__)
+    try:
+        inputs = workload_inputs(workload) if inputs is None else inputs
+        latency = median_time(lambda: reference(inputs), repeats=repeats)
+    except Exception as error:  # a failing reference is reported, not raised
+        return Timing(None, note=_one_line(error), version=np.__version__)
+    return Timing(latency, repeats, threads=_blas_threads(), version=np.__version__)
+
+
+def time_torch(workload: Any, *, inputs: Any = None, repeats: int = 5,
+               threads: int | None = None) -> Timing:
+    """The workload's PyTorch implementation on the CPU; "not installed" without PyTorch."""
+    if importlib.util.find_spec("torch") is None:
+        return Timing(None, note="not installed")
+    import torch
+
+    implementation = getattr(workload, "torch_impl", None)
+    if implementation is None:
+        return Timing(None, note="not applicable", version=torch.__version__)
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        inputs = workload_inputs(workload) if inputs is None else inputs
+        with torch.inference_mode():
+            latency = median_time(lambda: implementation(inputs), repeats=repeats)
+    except Exception as error:  # a failing implementation is reported, not raised
+        return Timing(None, note=_one_line(error), version=torch.__version__)
+    return Timing(latency, repeats, threads=torch.get_num_threads(), version=torch.__version__)
+
+
+def measured_peak_gflops(*, size: int = 2048, repeats: int = 5) -> Peak:
+    """GFLOP/s of numpy's float32 ``size``³ matmul (median of repeats): a measured BLAS peak."""
+    rng = np.random.default_rng(0)
+    left = rng.standard_normal((size, size), dtype=np.float32)
+    right = rng.standard_normal((size, size), dtype=np.float32)
+    latency = median_time(lambda: left @ right, repeats=repeats, min_time_s=0.0)
+    method = f"numpy {np.__version__} float32 matmul {size}x{size}x{size}, median of {repeats}"
+    return Peak(2.0 * size**3 / latency / 1e9, method, _blas_threads())
+
+
+def _blas_threads() -> int | None:
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return os.cpu_count()
+
+
+def machine_summary() -> dict[str, Any]:
+    """CPU model, core count and versions, for the header of a benchmark table."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+                cpu,
+            )
+    except OSError:
+        pass
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    for package in ("tvm", "torch"):
+        versions[package] = _version_of(package)
+    return {"cpu": cpu, "cores": os.cpu_count(), "hostname": platform.node(),
+            "versions": versions}
+
+
+def _version_of(package: str) -> str:
+    if importlib.util.find_spec(package) is None:
+        return "not installed"
+    from importlib import metadata
+
+    distribution = {"tvm": "apache-tvm"}.get(package, package)
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def compare_workload(workload: Any, *, repeats: int = 5, threads: int | None = None
+                     ) -> dict[str, Any]:
+    """numpy and PyTorch timings of one workload on the same inputs, as JSON."""
+    try:
+        inputs = workload_inputs(workload)
+    except Exception as error:  # no inputs: both timings carry the reason
+        failed = Timing(None, note=_one_line(error))
+        return {"flops": workload.flops, "numpy": failed.to_json(), "torch": failed.to_json()}
+    return {
+        "flops": workload.flops,
+        "numpy": time_numpy(workload, inputs=inputs, repeats=repeats).to_json(),
+        "torch": time_torch(workload, inputs=inputs, repeats=repeats, threads=threads).to_json(),
+    }

@@ -1,0 +1,284 @@
+"""Read-only views of what runs wrote: one run directory, or a grid of them.
+
+Nothing here measures or tunes; every figure comes from ``results.json``, ``config.json``,
+``tree.json`` and ``best.py`` of a run directory (see ``docs/run-directory.md``), and from the
+``grid.json`` / ``comparisons.json`` a benchmark grid writes beside its runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from colt.errors import UserError
+
+RESULTS_FILE = "results.json"
+GRID_FILE = "grid.json"
+COMPARISONS_FILE = "comparisons.json"
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One model of the run's set and, for the COLT strategy, what it did."""
+
+    name: str
+    parameters: float  # parameter count; 0.0 when the run did not say
+    calls: int = 0  # includes course alterations
+    course_alterations: int = 0
+    hits: int = 0
+    latency_s: float = 0.0  # summed over the model's calls
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    id: int
+    parent: int | None
+    depth: int
+    model: str | None
+    proposed_by: str | None
+    edits: tuple[str, ...]
+    score: float | None
+    measured: bool
+    pruned: bool
+    course_alteration: bool
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A frozen view of one run directory; ``label`` names its configuration in a grid."""
+
+    path: Path
+    label: str
+    status: str
+    workload: str
+    flops: float
+    strategy: str
+    proposer: str | None
+    seed: int
+    trials: int
+    samples: int
+    naive_latency_s: float | None
+    best_latency_s: float | None
+    speedup: float | None
+    verified: bool
+    curve: tuple[float, ...]  # best-so-far speedup after each measured sample
+    time_s: dict[str, float]
+    models: tuple[ModelRecord, ...]
+    search: dict[str, Any] | None
+    machine: dict[str, Any]
+    versions: dict[str, Any]
+    config: dict[str, Any]
+    tree: tuple[TreeNode, ...] | None = None
+    best_program: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def largest_model(self) -> ModelRecord | None:
+        """The model with the most parameters (ties: the last listed), None without models."""
+        if not self.models:
+            return None
+        return max(reversed(self.models), key=lambda model: model.parameters)
+
+    @property
+    def gflops(self) -> float | None:
+        """Achieved GFLOP/s of the best verified schedule."""
+        if not self.best_latency_s or not self.flops:
+            return None
+        return self.flops / self.best_latency_s / 1e9
+
+    @property
+    def samples_to_best(self) -> int | None:
+        """The first sample at which the best-so-far curve reached its final value."""
+        if not self.curve:
+            return None
+        final = self.curve[-1]
+        return next(i + 1 for i, value in enumerate(self.curve) if value >= final)
+
+
+@dataclass(frozen=True)
+class GridRecord:
+    """A grid directory: its definition, its runs and the comparisons it measured."""
+
+    path: Path
+    definition: dict[str, Any]
+    runs: tuple[RunRecord, ...]
+    comparisons: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def configs(self) -> tuple[str, ...]:
+        defined = tuple(self.definition.get("configs", ()))
+        seen = tuple(dict.fromkeys(run.label for run in self.runs))
+        return tuple(dict.fromkeys(c for c in defined + seen if c in seen))
+
+    @property
+    def workloads(self) -> tuple[str, ...]:
+        defined = tuple(self.definition.get("workloads", ()))
+        seen = tuple(dict.fromkeys(run.workload for run in self.runs))
+        return tuple(dict.fromkeys(w for w in defined + seen if w in seen))
+
+    @property
+    def peak_gflops(self) -> float | None:
+        peak = self.comparisons.get("peak", {})
+        value = peak.get("gflops") if isinstance(peak, dict) else None
+        return float(value) if value else None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise UserError(f"{path} does not exist") from error
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from error
+
+
+def best_so_far(results: dict[str, Any]) -> tuple[float, ...]:
+    """Best-so-far speedup after each measured sample; 1.0 (the naive program) before any."""
+    naive = results.get("naive_latency_s")
+    values: list[float] = []
+    best = 1.0
+    for point in results.get("curve") or []:
+        best = max(best, _point_speedup(point, naive))
+        values.append(best)
+    return tuple(values)
+
+
+def _point_speedup(point: dict[str, Any], naive: float | None) -> float:
+    """The best speedup known at one curve point; 0.0 when the point says nothing usable."""
+    best_latency = point.get("best_latency_s")
+    if naive and best_latency:
+        return float(naive) / float(best_latency)
+    if point.get("error"):
+        return 0.0
+    if naive and point.get("latency_s"):
+        return float(naive) / float(point["latency_s"])
+    return float(point.get("speedup") or 0.0)
+
+
+def _models(results: dict[str, Any]) -> tuple[ModelRecord, ...]:
+    stats = results.get("model_stats") or {}
+    listed = {m["name"]: float(m.get("parameters") or 0.0) for m in results.get("models") or []}
+    names = list(listed) + [name for name in stats if name not in listed]
+    records = []
+    for name in names:
+        entry = stats.get(name, {})
+        records.append(
+            ModelRecord(
+                name=name,
+                parameters=listed.get(name, 0.0),
+                calls=int(entry.get("calls", 0)),
+                course_alterations=int(entry.get("course_alterations", 0)),
+                hits=int(entry.get("hits", 0)),
+                latency_s=float(entry.get("latency_s", 0.0)),
+            )
+        )
+    return tuple(records)
+
+
+def _tree(run_dir: Path) -> tuple[TreeNode, ...] | None:
+    path = run_dir / "tree.json"
+    if not path.exists():
+        return None
+    nodes = _read_json(path).get("nodes", [])
+    return tuple(
+        TreeNode(
+            id=int(node["id"]),
+            parent=node.get("parent"),
+            depth=int(node.get("depth", 0)),
+            model=node.get("model"),
+            proposed_by=node.get("proposed_by"),
+            edits=tuple(node.get("edits") or ()),
+            score=node.get("score"),
+            measured=bool(node.get("measured", False)),
+            pruned=bool(node.get("pruned", False)),
+            course_alteration=bool(node.get("course_alteration", False)),
+        )
+        for node in nodes
+    )
+
+
+def default_label(run_dir: Path, results: dict[str, Any]) -> str:
+    """``<config>`` when the run sits at ``<grid>/<config>/<workload>/seed<k>``, else a summary."""
+    grid_dir = run_dir.parent.parent.parent
+    if run_dir.name.startswith("seed") and (grid_dir / GRID_FILE).exists():
+        return run_dir.parent.parent.name
+    strategy = str(results.get("strategy", "?"))
+    proposer = results.get("proposer")
+    if strategy != "colt" or not proposer:
+        return strategy
+    names = [m["name"] for m in results.get("models") or []]
+    if proposer == "random":
+        return "colt-random"
+    return "colt" if len(names) != 1 else f"colt ({names[0]})"
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def load_run(run_dir: Path | str, *, label: str | None = None) -> RunRecord:
+    """Read one run directory; raises :class:`UserError` when it has no readable results."""
+    run_dir = Path(run_dir)
+    results = _read_json(run_dir / RESULTS_FILE)
+    config_path = run_dir / "config.json"
+    config = _read_json(config_path) if config_path.exists() else {}
+    workload = results.get("workload") or {}
+    best_path = run_dir / "best.py"
+    return RunRecord(
+        path=run_dir,
+        label=label or default_label(run_dir, results),
+        status=str(results.get("status", "unknown")),
+        workload=str(workload.get("name", config.get("workload", "?"))),
+        flops=float(workload.get("flops") or 0.0),
+        strategy=str(results.get("strategy", config.get("strategy", "?"))),
+        proposer=results.get("proposer"),
+        seed=int(results.get("seed", config.get("seed", 0))),
+        trials=int(results.get("trials", config.get("trials", 0))),
+        samples=int(results.get("samples", len(results.get("curve") or []))),
+        naive_latency_s=_finite(results.get("naive_latency_s")),
+        best_latency_s=_finite(results.get("best_latency_s")),
+        speedup=_finite(results.get("speedup")),
+        verified=bool(results.get("verified", False)),
+        curve=best_so_far(results),
+        time_s={k: float(v) for k, v in (results.get("time_s") or {}).items() if v is not None},
+        models=_models(results),
+        search=results.get("search"),
+        machine=dict(results.get("machine") or {}),
+        versions=dict(results.get("versions") or {}),
+        config=config,
+        tree=_tree(run_dir),
+        best_program=best_path.read_text() if best_path.exists() else None,
+    )
+
+
+def find_runs(grid_dir: Path | str) -> list[Path]:
+    """Every run directory (one holding ``results.json``) under ``grid_dir``, sorted."""
+    grid_dir = Path(grid_dir)
+    return sorted(path.parent for path in grid_dir.rglob(RESULTS_FILE))
+
+
+def is_grid(path: Path | str) -> bool:
+    path = Path(path)
+    return (path / GRID_FILE).exists() or not (path / RESULTS_FILE).exists()
+
+
+def load_grid(grid_dir: Path | str) -> GridRecord:
+    """Read a grid directory (or any folder of run directories)."""
+    grid_dir = Path(grid_dir)
+    definition_path = grid_dir / GRID_FILE
+    definition = _read_json(definition_path) if definition_path.exists() else {}
+    comparisons_path = grid_dir / COMPARISONS_FILE
+    comparisons = _read_json(comparisons_path) if comparisons_path.exists() else {}
+    runs = tuple(load_run(path) for path in find_runs(grid_dir))
+    if not runs:
+        raise UserError(f"{grid_dir} holds no run directory (no {RESULTS_FILE} under it)")
+    return GridRecord(grid_dir, definition, runs, comparisons)

@@ -1,0 +1,168 @@
+"""Contracts of the search core: the records that cross its boundary and the callables it uses.
+
+The core never touches TVM or the network. A program state is opaque to it (``State``); the
+schedule layer implements :class:`Environment` over MetaSchedule traces, the LLM layer implements
+:class:`Proposer`, and unit tests use small fakes of both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Protocol, Sequence
+
+import numpy as np
+
+State = Any  # an opaque program state: a schedule trace in the real environment
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One requested transformation: a vocabulary name and optional arguments.
+
+    ``args`` is a tuple of (key, value) pairs so the record stays hashable and frozen; an empty
+    tuple means "edit a random applicable decision".
+    """
+
+    name: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def arg(self, key: str, default: Any = None) -> Any:
+        return dict(self.args).get(key, default)
+
+    def describe(self) -> str:
+        if not self.args:
+            return self.name
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.args)
+        return f"{self.name}({inner})"
+
+
+@dataclass(frozen=True)
+class JointAction:
+    """What an acting model proposes: edits applied in order, and the model to expand the child."""
+
+    edits: tuple[Edit, ...]
+    next_model: str
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The outcome of one proposer call; errors are data, the search goes on without an action.
+
+    ``error_kind`` is one of ``ERROR_KINDS`` or None; ``action`` may be set together with an
+    error when only part of the answer was usable (e.g. unknown next model).
+    """
+
+    action: JointAction | None
+    error_kind: str | None = None
+    error_detail: str = ""
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+ERROR_KINDS = (
+    "unknown_transformation",
+    "unknown_model",
+    "unparsable",
+    "timeout",
+    "http_error",
+    "connection_refused",
+    "invalid_edit",
+)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """A state after applying edits in order; illegal edits are skipped and counted."""
+
+    state: State
+    applied: tuple[Edit, ...]
+    invalid: tuple[str, ...] = ()  # one short reason per rejected edit
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    parameters: float  # parameter count, e.g. 1.35e8
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    """Global per-model statistics shown in the prompt and written to results."""
+
+    calls: int = 0
+    hits: int = 0  # calls whose child scored better than its parent
+    errors: dict[str, int] = field(default_factory=dict)
+    course_alterations: int = 0  # calls made as a course alteration (largest model only)
+    floor_calls: int = 0  # calls redirected to the largest model by the minimum-share floor
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / self.calls if self.calls else 0.0
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A read-only snapshot of one tree node for prompts: program, history, score, model."""
+
+    program: str
+    history: tuple[str, ...]
+    score: float
+    model: str | None  # the model that expands (expanded) this node
+    depth: int
+
+
+@dataclass(frozen=True)
+class PromptContext:
+    """Everything Appendix B's prompt carries, as plain data (no tree, no TVM objects)."""
+
+    current: NodeView
+    parent: NodeView | None
+    grandparent: NodeView | None
+    transformations: tuple[str, ...]
+    transformation_help: dict[str, str]  # name -> one line on its optional arguments
+    models: tuple[ModelInfo, ...]
+    model_stats: dict[str, ModelStats]
+    leaf_depth: int
+    trials_done: int
+    trials_total: int
+
+
+class Proposer(Protocol):
+    """Asks ``model`` for a joint action in ``context``; never raises for endpoint faults."""
+
+    def propose(self, model: str, context: PromptContext) -> Proposal: ...
+
+
+class Environment(Protocol):
+    """The program side of the search: applying edits, rollouts, scoring, describing states."""
+
+    transformations: tuple[str, ...]
+
+    def key(self, state: State) -> Hashable:
+        """Structural identity of a program: equal keys mean the same program."""
+        ...
+
+    def apply(self, state: State, edits: Sequence[Edit], rng: np.random.Generator) -> ApplyResult:
+        """Applies ``edits`` in order; every randomness comes from ``rng``."""
+        ...
+
+    def score(self, states: Sequence[State]) -> list[float | None]:
+        """Predicted normalized throughput in [0, 1] (higher is faster), one batched call;
+        None where nothing can be predicted yet (a cost model that has seen no measurement)."""
+        ...
+
+    def describe(self, state: State) -> str:
+        """Program text for prompts."""
+        ...
+
+    def history(self, state: State) -> tuple[str, ...]:
+        """The transformation history of ``state`` as short lines, oldest first."""
+        ...

@@ -1,0 +1,24 @@
+"""A proposer that needs no model: random edits and a random next model (the "no LLM" ablation)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from colt.search.base import Edit, JointAction, PromptContext, Proposal
+
+RANDOM_MODEL = "random"  # the pseudo-model name a random-proposer run records its calls under
+
+
+class RandomProposer:
+    def __init__(self, seed: int, *, max_edits: int = 3) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.max_edits = max_edits
+
+    def propose(self, model: str, context: PromptContext) -> Proposal:
+        count = int(self.rng.integers(1, self.max_edits + 1))
+        names: Sequence[str] = context.transformations
+        edits = tuple(Edit(str(self.rng.choice(list(names)))) for _ in range(count))
+        next_model = str(self.rng.choice([m.name for m in context.models]))
+        return Proposal(JointAction(edits, next_model))

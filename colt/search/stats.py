@@ -1,0 +1,75 @@
+"""Per-model call statistics and the search's own time accounting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from colt.search.base import ModelStats, Proposal
+
+
+@dataclass
+class ModelCounters:
+    calls: int = 0
+    hits: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    course_alterations: int = 0
+    floor_calls: int = 0
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def record_call(self, proposal: Proposal) -> None:
+        self.calls += 1
+        self.latency_s += proposal.latency_s
+        self.prompt_tokens += proposal.prompt_tokens
+        self.completion_tokens += proposal.completion_tokens
+        if proposal.error_kind:
+            self.add_error(proposal.error_kind)
+
+    def add_error(self, kind: str, count: int = 1) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + count
+
+    def snapshot(self) -> ModelStats:
+        return ModelStats(
+            calls=self.calls,
+            hits=self.hits,
+            errors=dict(self.errors),
+            course_alterations=self.course_alterations,
+            floor_calls=self.floor_calls,
+            latency_s=self.latency_s,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+        )
+
+
+@dataclass
+class SearchTimes:
+    """Seconds spent per activity inside the search (measurement is accounted elsewhere)."""
+
+    total: float = 0.0
+    proposals: float = 0.0
+    scoring: float = 0.0
+    edits: float = 0.0
+
+    @property
+    def overhead(self) -> float:
+        """Search time excluding model calls: selection, edits, scoring, bookkeeping."""
+        return self.total - self.proposals
+
+
+def model_stats_json(counters: dict[str, ModelCounters]) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for name, c in counters.items():
+        snap = c.snapshot()
+        out[name] = {
+            "calls": snap.calls,
+            "hits": snap.hits,
+            "hit_rate": snap.hit_rate,
+            "errors": dict(snap.errors),
+            "course_alterations": snap.course_alterations,
+            "floor_calls": snap.floor_calls,
+            "latency_s": snap.latency_s,
+            "prompt_tokens": snap.prompt_tokens,
+            "completion_tokens": snap.completion_tokens,
+        }
+    return out

@@ -1,0 +1,151 @@
+"""The shared search tree: nodes are joint states (program, model that expands it).
+
+The tree is plain data. ``ROOT`` is a virtual node without a program whose children are the
+design-space sketches; every other node holds one program state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from colt.search.base import Edit, State
+
+ROOT = 0
+
+
+@dataclass
+class Node:
+    id: int
+    parent: int | None
+    state: State
+    key: Hashable
+    model: str  # the model that expands this node
+    proposed_by: str | None  # the model whose proposal created it; None for root and sketches
+    edits: tuple[Edit, ...]
+    depth: int
+    score: float  # the program's own value: predicted, or measured once measured
+    children: list[int] = field(default_factory=list)
+    visits: int = 0
+    value_sum: float = 0.0
+    measured: bool = False
+    pruned: bool = False
+    course_alteration: bool = False  # created by a largest-model re-expansion
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One backpropagated reward: which program it scored and along which path it went."""
+
+    key: Hashable
+    reward: float
+    path: tuple[int, ...]
+
+
+class Tree:
+    def __init__(self, root_model: str) -> None:
+        root = Node(ROOT, None, None, None, root_model, None, (), 0, 0.0)
+        self.nodes: list[Node] = [root]
+        self.backups: dict[Hashable, list[Backup]] = {}
+
+    def add(
+        self,
+        parent: int,
+        state: State,
+        key: Hashable,
+        *,
+        model: str,
+        proposed_by: str | None,
+        edits: tuple[Edit, ...],
+        score: float,
+        course_alteration: bool = False,
+    ) -> Node:
+        node = Node(
+            id=len(self.nodes),
+            parent=parent,
+            state=state,
+            key=key,
+            model=model,
+            proposed_by=proposed_by,
+            edits=edits,
+            depth=self.nodes[parent].depth + 1,
+            score=score,
+            course_alteration=course_alteration,
+        )
+        self.nodes.append(node)
+        self.nodes[parent].children.append(node.id)
+        return node
+
+    def live_children(self, node_id: int) -> list[Node]:
+        return [self.nodes[c] for c in self.nodes[node_id].children if not self.nodes[c].pruned]
+
+    def path(self, node_id: int) -> list[Node]:
+        """Nodes from the root to ``node_id``, both included."""
+        out: list[Node] = []
+        current: int | None = node_id
+        while current is not None:
+            out.append(self.nodes[current])
+            current = self.nodes[current].parent
+        return out[::-1]
+
+    def ancestor(self, node_id: int, generations: int) -> Node | None:
+        current: int | None = node_id
+        for _ in range(generations):
+            if current is None:
+                return None
+            current = self.nodes[current].parent
+        return None if current is None or current == ROOT else self.nodes[current]
+
+    def prune(self, node_id: int) -> None:
+        self.nodes[node_id].pruned = True
+
+    def backpropagate(self, node_id: int, reward: float, key: Hashable) -> None:
+        path = tuple(node.id for node in self.path(node_id))
+        for nid in path:
+            self.nodes[nid].visits += 1
+            self.nodes[nid].value_sum += reward
+        self.backups.setdefault(key, []).append(Backup(key, reward, path))
+
+    def correct(self, key: Hashable, value: float) -> None:
+        """Replaces every reward that scored program ``key`` by its measured ``value``.
+
+        A rollout's reward was a prediction; once the program is measured the tree should hold
+        what the machine said, along every path that reward travelled.
+        """
+        for index, backup in enumerate(self.backups.get(key, [])):
+            delta = value - backup.reward
+            for nid in backup.path:
+                self.nodes[nid].value_sum += delta
+            self.backups[key][index] = Backup(key, value, backup.path)
+        for node in self.live():
+            if node.key == key:
+                node.score = value
+                node.measured = True
+
+    def live(self) -> Iterator[Node]:
+        return (n for n in self.nodes[1:] if not n.pruned)
+
+    def depth(self) -> int:
+        return max((n.depth for n in self.live()), default=0)
+
+    def to_json(self, describe_edit: Any = Edit.describe) -> dict[str, Any]:
+        return {
+            "nodes": [
+                {
+                    "id": n.id,
+                    "parent": n.parent,
+                    "depth": n.depth,
+                    "model": n.model,
+                    "proposed_by": n.proposed_by,
+                    "edits": [describe_edit(e) for e in n.edits],
+                    "score": n.score,
+                    "visits": n.visits,
+                    "value": n.value_sum / n.visits if n.visits else None,
+                    "measured": n.measured,
+                    "pruned": n.pruned,
+                    "course_alteration": n.course_alteration,
+                }
+                for n in self.nodes
+            ]
+        }

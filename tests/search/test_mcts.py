@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from colt.config import SearchConfig
+from colt.search.base import ModelInfo
+from colt.search.mcts import Search
+from colt.search.tree import ROOT
+from tests.search.fakes import FailingProposer, LineEnvironment, ScriptedProposer
+
+MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
+
+
+def _search(proposer, env=None, **overrides) -> Search:
+    config = SearchConfig(**{"rollout_steps": 2, **overrides})
+    fake_clock = itertools.count(0.0, 0.001)
+    search = Search(
+        env or LineEnvironment(),
+        proposer,
+        MODELS,
+        config=config,
+        seed=7,
+        trials_total=10,
+        clock=lambda: next(fake_clock),
+    )
+    search.start([50])
+    return search
+
+
+def test_backpropagation_updates_every_node_on_the_path() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]))
+    child = search.step()
+    for node in search.tree.path(child.id):
+        assert node.visits == 1
+    root = search.tree.nodes[ROOT]
+    (backup,) = [b for bs in search.tree.backups.values() for b in bs]
+    assert root.value_sum == pytest.approx(backup.reward)
+    assert backup.path == tuple(n.id for n in search.tree.path(child.id))
+
+
+def test_measurement_replaces_predicted_reward_along_its_path() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]))
+    search.step()
+    (key, (backup,)) = next(iter(search.tree.backups.items()))
+    search.record_measurement(key, 2.0)  # the first measurement is the best seen: value 1
+    root = search.tree.nodes[ROOT]
+    assert root.value_sum == pytest.approx(1.0)
+    assert search.pool[key].measured
+
+
+def test_branching_factor_limits_children() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]))
+    for _ in range(12):
+        search.step()
+    for node in search.tree.live():
+        assert len(search.tree.live_children(node.id)) <= 2
+
+
+def test_next_model_is_advisory_child_model() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]))
+    child = search.step()
+    assert child.proposed_by == "large"  # the sketch is expanded by the largest model
+    assert child.model == "small"
+
+
+def test_failed_call_counts_error_and_search_goes_on() -> None:
+    search = _search(FailingProposer())
+    for _ in range(3):
+        search.step()
+    assert search.counters["large"].errors == {"timeout": 3}
+    assert len(search.tree.nodes) == 5  # root, sketch, three children
+
+
+def test_course_alteration_prunes_and_reexpands_with_largest() -> None:
+    # "Down" always regresses: the second small-model regression on the path triggers.
+    search = _search(ScriptedProposer(["Down"], ["small"]), largest_model_floor=0.0)
+    for _ in range(12):
+        search.step()
+    assert search.course_alterations >= 1
+    pruned = [n for n in search.tree.nodes if n.pruned]
+    assert pruned and all(n.proposed_by == "small" for n in pruned)
+    altered = [n for n in search.tree.nodes if n.course_alteration]
+    assert len(altered) == search.course_alterations
+    for node in altered:
+        assert node.proposed_by == "large"
+        sibling_pruned = [search.tree.nodes[c] for c in search.tree.nodes[node.parent].children]
+        assert any(s.pruned for s in sibling_pruned)
+        assert node.visits >= 1  # the altered continuation was backed up
+    for node in pruned:
+        assert node.visits == 0  # the regressive child never influenced values
+
+
+def test_no_course_alteration_when_disabled() -> None:
+    search = _search(
+        ScriptedProposer(["Down"], ["small"]), course_alteration=False, largest_model_floor=0.0
+    )
+    for _ in range(6):
+        search.step()
+    assert search.course_alterations == 0
+    assert not any(n.pruned for n in search.tree.nodes)
+
+
+def test_floor_enforces_largest_model_share() -> None:
+    search = _search(
+        ScriptedProposer(["Up"], ["small"]),
+        largest_model_floor=0.4,
+        floor_grace_calls=2,
+        course_alteration=False,
+    )
+    for _ in range(20):
+        search.step()
+    calls = {m: c.calls for m, c in search.counters.items()}
+    assert calls["large"] / sum(calls.values()) >= 0.4 - 1 / 20
+    assert search.counters["large"].floor_calls > 0
+
+
+def test_without_floor_small_model_dominates() -> None:
+    search = _search(
+        ScriptedProposer(["Up"], ["small"]), largest_model_floor=0.0, course_alteration=False
+    )
+    for _ in range(20):
+        search.step()
+    assert search.counters["small"].calls > search.counters["large"].calls
+
+
+def test_untrained_cost_model_inherits_parent_value() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]), env=LineEnvironment(trained=False))
+    child = search.step()
+    assert child.score == 0.0  # the sketch had no prediction: nothing random reaches the tree
+
+
+def test_same_seed_same_proposals_same_tree() -> None:
+    def run() -> list[tuple]:
+        search = _search(ScriptedProposer(["Up", "Down"], ["small", "large"]))
+        for _ in range(15):
+            search.step()
+        picks = search.pick_for_measurement(4)
+        return [(n.parent, n.key, n.model, n.pruned) for n in search.tree.nodes] + [
+            tuple(c.key for c in picks)
+        ]
+
+    assert run() == run()
+
+
+def test_pick_for_measurement_prefers_best_unmeasured() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]), measure_exploration=0.0)
+    for _ in range(5):
+        search.step()
+    picks = search.pick_for_measurement(3)
+    values = sorted((c.value for c in search.pending()), reverse=True)
+    assert [c.value for c in picks] == values[:3]
+    for c in picks:
+        search.record_measurement(c.key, 1.0)
+    assert all(c.key not in {p.key for p in search.pick_for_measurement(3)} for c in picks)
+
+
+def test_model_selection_off_uses_one_model() -> None:
+    search = _search(ScriptedProposer(["Up"], ["large"]), model_selection=False)
+    for _ in range(5):
+        search.step()
+    assert {n.model for n in search.tree.live()} == {"small"}
+    assert search.counters["large"].calls == 0
+
+
+def test_search_overhead_excludes_proposals() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]))
+    for _ in range(3):
+        search.step()
+    summary = search.summary()
+    assert summary["time_s"]["proposals"] > 0
+    assert summary["search_overhead_per_expansion_s"] == pytest.approx(
+        (summary["time_s"]["total"] - summary["time_s"]["proposals"]) / 3
+    )
