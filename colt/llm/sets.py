@@ -38,7 +38,7 @@ class ModelSpec(BaseModel):
     timeout_s: float = Field(default=60.0, gt=0)  # whole call, per attempt
     max_tokens: int = Field(default=256, gt=0)  # answer budget
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
-    temperature: float | None = Field(default=0.7, ge=0)  # None: leave to the endpoint
+    temperature: float | None = Field(default=None, ge=0)  # None: the endpoint default
     context_window: int = Field(default=8192, gt=256)  # tokens, prompt + answer
     retries: int = Field(default=2, ge=0, le=5)  # extra attempts after a transient fault
     stream: bool = False  # stream the answer: a timed-out call stops the server's generation

@@ -46,7 +46,9 @@ class Peak:
         return asdict(self)
 
 
-def median_time(function: Callable[[], Any], *, repeats: int = 5, min_time_s: float = 0.05) -> float:
+def median_time(
+    function: Callable[[], Any], *, repeats: int = 5, min_time_s: float = 0.05
+) -> float:
     """Median seconds per call over ``repeats`` timed batches, after one warm-up call.
 
     Each batch runs the function often enough to last about ``min_time_s``, so short kernels are
@@ -133,10 +135,9 @@ def machine_summary() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            cpu = next(
-                (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
-                cpu,
-            )
+            names = (line.split(":", 1)[1].strip() for line in cpuinfo
+                     if line.startswith("model name"))
+            cpu = next(names, cpu)
     except OSError:
         pass
     versions = {"python": platform.python_version(), "numpy": np.__version__}

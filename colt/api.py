@@ -1,0 +1,274 @@
+"""The public API: ``tune`` a workload into a run directory, ``resume`` a killed run."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from colt import __version__
+from colt.config import PROPOSERS, STRATEGIES, TuneConfig
+from colt.errors import UserError, unknown_choice
+from colt.progress import RunProgress
+from colt.replay import JournaledEnvironment, JournaledProposer
+from colt.run import Journal, RunDir, Timer, write_json
+from colt.search.base import ModelInfo, Proposer
+from colt.search.mcts import Search
+from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
+from colt.search.stats import model_stats_json
+from colt.workloads import Workload, get_workload
+
+
+def tune(config: TuneConfig, *, progress: bool = True) -> Path:
+    """Runs ``config`` to completion and returns its run directory."""
+    validate(config)
+    workload = get_workload(config.workload)
+    target = resolve_target(config.target, config.num_threads)
+    run = RunDir.create(config)
+    _execute(run, run.config(), workload, target, progress)
+    return run.path
+
+
+def resume(run_dir: Path, *, progress: bool = True) -> Path:
+    """Finishes an interrupted run without re-measuring what it measured.
+
+    COLT runs replay their journal; MetaSchedule's own strategies are not replayable (their
+    internal sampling is not seeded end to end), so they restart from their first sample.
+    """
+    run = RunDir.open(run_dir)
+    config = run.config()
+    if run.results_path.exists() and run.results().get("status") == "complete":
+        return run.path
+    if config.strategy != "colt":
+        for stale in ("journal.jsonl", "results.json"):
+            (run.path / stale).unlink(missing_ok=True)
+        shutil.rmtree(run.database, ignore_errors=True)
+    workload = get_workload(config.workload)
+    _execute(run, config, workload, resolve_target(config.target, config.num_threads), progress)
+    return run.path
+
+
+def validate(config: TuneConfig) -> None:
+    if config.strategy not in STRATEGIES:
+        raise unknown_choice("strategy", config.strategy, STRATEGIES)
+    if config.proposer not in PROPOSERS:
+        raise unknown_choice("proposer", config.proposer, PROPOSERS)
+    if config.trials <= 0:
+        raise UserError(f"--trials must be a positive number of samples, not {config.trials}")
+    if config.num_threads is not None and config.num_threads <= 0:
+        raise UserError(f"--threads must be positive, not {config.num_threads}")
+
+
+def resolve_target(spec: str | None, num_threads: int | None) -> Any:
+    """The host CPU through llvm (mcpu detected) unless ``spec`` is a JSON target."""
+    import tvm
+
+    from colt.schedule.program import host_target
+
+    if spec is None:
+        return host_target(num_threads)
+    try:
+        data = json.loads(spec)
+    except json.JSONDecodeError:
+        raise UserError(
+            f"--target must be a JSON object such as '{{\"kind\": \"llvm\", \"mcpu\": "
+            f"\"skylake-avx512\", \"num-cores\": 2}}', not {spec!r}"
+        ) from None
+    if not isinstance(data, dict) or data.get("kind") != "llvm":
+        raise UserError(f"unsupported target {spec}; COLT tunes CPU targets: kind must be \"llvm\"")
+    try:
+        return tvm.target.Target(data)
+    except Exception as error:
+        raise UserError(f"TVM rejected the target {spec}: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[-1]
+
+
+def _execute(run: RunDir, config: TuneConfig, workload: Workload, target: Any, progress: bool) -> None:
+    from colt.schedule.session import TuningSession
+    from colt.tuning import Recorder, run_colt, run_metaschedule
+
+    threads = config.num_threads or os.cpu_count() or 1
+    journal = run.journal()
+    timer = Timer()
+    session = TuningSession(workload, target, num_threads=threads, database_dir=run.database)
+    naive = _naive_latency(session, journal)
+    recorder = Recorder(session, journal, timer, naive)
+    facts = _facts(config, workload, target, threads)
+    search: Search | None = None
+    with RunProgress(config.trials, enabled=progress) as bar:
+
+        def on_round(current: Search | None = None) -> None:
+            write = _results(facts, recorder, timer, current, status="running")
+            run.write_results(write)
+            bar.update(recorder.samples, write["speedup"])
+
+        if config.strategy == "colt":
+            with _proposer(config, run) as (proposer, models):
+                search = run_colt(
+                    config,
+                    session,
+                    recorder,
+                    JournaledProposer(proposer, journal),
+                    models,
+                    lambda env: JournaledEnvironment(env, journal),
+                    on_round,
+                )
+        else:
+            run_metaschedule(config, session, recorder, on_round)
+    _finish(run, facts, recorder, timer, search)
+    journal.close()
+
+
+def _naive_latency(session: Any, journal: Journal) -> float:
+    recorded = journal.of_kind("naive")
+    if recorded:
+        return float(recorded[0]["latency_s"])
+    measurement = session.measure_naive()
+    if measurement.latency_s is None:
+        raise UserError(f"the unscheduled kernel could not be measured: {measurement.error}")
+    journal.append({"kind": "naive", "latency_s": measurement.latency_s, "run_secs": measurement.run_secs})
+    return measurement.latency_s
+
+
+@contextlib.contextmanager
+def _proposer(config: TuneConfig, run: RunDir) -> Iterator[tuple[Proposer, tuple[ModelInfo, ...]]]:
+    if config.proposer == "random":
+        yield RandomProposer(config.seed), (ModelInfo(RANDOM_MODEL, 1.0),)
+        return
+    from colt.llm.session import llm_proposer
+
+    with llm_proposer(config, run.path) as pair:
+        yield pair
+
+
+def _facts(config: TuneConfig, workload: Workload, target: Any, threads: int) -> dict[str, Any]:
+    """What does not change during a run: identity, versions, machine, evaluator."""
+    import numpy
+    import tvm
+    import xgboost
+
+    from colt.schedule.measure import EVALUATOR
+
+    return {
+        "colt_version": __version__,
+        "workload": {"name": workload.name, "flops": workload.flops, "description": workload.description},
+        "strategy": config.strategy,
+        "proposer": config.proposer if config.strategy == "colt" else None,
+        "model_set": config.model_set
+        if config.strategy == "colt" and config.proposer == "llm"
+        else None,
+        "seed": config.seed,
+        "trials": config.trials,
+        "target": _target_json(target),
+        "num_threads": threads,
+        "versions": {
+            "colt": __version__,
+            "tvm": tvm.__version__,
+            "tvm_ffi": _version("apache-tvm-ffi"),
+            "xgboost": xgboost.__version__,
+            "numpy": numpy.__version__,
+            "python": platform.python_version(),
+        },
+        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "hostname": platform.node()},
+        "measurement": dict(EVALUATOR),
+        "search_config": asdict(config.search),
+    }
+
+
+def _target_json(target: Any) -> dict[str, Any]:
+    return {str(k): _plain(v) for k, v in dict(target.export()).items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "value"):
+        return value.value
+    if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(value, dict):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import version
+
+    return version(distribution)
+
+
+def _cpu_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _results(
+    facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None, *, status: str
+) -> dict[str, Any]:
+    best = recorder.best_latency_s
+    times = timer.as_json()
+    if search is not None:
+        times["search"] = search.times.overhead
+        times["proposals"] = search.times.proposals
+    return {
+        **facts,
+        "status": status,
+        "naive_latency_s": recorder.naive_latency_s,
+        "best_latency_s": best,
+        "speedup": recorder.naive_latency_s / best if best else None,
+        "verified": best is not None,
+        "verification_failures": recorder.verification_failures,
+        "samples": recorder.samples,
+        "curve": [asdict(point) for point in recorder.curve],
+        "time_s": times,
+        "search": search.summary() if search else None,
+        "models": [asdict(m) for m in search.models] if search else [],
+        "model_stats": model_stats_json(search.counters) if search else {},
+    }
+
+
+def _finish(run: RunDir, facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None) -> None:
+    results = _results(facts, recorder, timer, search, status="complete")
+    if recorder.best_schedule is not None:
+        (run.path / "best.py").write_text(recorder.best_schedule.mod.script())
+        write_json(
+            run.path / "best_trace.json",
+            recorder.best_schedule.trace.as_json(remove_postproc=True),
+        )
+    if search is not None:
+        write_json(run.path / "tree.json", search.tree.to_json())
+    run.write_results(results)
+    (run.path / "summary.txt").write_text(summary_line(results) + "\n")
+
+
+def summary_line(results: dict[str, Any]) -> str:
+    workload = results["workload"]["name"]
+    if results["best_latency_s"] is None:
+        return (
+            f"{workload}: no verified schedule in {results['samples']} samples "
+            f"({results['strategy']}); unscheduled {results['naive_latency_s'] * 1e3:.3f} ms"
+        )
+    return (
+        f"{workload}: {results['speedup']:.2f}x faster than unscheduled "
+        f"({results['naive_latency_s'] * 1e3:.3f} ms -> {results['best_latency_s'] * 1e3:.3f} ms), "
+        f"verified, {results['samples']} samples, {results['strategy']}"
+        + (f"+{results['proposer']}" if results.get("proposer") else "")
+        + f", {results['time_s']['total']:.0f} s"
+    )
+
+
+def show(run_dir: Path) -> dict[str, Any]:
+    return RunDir.open(run_dir).results()
+
+
+__all__ = ["TuneConfig", "resume", "show", "summary_line", "tune"]

@@ -1,0 +1,241 @@
+"""The `colt` command: parse, call the API, render. No logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from colt.config import PROPOSERS, STRATEGIES, SearchConfig, TuneConfig
+from colt.errors import UserError
+
+EPILOG = """examples:
+  colt tune                                    COLT on matmul with the two embedded local LLMs
+  colt tune --workload llama3-8b-attention --trials 128
+  colt tune --strategy evolutionary --trials 32     MetaSchedule's stock search, as a baseline
+  colt tune --strategy colt --proposer random       COLT's tree without any LLM (ablation)
+  colt tune --workload my_kernels.py:make_gemm      your own function returning a TVM PrimFunc
+  colt tune --models openai                         the paper's GPT-5.2 + gpt-5-mini set
+  colt tune --resume runs/matmul-colt-20261122-101500
+  colt show runs/matmul-colt-20261122-101500
+  colt report runs/matmul-colt-20261122-101500      an HTML + Markdown page with plots
+  colt bench --quick                                the paper's comparison, small, on this machine
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as error:
+        print(f"colt: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("colt: interrupted; resume with `colt tune --resume RUN_DIR`", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colt",
+        description="Tune tensor programs with one Monte Carlo tree search shared by several LLMs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_tune(commands)
+    _add(commands, "show", "print a finished (or running) run", _show).add_argument(
+        "run_dir", type=Path, help="a run directory written by `colt tune`"
+    )
+    _add(commands, "workloads", "list the built-in workloads", _workloads)
+    _add_models(commands)
+    report = _add(commands, "report", "write report.html and report.md for a run or a grid", _report)
+    report.add_argument("path", type=Path, help="a run directory or a `colt bench` grid directory")
+    report.add_argument("--out", type=Path, help="where to write the report (default: PATH)")
+    _add_bench(commands)
+    return parser
+
+
+def _add(
+    commands: argparse._SubParsersAction, name: str, help_text: str, handler: Callable
+) -> argparse.ArgumentParser:
+    sub = commands.add_parser(name, help=help_text, description=help_text)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+def _add_tune(commands: argparse._SubParsersAction) -> None:
+    tune = _add(commands, "tune", "search a fast schedule for one workload", _tune)
+    tune.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    tune.add_argument("--workload", default="matmul", help="a name from `colt workloads`, or FILE.py:FUNCTION returning a TVM PrimFunc")
+    tune.add_argument("--strategy", default="colt", choices=STRATEGIES, help="colt: the shared-tree search; evolutionary / random: MetaSchedule's stock searches")
+    tune.add_argument("--proposer", default="llm", choices=PROPOSERS, help="who proposes transformations in COLT: the model set's LLMs, or random (no LLM)")
+    tune.add_argument("--models", default="embedded", help="model set: a name from `colt models list` or a TOML file")
+    tune.add_argument("--only-models", default="", help="comma-separated subset of the model set to use")
+    tune.add_argument("--trials", type=int, default=64, help="measured samples (the budget)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of every random choice of the search")
+    tune.add_argument("--target", help='JSON TVM target, e.g. \'{"kind": "llvm", "mcpu": "znver4", "num-cores": 2}\' (default: this CPU)')
+    tune.add_argument("--threads", type=int, help="TVM runtime threads when measuring (default: all cores)")
+    tune.add_argument("--out", type=Path, help="run directory (default: runs/WORKLOAD-STRATEGY-TIME)")
+    tune.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run; other options are read from it")
+    tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    search = tune.add_argument_group("COLT search (defaults from the paper)")
+    defaults = SearchConfig()
+    search.add_argument("--lam", type=float, default=defaults.lam, help="MA-UCT weight λ of the small-model prior")
+    search.add_argument("--exploration", type=float, default=defaults.exploration, help="MA-UCT exploration constant c")
+    search.add_argument("--branching", type=int, default=defaults.branching_factor, help="children per node")
+    search.add_argument("--rollout-steps", type=int, default=defaults.rollout_steps, help="random transformations per rollout")
+    search.add_argument("--floor", type=float, default=defaults.largest_model_floor, help="minimum share of calls made by the largest model")
+    search.add_argument("--no-course-alteration", action="store_true", help="never escalate to the largest model")
+    search.add_argument("--no-model-selection", action="store_true", help="one model expands every node (single-model baselines)")
+    search.add_argument("--trials-per-round", type=int, default=defaults.trials_per_round, help="samples measured after each round of expansions")
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from colt import api
+
+    if args.resume:
+        run_dir = api.resume(args.resume, progress=not args.quiet)
+    else:
+        run_dir = api.tune(_tune_config(args), progress=not args.quiet)
+    print(api.summary_line(api.show(run_dir)))
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+def _tune_config(args: argparse.Namespace) -> TuneConfig:
+    search = SearchConfig(
+        lam=args.lam,
+        exploration=args.exploration,
+        branching_factor=args.branching,
+        rollout_steps=args.rollout_steps,
+        largest_model_floor=args.floor,
+        course_alteration=not args.no_course_alteration,
+        model_selection=not args.no_model_selection,
+        trials_per_round=args.trials_per_round,
+    )
+    return TuneConfig(
+        workload=args.workload,
+        strategy=args.strategy,
+        proposer=args.proposer,
+        model_set=args.models,
+        models=tuple(m.strip() for m in args.only_models.split(",") if m.strip()),
+        trials=args.trials,
+        seed=args.seed,
+        target=args.target,
+        num_threads=args.threads,
+        out_dir=args.out,
+        search=search,
+    )
+
+
+def _show(args: argparse.Namespace) -> int:
+    from colt import api
+
+    results = api.show(args.run_dir)
+    print(api.summary_line(results))
+    rows = [
+        ("status", results["status"]),
+        ("workload", results["workload"]["name"]),
+        ("strategy", results["strategy"] + (f" ({results['proposer']})" if results.get("proposer") else "")),
+        ("target", json.dumps(results["target"])),
+        ("threads", results["num_threads"]),
+        ("samples", f"{results['samples']} of {results['trials']}"),
+        ("unscheduled", _ms(results["naive_latency_s"])),
+        ("best", _ms(results["best_latency_s"])),
+        ("speedup", f"{results['speedup']:.2f}x" if results["speedup"] else "-"),
+        ("wall time", ", ".join(f"{k} {v:.1f} s" for k, v in results["time_s"].items())),
+        ("verification failures", len(results["verification_failures"])),
+    ]
+    for name, stats in results.get("model_stats", {}).items():
+        errors = sum(stats["errors"].values())
+        rows.append((f"model {name}", f"{stats['calls']} calls, hit rate {stats['hit_rate']:.2f}, {errors} errors, {stats['course_alterations']} course alterations"))
+    if results.get("search"):
+        s = results["search"]
+        rows.append(("tree", f"{s['tree_size']} nodes, depth {s['tree_depth']}, {s['course_alterations']} course alterations"))
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    return 0
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:.3f} ms"
+
+
+def _workloads(args: argparse.Namespace) -> int:
+    from colt.workloads import get_workload, workload_names
+
+    for name in workload_names():
+        workload = get_workload(name)
+        print(f"{name:<28} {workload.flops / 1e9:8.3f} GFLOP  {workload.description}")
+    return 0
+
+
+def _add_models(commands: argparse._SubParsersAction) -> None:
+    models = commands.add_parser("models", help="model sets: list, check, serve")
+    verbs = models.add_subparsers(title="verbs", metavar="VERB")
+    _add(verbs, "list", "list the model sets", _models_list)
+    check = _add(verbs, "check", "reach every model of a set with one tiny structured call", _models_check)
+    check.add_argument("set", help="a model set name or TOML file")
+    serve = _add(verbs, "serve", "keep a local set's servers up for repeated runs (Ctrl-C stops)", _models_serve)
+    serve.add_argument("set", nargs="?", default="embedded")
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from colt.llm.commands import list_sets
+
+    for line in list_sets():
+        print(line)
+    return 0
+
+
+def _models_check(args: argparse.Namespace) -> int:
+    from colt.llm.commands import check_set
+
+    return check_set(args.set)
+
+
+def _models_serve(args: argparse.Namespace) -> int:
+    from colt.llm.commands import serve_set
+
+    return serve_set(args.set)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from colt.report import write_report
+
+    if not args.path.exists():
+        raise UserError(f"{args.path} does not exist")
+    print(f"report: {write_report(args.path, args.out)}")
+    return 0
+
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    bench = _add(commands, "bench", "run the paper's comparison grid and write its report", _bench)
+    size = bench.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="a small grid that finishes here in well under an hour (default)")
+    size.add_argument("--paper", action="store_true", help="the paper's grid: five workloads, 1000 samples, several seeds")
+    bench.add_argument("--out", type=Path, help="grid directory (resumes if it exists)")
+    bench.add_argument("--workloads", help="comma-separated workloads")
+    bench.add_argument("--configs", help="comma-separated configurations")
+    bench.add_argument("--seeds", type=int, help="number of seeds")
+    bench.add_argument("--trials", type=int, help="samples per run")
+    bench.add_argument("--models", help="model set")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from colt.bench import bench_from_args
+
+    print(f"grid: {bench_from_args(args)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

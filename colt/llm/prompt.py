@@ -1,0 +1,259 @@
+"""The expansion prompt of the paper's Appendix B, built from a ``PromptContext``.
+
+``build_prompt`` returns the system and user texts. When the whole prompt would not fit the
+model's budget it shrinks the parts in a fixed order (program text first, see
+``colt.llm.shrink``; then parent code diffs; then old history steps) and keeps every section.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from dataclasses import dataclass
+
+from colt.llm.shrink import MAX_LEVEL, shrink_history, shrink_program
+from colt.search.base import ModelInfo, ModelStats, NodeView, PromptContext
+
+SYSTEM_PROMPT = """\
+You are an AI scheduling assistant to help with a Monte Carlo Tree Search (MCTS) to find an \
+optimal program in the search space starting from an unoptimized program.
+In this MCTS, the current program is the leaf we are expanding, while immediate parent and \
+grandparent refer to the ancestors in the tree.
+Each program has:
+- a piece of code
+- a transformation history sequence
+- a predicted performance score
+You are given:
+- Code of the current program
+- Historical performance info of current/parent/grandparent (pieces of code, transformation \
+history sequences, predicted scores)
+- A list of possible transformations that can be applied next
+- Search context: leaf depth and trials progress
+- Global per-model stats:
+  - hit_rate: fraction of calls where score(child) > score(parent)
+  - number of times the model is invoked
+  - number of errors the model has made in past invocations (+1 for invalid transformation, \
++1 for invalid next_model name)
+  - parameter counts
+- Local model context:
+  - model used to expand current/parent/grandparent
+Task:
+1. Compare code/transformation history/predicted performance scores to infer what changes \
+might improve performance.
+2. Propose a sequence of transformations from the provided list. You may repeat a \
+transformation to explore different decisions.
+3. Choose exactly one model from the provided model list as the next model to expand the \
+child. Use the smallest model that could give best results. Prefer models with fewer errors.
+Output a single valid JSON object in the EXACT format:
+{
+"transformations": ["Fullname1", "Fullname2", "..."],
+"next_model": "..."
+}"""
+
+ARGUMENTS_NOTE = (
+    "A transformation may carry arguments as Name(key=value, ...) as its help line describes; "
+    "a bare name edits a random decision of that kind."
+)
+
+PER_MESSAGE_TOKENS = 8  # chat-template overhead per message
+
+
+_PIECES = re.compile(r"[A-Za-z]+|\d|[^\sA-Za-z\d]|\n[ \t]*| {2,}")
+
+
+def estimate_tokens(text: str, *, scale: float = 1.0) -> int:
+    """A slightly high BPE token count without a tokenizer.
+
+    Words count one token per 6 letters; digits, punctuation and indentation one each. On
+    TVMScript and this prompt it overshot the SmolLM2 and Gemma 3 tokenizers by 3-20 %
+    (code runs ~2 characters per token, prose ~4.5). ``scale`` corrects it per model.
+    """
+    pieces = _PIECES.findall(text)
+    count = sum(math.ceil(len(p) / 6) if p[0].isalpha() else 1 for p in pieces)
+    return math.ceil(count * scale) + PER_MESSAGE_TOKENS
+
+
+def format_parameters(count: float) -> str:
+    """1.35e8 -> "135M", 2e10 -> "20.0B" (the Appendix B style)."""
+    if count >= 1e9:
+        return f"{count / 1e9:.1f}B"
+    return f"{count / 1e6:.0f}M"
+
+
+@dataclass(frozen=True)
+class _Shrink:
+    program_level: int = 0
+    ancestor_diffs: bool = True  # show parent/grandparent code as a diff against the current
+    history_keep: int | None = None  # last steps of each history (None: all)
+
+
+def _plans() -> list[_Shrink]:
+    plans = [_Shrink(), _Shrink(1), _Shrink(1, ancestor_diffs=False)]
+    plans += [_Shrink(level, False) for level in range(2, 5)]
+    plans += [_Shrink(4, False, keep) for keep in (24, 12, 6)]
+    plans += [_Shrink(level, False, 6) for level in range(5, MAX_LEVEL + 1)]
+    plans.append(_Shrink(MAX_LEVEL + 1, False, 2))  # code omitted entirely
+    return plans
+
+
+def _program_text(program: str, level: int) -> str:
+    if level > MAX_LEVEL:
+        return "(omitted: too long for this model's context window)"
+    return shrink_program(program, level)
+
+
+def _history_lines(node: NodeView, keep: int | None) -> list[str]:
+    if not node.history:
+        return ["(none: the unoptimized program)"]
+    return shrink_history(node.history, keep)
+
+
+def _ancestor(title: str, node: NodeView, current: NodeView, plan: _Shrink) -> list[str]:
+    lines = [f"{title}:"]
+    if plan.ancestor_diffs and node.program != current.program:
+        diff = difflib.unified_diff(
+            node.program.splitlines(), current.program.splitlines(), lineterm="", n=1
+        )
+        body = list(diff)[2:42]
+        lines += ["Code (diff from this program to the current one):", *body]
+    elif node.program == current.program:
+        lines.append("Code: same as the current program")
+    else:
+        lines.append("Code: differs from the current program (diff omitted for length)")
+    prefix = current.history[: len(node.history)] == node.history
+    if prefix and node.history:
+        lines.append(f"Transformation history: the first {len(node.history)} steps above")
+    else:
+        lines += ["Transformation history:", *_history_lines(node, plan.history_keep)]
+    lines.append(f"Predicted score: {node.score:.4g}")
+    return lines
+
+
+def _history_section(context: PromptContext, plan: _Shrink) -> list[str]:
+    current = context.current
+    lines = ["Historical Performance Info (Leaf, Parent, Grandparent)", "Current Program:"]
+    lines += ["Code:", _program_text(current.program, plan.program_level)]
+    lines += ["Transformation history:", *_history_lines(current, plan.history_keep)]
+    lines.append(f"Predicted score: {current.score:.4g}")
+    if context.parent is not None:
+        lines += _ancestor("Immediate Parent Program", context.parent, current, plan)
+    if context.grandparent is not None:
+        lines += _ancestor("Grandparent Program", context.grandparent, current, plan)
+    return lines
+
+
+def _transformations_section(context: PromptContext) -> list[str]:
+    lines = ["Available Transformations", json.dumps(list(context.transformations), indent=0)]
+    helped = [n for n in context.transformations if context.transformation_help.get(n)]
+    if helped:
+        lines.append("Transformation help:")
+        lines += [f"- {name}: {context.transformation_help[name]}" for name in helped]
+    return lines
+
+
+def _stats_line(info: ModelInfo, stats: ModelStats, largest: str) -> str:
+    line = (
+        f"Model {info.name}: params={format_parameters(info.parameters)}, "
+        f"number_of_calls={stats.calls}, hit_rate={stats.hit_rate:.3g}, "
+        f"errors={stats.error_count}"
+    )
+    if info.name == largest:
+        line += f", course_alteration={stats.course_alterations}"
+    return line
+
+
+def _largest(models: tuple[ModelInfo, ...]) -> str:
+    return max(models, key=lambda m: m.parameters).name if models else ""
+
+
+def _models_section(context: PromptContext) -> list[str]:
+    largest = _largest(context.models)
+    lines = ["Global Per-Model Stats"]
+    lines += [
+        _stats_line(m, context.model_stats.get(m.name, ModelStats()), largest)
+        for m in context.models
+    ]
+    params = {m.name: format_parameters(m.parameters) for m in context.models}
+    lines.append("Local Model Context")
+    nodes = (("current", context.current), ("parent", context.parent))
+    nodes += (("grandparent", context.grandparent),)
+    for label, node in nodes:
+        used = node.model if node is not None and node.model else None
+        shown = f"{used} (params={params[used]})" if used in params else used or "N/A"
+        lines.append(f"Model used to expand the {label} node: {shown}")
+    lines += _score_changes(context)
+    return lines
+
+
+def _score_changes(context: PromptContext) -> list[str]:
+    lines = []
+    if context.parent is not None:
+        change = context.current.score - context.parent.score
+        lines.append(f"Predicted score change parent -> current: {change:+.4g}")
+        if context.grandparent is not None:
+            change = context.parent.score - context.grandparent.score
+            lines.append(f"Predicted score change grandparent -> parent: {change:+.4g}")
+    return lines
+
+
+def _guidance_section(context: PromptContext) -> list[str]:
+    names = [m.name for m in context.models]
+    smallest_first = sorted(context.models, key=lambda m: m.parameters)
+    calls = {n: context.model_stats.get(n, ModelStats()).calls for n in names}
+    fair_share = sum(calls.values()) / max(1, len(names))
+    under_used = [n for n in names if calls[n] < 0.5 * fair_share or calls[n] == 0]
+    lines = [
+        "Model Selection Guidance",
+        "Models from smallest to largest: " + ", ".join(m.name for m in smallest_first),
+        "- Choose the smallest model that could give the best results; pick a larger one only "
+        "when progress needs more capacity.",
+        "- Prefer models with fewer errors and higher hit rates.",
+    ]
+    if under_used:
+        lines.append("- Under-used models deserve calls: " + ", ".join(under_used))
+    largest = _largest(context.models)
+    if largest and len(names) > 1:
+        lines.append(f"- The largest model ({largest}) must still get a minimum share of calls.")
+    return lines
+
+
+def _user_text(context: PromptContext, plan: _Shrink, arguments: bool) -> str:
+    sections = [
+        _history_section(context, plan),
+        _transformations_section(context) + ([ARGUMENTS_NOTE] if arguments else []),
+        [
+            "Search Context",
+            f"Leaf depth: {context.leaf_depth}",
+            f"Trials progress: {context.trials_done} / {context.trials_total}",
+        ],
+        _models_section(context),
+        _guidance_section(context),
+        ["Answer with the JSON object only: next_model is one of " + json.dumps(
+            [m.name for m in context.models]
+        )],
+    ]
+    return "\n\n".join("\n".join(section) for section in sections)
+
+
+def build_prompt(
+    context: PromptContext,
+    *,
+    max_prompt_tokens: int,
+    token_scale: float = 1.0,
+    edit_arguments: bool = False,
+) -> tuple[str, str]:
+    """(system, user) texts whose estimated size fits ``max_prompt_tokens`` when possible.
+
+    The least shrunk version that fits wins; if none fits, the smallest one is returned and
+    the endpoint decides (an over-long prompt comes back as an HTTP error, as data).
+    """
+    system = SYSTEM_PROMPT
+    system_tokens = estimate_tokens(system, scale=token_scale)
+    user = ""
+    for plan in _plans():
+        user = _user_text(context, plan, edit_arguments)
+        if system_tokens + estimate_tokens(user, scale=token_scale) <= max_prompt_tokens:
+            break
+    return system, user

@@ -1,0 +1,144 @@
+"""``LLMProposer``: the search's ``Proposer`` over a model set, with a JSON-lines call log.
+
+Each ``propose`` call is synchronous: build the Appendix B prompt to fit the model's context
+window, make one structured call (bounded retries), parse the answer into a ``Proposal`` and
+append one line to ``llm_calls.jsonl``. Nothing keeps running after it returns. Endpoint faults
+come back as ``Proposal.error_kind``; API keys never reach the log (every line is redacted).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from colt.llm.answers import MAX_EDITS, answer_schema, parse_answer
+from colt.llm.client import ChatClient, ChatReply, redact
+from colt.llm.prompt import build_prompt, estimate_tokens
+from colt.llm.sets import ModelSet, ModelSpec
+from colt.search.base import PromptContext, Proposal
+
+ANSWER_MARGIN_TOKENS = 32  # room for the chat template around the prompt
+
+
+class LLMProposer:
+    """Asks the models of ``model_set`` for joint actions over ``transformations``."""
+
+    def __init__(
+        self,
+        model_set: ModelSet,
+        transformations: Sequence[str],
+        help: Mapping[str, str],
+        *,
+        log_path: Path | None,
+        max_edits: int = MAX_EDITS,
+        client_factory: Callable[[ModelSpec, str | None], ChatClient] = ChatClient,
+    ) -> None:
+        self.model_set = model_set
+        self.transformations = tuple(transformations)
+        self.help = dict(help)
+        self.log_path = Path(log_path) if log_path else None
+        self.max_edits = max_edits
+        self._client_factory = client_factory
+        self._clients: dict[str, ChatClient] = {}
+        self._token_scale: dict[str, float] = {}
+        self._secrets = tuple(model_set.api_key(name) for name in model_set.names)
+
+    def __enter__(self) -> LLMProposer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def _client(self, spec: ModelSpec) -> ChatClient:
+        if spec.name not in self._clients:
+            self._clients[spec.name] = self._client_factory(
+                spec, self.model_set.api_key(spec.name)
+            )
+        return self._clients[spec.name]
+
+    def propose(self, model: str, context: PromptContext) -> Proposal:
+        if model not in self.model_set.names:
+            detail = f"model {model!r} is not in the set {self.model_set.name!r}"
+            proposal = Proposal(None, "unknown_model", detail)
+            self._log(model, None, "", "", ChatReply(error_kind="unknown_model"), proposal, 0)
+            return proposal
+        spec = self.model_set.spec(model)
+        offered = context.transformations or self.transformations
+        context = dataclasses.replace(
+            context,
+            transformations=offered,
+            transformation_help={**self.help, **context.transformation_help},
+        )
+        system, user = build_prompt(
+            context,
+            max_prompt_tokens=spec.context_window - spec.max_tokens - ANSWER_MARGIN_TOKENS,
+            token_scale=self._token_scale.get(model, 1.0),
+            edit_arguments=spec.edit_arguments,
+        )
+        schema = answer_schema(
+            offered, self.model_set.names, edit_arguments=spec.edit_arguments,
+            max_edits=self.max_edits,
+        )
+        reply = self._client(spec).complete(system, user, schema=schema)
+        estimate = estimate_tokens(system) + estimate_tokens(user)
+        proposal = self._proposal(model, reply, offered)
+        proposal = dataclasses.replace(
+            proposal,
+            latency_s=reply.latency_s,
+            prompt_tokens=reply.prompt_tokens or estimate,
+            completion_tokens=reply.completion_tokens or 0,
+        )
+        if reply.prompt_tokens:  # calibrate the estimate on the endpoint's own count
+            ratio = reply.prompt_tokens / max(1, estimate) * 1.05
+            self._token_scale[model] = min(2.0, max(0.5, ratio))
+        self._log(model, spec, system, user, reply, proposal, estimate)
+        return proposal
+
+    def _proposal(self, model: str, reply: ChatReply, offered: tuple[str, ...]) -> Proposal:
+        if reply.error_kind is not None:
+            return Proposal(None, reply.error_kind, reply.error_detail)
+        vocabulary = tuple(dict.fromkeys(self.transformations + offered))
+        return parse_answer(
+            reply.text, vocabulary, self.model_set.names, fallback_model=model,
+            max_edits=self.max_edits,
+        )
+
+    def _log(self, model: str, spec: ModelSpec | None, system: str, user: str,
+             reply: ChatReply, proposal: Proposal, estimate: int) -> None:
+        if self.log_path is None:
+            return
+        action: dict[str, Any] | None = None
+        if proposal.action is not None:
+            action = {
+                "edits": [edit.describe() for edit in proposal.action.edits],
+                "next_model": proposal.action.next_model,
+            }
+        record = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "model": model,
+            "endpoint": spec.base_url if spec else None,
+            "prompt": {"system": system, "user": user},
+            "answer": reply.text,
+            "prompt_tokens": proposal.prompt_tokens,
+            "prompt_tokens_source": "endpoint" if reply.prompt_tokens else "estimate",
+            "prompt_tokens_estimate": estimate,
+            "completion_tokens": proposal.completion_tokens,
+            "latency_s": round(proposal.latency_s, 4),
+            "attempts": reply.attempts,
+            "outcome": proposal.error_kind or "ok",
+            "error_detail": proposal.error_detail,
+            "action": action,
+        }
+        line = redact(json.dumps(record, default=str), self._secrets)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")

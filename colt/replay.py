@@ -1,0 +1,124 @@
+"""Journaling wrappers around the search's two outside calls (proposals and scores).
+
+A live run writes every answer to the journal; a resumed run replays the recorded answers in
+order, so the seeded search rebuilds exactly the same tree without calling a model or the cost
+model again, then goes live at the first call the journal does not hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+from colt.run import Journal
+from colt.search.base import (
+    ApplyResult,
+    Edit,
+    Environment,
+    JointAction,
+    PromptContext,
+    Proposal,
+    Proposer,
+    State,
+)
+
+
+def proposal_to_json(proposal: Proposal) -> dict[str, Any]:
+    action = proposal.action
+    return {
+        "action": None
+        if action is None
+        else {
+            "edits": [[e.name, [list(a) for a in e.args]] for e in action.edits],
+            "next_model": action.next_model,
+        },
+        "error_kind": proposal.error_kind,
+        "error_detail": proposal.error_detail,
+        "latency_s": proposal.latency_s,
+        "prompt_tokens": proposal.prompt_tokens,
+        "completion_tokens": proposal.completion_tokens,
+    }
+
+
+def proposal_from_json(data: dict[str, Any]) -> Proposal:
+    action = data["action"]
+    joint = None
+    if action is not None:
+        edits = tuple(Edit(name, tuple((k, v) for k, v in args)) for name, args in action["edits"])
+        joint = JointAction(edits, action["next_model"])
+    return Proposal(
+        joint,
+        data["error_kind"],
+        data["error_detail"],
+        data["latency_s"],
+        data["prompt_tokens"],
+        data["completion_tokens"],
+    )
+
+
+class _Replay:
+    def __init__(self, journal: Journal, kind: str) -> None:
+        self.journal = journal
+        self.kind = kind
+        self.recorded = journal.of_kind(kind)
+        self.index = 0
+        self.live = not self.recorded
+
+    def next_matching(self, **expected: Any) -> dict[str, Any] | None:
+        """The next recorded event if it answers the same question; else go live for good."""
+        if not self.live and self.index < len(self.recorded):
+            event = self.recorded[self.index]
+            if all(event.get(k) == v for k, v in expected.items()):
+                self.index += 1
+                return event
+        self.live = True
+        return None
+
+    def record(self, event: dict[str, Any]) -> None:
+        self.journal.append({"kind": self.kind, **event})
+
+
+class JournaledProposer:
+    def __init__(self, live: Proposer, journal: Journal) -> None:
+        self.live_proposer = live
+        self.replay = _Replay(journal, "proposal")
+
+    def propose(self, model: str, context: PromptContext) -> Proposal:
+        event = self.replay.next_matching(model=model, depth=context.leaf_depth)
+        if event is not None:
+            return proposal_from_json(event)
+        proposal = self.live_proposer.propose(model, context)
+        self.replay.record({"model": model, "depth": context.leaf_depth, **proposal_to_json(proposal)})
+        return proposal
+
+
+class JournaledEnvironment:
+    """Delegates to ``env``; scores are journaled and replayed."""
+
+    def __init__(self, env: Environment, journal: Journal) -> None:
+        self.env = env
+        self.transformations = env.transformations
+        self.replay = _Replay(journal, "score")
+
+    def key(self, state: State) -> Hashable:
+        return self.env.key(state)
+
+    def apply(self, state: State, edits: Sequence[Edit], rng: np.random.Generator) -> ApplyResult:
+        return self.env.apply(state, edits, rng)
+
+    def score(self, states: Sequence[State]) -> list[float | None]:
+        keys = [self.env.key(s) for s in states]
+        event = self.replay.next_matching(keys=keys)
+        if event is not None:
+            return list(event["scores"])
+        scores = self.env.score(states)
+        self.replay.record({"keys": keys, "scores": scores})
+        return scores
+
+    def describe(self, state: State) -> str:
+        return self.env.describe(state)
+
+    def history(self, state: State) -> tuple[str, ...]:
+        return self.env.history(state)

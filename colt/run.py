@@ -1,0 +1,141 @@
+"""The run directory: configuration, the append-only journal, results and the best schedule.
+
+Every state change is written as it happens (one flushed journal line per event), so a run
+killed at any moment resumes by replaying its journal; see docs/run-directory.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from colt.config import TuneConfig
+from colt.errors import UserError
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Atomic: a reader (or a resumed run) never sees half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "value"):  # TVM IntImm / FloatImm inside traces
+        return value.value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+class Journal:
+    """Append-only JSON lines; each event is flushed and fsynced before the run goes on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.events: list[dict[str, Any]] = list(self._read())
+        self._file = path.open("a", encoding="utf-8")
+
+    def _read(self) -> Iterator[dict[str, Any]]:
+        if not self.path.exists():
+            return
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                return  # a torn last line from a kill: everything before it is intact
+
+    def append(self, event: dict[str, Any]) -> None:
+        self._file.write(json.dumps(event, default=_json_default) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("kind") == kind]
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class CurvePoint:
+    sample: int
+    latency_s: float | None
+    best_latency_s: float | None
+    speedup: float | None
+    error: str | None
+
+
+@dataclass
+class Timer:
+    """Wall seconds per activity of the whole run."""
+
+    seconds: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("search", "proposals", "build", "run", "verify", "cost_model"), 0.0
+        )
+    )
+    started: float = field(default_factory=time.perf_counter)
+
+    def add(self, activity: str, seconds: float) -> None:
+        self.seconds[activity] = self.seconds.get(activity, 0.0) + seconds
+
+    def as_json(self, previous_total: float = 0.0) -> dict[str, float]:
+        return {"total": previous_total + time.perf_counter() - self.started, **self.seconds}
+
+
+class RunDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.database = path / "database"
+        self.results_path = path / "results.json"
+
+    @classmethod
+    def create(cls, config: TuneConfig) -> RunDir:
+        path = config.out_dir or default_run_path(config)
+        if (path / "journal.jsonl").exists():
+            raise UserError(
+                f"{path} already holds a run; resume it with `colt tune --resume {path}` "
+                "or choose another --out"
+            )
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as error:
+            raise UserError(f"cannot write the run directory {path}: {error.strerror}") from None
+        run = cls(path)
+        write_json(path / "config.json", {**config.to_json(), "out_dir": str(path)})
+        return run
+
+    @classmethod
+    def open(cls, path: Path) -> RunDir:
+        if not (path / "config.json").exists():
+            raise UserError(f"{path} is not a COLT run directory (it has no config.json)")
+        return cls(path)
+
+    def config(self) -> TuneConfig:
+        return TuneConfig.load(self.path)
+
+    def journal(self) -> Journal:
+        return Journal(self.path / "journal.jsonl")
+
+    def results(self) -> dict[str, Any]:
+        if not self.results_path.exists():
+            raise UserError(f"{self.path} has no results.json yet: the run has not measured anything")
+        return json.loads(self.results_path.read_text())
+
+    def write_results(self, results: dict[str, Any]) -> None:
+        write_json(self.results_path, results)
+
+
+def default_run_path(config: TuneConfig) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = Path(config.workload.split(":")[-1]).name if ":" in config.workload else config.workload
+    return Path("runs") / f"{name}-{config.strategy}-{stamp}"

@@ -1,0 +1,125 @@
+"""Building and timing candidates on the real machine, and checking their outputs.
+
+Evaluator configuration (the same for every candidate and for the unscheduled build that is the
+denominator of every speedup): each of ``repeat`` timings runs the kernel ``number`` times and
+lasts at least ``min_repeat_ms``; the reported latency is the median of the ``repeat`` timings.
+Builds and runs happen in MetaSchedule's popen workers (fresh processes, never a bare fork of a
+process that ran kernels); verification runs in this process afterwards, never concurrently.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import tvm
+from tvm.s_tir import meta_schedule as ms
+
+EVALUATOR = {"number": 3, "repeat": 5, "min_repeat_ms": 50, "enable_cpu_cache_flush": False}
+
+
+def build_without_intrinsics(mod: tvm.IRModule, target: tvm.target.Target, _params: object) -> object:
+    """MetaSchedule's default build minus ``import tvm.s_tir.tensor_intrin``, which costs every
+    worker 12–14 s of CPU (mostly CUDA intrinsics) that a CPU build never uses."""
+    from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
+
+    mod = RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod)
+    return tvm.compile(mod, target=target)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    latency_s: float | None  # median of the repeats; None when building or running failed
+    run_secs: tuple[float, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class BatchTimes:
+    build_s: float
+    run_s: float
+
+
+class Measurer:
+    """Builds and times batches of MetaSchedule measure candidates."""
+
+    def __init__(
+        self,
+        target: tvm.target.Target,
+        *,
+        num_threads: int,
+        build_timeout_s: float = 60.0,
+        run_timeout_s: float = 120.0,
+    ) -> None:
+        # Popen workers inherit the environment: the thread count must be set before they start.
+        os.environ["TVM_NUM_THREADS"] = str(num_threads)
+        self.target = target
+        self.num_threads = num_threads
+        self.builder = ms.builder.LocalBuilder(
+            f_build=build_without_intrinsics, timeout_sec=build_timeout_s
+        )
+        self.runner = ms.runner.LocalRunner(
+            timeout_sec=run_timeout_s, evaluator_config=ms.runner.EvaluatorConfig(**EVALUATOR)
+        )
+
+    def measure(self, candidates: list[ms.MeasureCandidate]) -> tuple[list[Measurement], BatchTimes]:
+        started = time.perf_counter()
+        built = self.builder.build(
+            [ms.builder.BuilderInput(c.sch.mod, self.target) for c in candidates]
+        )
+        build_s = time.perf_counter() - started
+        runnable = [
+            (i, ms.runner.RunnerInput(b.artifact_path, "cpu", candidates[i].args_info))
+            for i, b in enumerate(built)
+            if b.error_msg is None
+        ]
+        futures = self.runner.run([inp for _, inp in runnable])
+        results: list[Measurement] = [
+            Measurement(None, (), f"build failed: {_first_line(b.error_msg)}") for b in built
+        ]
+        for (index, _), future in zip(runnable, futures, strict=True):
+            results[index] = _to_measurement(future.result())
+        return results, BatchTimes(build_s, time.perf_counter() - started - build_s)
+
+
+def _to_measurement(result: ms.runner.RunnerResult) -> Measurement:
+    if result.error_msg is not None or not result.run_secs:
+        return Measurement(None, (), f"run failed: {_first_line(result.error_msg)}")
+    secs = tuple(float(s) for s in result.run_secs)
+    return Measurement(statistics.median(secs), secs, None)
+
+
+def _first_line(message: str | None) -> str:
+    lines = [ln for ln in (message or "unknown error").strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "unknown error"
+
+
+def naive_candidate(mod: tvm.IRModule) -> ms.MeasureCandidate:
+    """The unscheduled module as a measure candidate, so it is timed exactly like the others."""
+    func = mod["main"]
+    return ms.MeasureCandidate(tvm.s_tir.Schedule(mod), ms.arg_info.ArgInfo.from_prim_func(func))
+
+
+def run_once(mod: tvm.IRModule, target: tvm.target.Target, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Builds ``mod`` here and runs it once on ``inputs`` (every param; outputs pre-zeroed)."""
+    lib = tvm.compile(mod, target=target)
+    dev = tvm.cpu()
+    tensors = [tvm.runtime.tensor(array, dev) for array in inputs]
+    lib["main"](*tensors)
+    return [t.numpy() for t in tensors]
+
+
+def compare(
+    outputs: list[np.ndarray], expected: list[np.ndarray], *, rtol: float, atol: float
+) -> str | None:
+    """None when every output matches within tolerance, else one sentence saying how far off."""
+    for index, (got, want) in enumerate(zip(outputs, expected, strict=True)):
+        if got.shape != want.shape:
+            return f"output {index} has shape {got.shape}, expected {want.shape}"
+        if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=False):
+            error = float(np.max(np.abs(got.astype("float64") - want.astype("float64"))))
+            return f"output {index} differs from the reference: max abs error {error:.3g}"
+    return None

@@ -1,0 +1,82 @@
+"""The TVM side of one run: the workload's module, its program space, measurement, the
+MetaSchedule database and output verification."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tvm
+from tvm.s_tir import meta_schedule as ms
+
+from colt.schedule.measure import Measurement, Measurer, compare, naive_candidate, run_once
+from colt.schedule.program import ProgramSpace
+from colt.workloads import Workload, make_inputs
+
+VERIFY_SEED = 20260202  # fixed, so every run of a workload is checked on the same inputs
+
+
+class TuningSession:
+    def __init__(
+        self,
+        workload: Workload,
+        target: tvm.target.Target,
+        *,
+        num_threads: int,
+        database_dir: Path,
+    ) -> None:
+        self.workload = workload
+        self.target = target
+        self.func = workload.build()
+        self.mod = tvm.IRModule({"main": self.func})
+        self.space = ProgramSpace(self.func, target)
+        self.measurer = Measurer(target, num_threads=num_threads)
+        database_dir.mkdir(parents=True, exist_ok=True)
+        self.database = ms.database.JSONDatabase(work_dir=str(database_dir))
+        self.db_workload = self.database.commit_workload(self.mod)
+        self.inputs = make_inputs(workload, self.func, np.random.default_rng(VERIFY_SEED))
+        self._expected: list[np.ndarray] | None = None
+
+    def measure_naive(self) -> Measurement:
+        (result,), _ = self.measurer.measure([naive_candidate(self.mod)])
+        return result
+
+    def verify(self, mod: tvm.IRModule) -> str | None:
+        """None when ``mod`` computes what the reference computes on random inputs, else why not."""
+        try:
+            got = run_once(mod, self.target, [a.copy() for a in self.inputs])
+        except Exception as error:  # a kernel that cannot even run is a failed verification
+            return f"the kernel failed to run: {error}"
+        return compare(
+            self._outputs(got),
+            self._outputs(self._expected_all()),
+            rtol=self.workload.rtol,
+            atol=self.workload.atol,
+        )
+
+    def _expected_all(self) -> list[np.ndarray]:
+        """Every param after a reference run: numpy for built-ins, the unscheduled build else."""
+        if self._expected is None:
+            if self.workload.reference is not None:
+                n_in = len(self.inputs) - self.workload.num_outputs
+                outputs = self.workload.reference([a.copy() for a in self.inputs[:n_in]])
+                self._expected = [*self.inputs[:n_in], *outputs]
+            else:
+                self._expected = run_once(self.mod, self.target, [a.copy() for a in self.inputs])
+        return self._expected
+
+    def _outputs(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        # A user kernel does not say which params it writes: compare all of them.
+        if self.workload.reference is None:
+            return arrays
+        return arrays[len(arrays) - self.workload.num_outputs :]
+
+    def commit(self, sch: tvm.s_tir.Schedule, run_secs: tuple[float, ...]) -> None:
+        record = ms.database.TuningRecord(
+            sch.trace,
+            self.db_workload,
+            list(run_secs),
+            self.target,
+            ms.arg_info.ArgInfo.from_prim_func(self.func),
+        )
+        self.database.commit_tuning_record(record)

@@ -1,0 +1,197 @@
+"""The measurement loops of the three strategies, and the recorder every measured sample goes
+through (verification of each new best, the database, the journal, the best-so-far curve)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import tvm
+from tvm.s_tir import meta_schedule as ms
+
+from colt.config import TuneConfig
+from colt.run import CurvePoint, Journal, Timer
+from colt.schedule.environment import FAILED_RUN_SECS, CostModel, TraceEnvironment, to_candidate
+from colt.schedule.measure import Measurement
+from colt.schedule.session import TuningSession
+from colt.schedule.transforms import vocabulary_for
+from colt.search.base import ModelInfo, Proposer
+from colt.search.mcts import Search
+
+WRONG_RESULT = "wrong result"  # the error prefix of a kernel whose outputs failed verification
+
+
+@dataclass
+class Recorder:
+    session: TuningSession
+    journal: Journal
+    timer: Timer
+    naive_latency_s: float
+    curve: list[CurvePoint] = field(default_factory=list)
+    best_latency_s: float | None = None
+    best_schedule: tvm.s_tir.Schedule | None = None
+    verification_failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.replayed = {e["key"]: e for e in self.journal.of_kind("measure")}
+
+    @property
+    def samples(self) -> int:
+        return len(self.curve)
+
+    def measure(self, keys: Sequence[Any], candidates: Sequence[ms.MeasureCandidate]) -> list[float | None]:
+        """Measures (or replays) a batch; returns the latency each one counts with, None for a
+        failure (build, run, or wrong output)."""
+        live = [i for i, k in enumerate(keys) if k not in self.replayed]
+        measured: dict[int, Measurement] = {}
+        if live:
+            results, times = self.session.measurer.measure([candidates[i] for i in live])
+            self.timer.add("build", times.build_s)
+            self.timer.add("run", times.run_s)
+            measured = dict(zip(live, results, strict=True))
+        latencies = []
+        for index, (key, candidate) in enumerate(zip(keys, candidates, strict=True)):
+            event = self.replayed.get(key) or self._record_live(key, candidate, measured[index])
+            latencies.append(self._add_point(event, candidate.sch))
+        return latencies
+
+    def _record_live(self, key: Any, candidate: ms.MeasureCandidate, m: Measurement) -> dict[str, Any]:
+        error = m.error
+        if m.latency_s is not None and (self.best_latency_s is None or m.latency_s < self.best_latency_s):
+            started = time.perf_counter()
+            error = self.session.verify(candidate.sch.mod)
+            self.timer.add("verify", time.perf_counter() - started)
+            if error is not None:
+                error = f"{WRONG_RESULT}: {error}"
+        latency = m.latency_s if error is None else None
+        if latency is not None:
+            self.session.commit(candidate.sch, m.run_secs)
+        event = {
+            "kind": "measure",
+            "key": key,
+            "latency_s": latency,
+            "run_secs": list(m.run_secs),
+            "error": error,
+            "trace": candidate.sch.trace.as_json(remove_postproc=True),
+        }
+        self.journal.append(event)
+        self.replayed[key] = event
+        return event
+
+    def _add_point(self, event: dict[str, Any], sch: tvm.s_tir.Schedule) -> float | None:
+        latency = event["latency_s"]
+        if (event["error"] or "").startswith(WRONG_RESULT):
+            self.verification_failures.append({"sample": self.samples + 1, "error": event["error"]})
+        if latency is not None and (self.best_latency_s is None or latency < self.best_latency_s):
+            self.best_latency_s, self.best_schedule = latency, sch
+        best = self.best_latency_s
+        self.curve.append(
+            CurvePoint(
+                sample=self.samples + 1,
+                latency_s=latency,
+                best_latency_s=best,
+                speedup=self.naive_latency_s / best if best else None,
+                error=event["error"],
+            )
+        )
+        return latency
+
+
+def run_colt(
+    config: TuneConfig,
+    session: TuningSession,
+    recorder: Recorder,
+    proposer: Proposer,
+    models: Sequence[ModelInfo],
+    wrap_env: Callable[[TraceEnvironment], Any],
+    on_round: Callable[[Search], None],
+) -> Search:
+    """COLT: MCTS rounds, each followed by measuring the most promising unmeasured programs."""
+    settings = config.search
+    cost_model = CostModel(session.space.context)
+    env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
+    search = Search(
+        wrap_env(env),
+        proposer,
+        models,
+        config=settings,
+        seed=config.seed,
+        trials_total=config.trials,
+        transformation_help=env.help,
+    )
+    search.start(session.space.design_spaces())
+    while recorder.samples < config.trials:
+        _grow(search, settings.expansions_per_round, settings.trials_per_round)
+        batch = min(settings.trials_per_round, config.trials - recorder.samples)
+        picks = search.pick_for_measurement(batch)
+        if not picks:
+            break
+        candidates = [to_candidate(session.space, c.state) for c in picks]
+        latencies = recorder.measure([c.key for c in picks], candidates)
+        for pick, latency in zip(picks, latencies, strict=True):
+            search.record_measurement(pick.key, latency)
+        started = time.perf_counter()
+        cost_model.update(candidates, [[lat] if lat else None for lat in latencies])
+        search.rescore()
+        recorder.timer.add("cost_model", time.perf_counter() - started)
+        on_round(search)
+    return search
+
+
+def _grow(search: Search, expansions: int, wanted: int) -> None:
+    """At least ``expansions`` iterations, and more (bounded) until enough candidates wait."""
+    for _ in range(expansions):
+        search.step()
+    extra = 0
+    while len(search.pending()) < wanted and extra < 4 * expansions:
+        search.step()
+        extra += 1
+
+
+METASCHEDULE_STRATEGIES = {"evolutionary": "evolutionary", "random": "replay-trace"}
+
+
+def run_metaschedule(
+    config: TuneConfig,
+    session: TuningSession,
+    recorder: Recorder,
+    on_round: Callable[[], None],
+    *,
+    trials_per_iter: int = 64,
+) -> None:
+    """MetaSchedule's stock search (evolutionary, or random replay of the design space) with its
+    stock settings and cost model, measured through the same recorder as COLT."""
+    context = ms.TuneContext(
+        session.mod,
+        target=session.target,
+        space_generator="post-order-apply",
+        search_strategy=METASCHEDULE_STRATEGIES[config.strategy],
+        task_name=session.workload.name,
+        rand_state=config.seed,
+    )
+    cost_model = ms.cost_model.XGBModel()
+    context.pre_tuning(
+        max_trials=config.trials,
+        num_trials_per_iter=min(trials_per_iter, config.trials),
+        design_spaces=context.generate_design_space(),
+        database=session.database,
+        cost_model=cost_model,
+    )
+    while recorder.samples < config.trials:
+        started = time.perf_counter()
+        candidates = context.generate_measure_candidates()
+        recorder.timer.add("search", time.perf_counter() - started)
+        if not candidates:
+            break
+        candidates = list(candidates)[: config.trials - recorder.samples]
+        keys = [tvm.ir.structural_hash(c.sch.mod) for c in candidates]
+        latencies = recorder.measure(keys, candidates)
+        results = [ms.runner.RunnerResult([lat] if lat else FAILED_RUN_SECS, None) for lat in latencies]
+        started = time.perf_counter()
+        context.notify_runner_results(candidates, results)
+        cost_model.update(context, candidates, results)
+        recorder.timer.add("cost_model", time.perf_counter() - started)
+        on_round()
+    context.post_tuning()

@@ -1,0 +1,42 @@
+"""Workloads to tune: built-in model layers at their real dimensions, and user kernels.
+
+Each family module (``matmul``, ``attention``, ``moe``, ``conv``, ``mlp``) defines its TE
+program, a float64 numpy reference, a PyTorch implementation, and ``WORKLOADS``; every
+built-in has a ``-small`` twin with tiny dimensions for tests. ``get_workload`` also accepts
+``path/to/file.py:function`` (see ``colt.workloads.user``). Nothing here compiles at import.
+"""
+
+from __future__ import annotations
+
+from ..errors import UserError, unknown_choice
+from . import attention, conv, matmul, mlp, moe
+from .base import FAMILIES, Workload
+from .inputs import make_inputs
+from .user import is_user_spec, load_user_workload
+
+__all__ = ["FAMILIES", "Workload", "get_workload", "make_inputs", "workload_names"]
+
+_BUILTINS: dict[str, Workload] = {
+    workload.name: workload
+    for module in (matmul, attention, moe, conv, mlp)
+    for workload in module.WORKLOADS
+}
+
+
+def workload_names(include_small: bool = True) -> list[str]:
+    """Built-in workload names in registry order (full-size and, optionally, small variants)."""
+    return [name for name, workload in _BUILTINS.items() if include_small or not workload.small]
+
+
+def get_workload(spec: str) -> Workload:
+    """A built-in by name, or a user kernel given as ``path/to/file.py:function``.
+
+    Raises ``colt.errors.UserError`` with one sentence for unknown names and bad user kernels.
+    """
+    if spec in _BUILTINS:
+        return _BUILTINS[spec]
+    if is_user_spec(spec):
+        return load_user_workload(spec)
+    if spec.endswith(".py"):
+        raise UserError(f"user kernel {spec!r} needs a function name, as in {spec}:function")
+    raise unknown_choice("workload", spec, workload_names())

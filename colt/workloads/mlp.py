@@ -1,0 +1,94 @@
+"""SiLU-gated (SwiGLU) MLP: Y = W_down · (silu(W_gate x) ⊙ (W_up x)), float32.
+
+Weights use the PyTorch Linear layout [out_features, in_features].
+
+``llama4-scout-mlp``: Llama-4-Scout-17B-16E (meta-llama/Llama-4-Scout-17B-16E config.json:
+hidden_size 5120, intermediate_size 8192, the size of the shared expert and of each routed
+expert's MLP in every MoE layer), here on 4 tokens (a small decode batch). Weights are
+3 × 8192 × 5120 float32 = 503 MB. Unscheduled: MEASURED_MLP.
+``llama4-scout-mlp-small``: 4 tokens, hidden 32, intermediate 64.
+"""
+
+from __future__ import annotations
+
+import tvm
+from tvm import te
+
+from .base import Arrays, Workload, as_f32, as_f64, fan_in_scale, silu_np, torch_call
+
+
+def build_mlp(tokens: int, hidden: int, inter: int) -> tvm.tirx.PrimFunc:
+    """Params X [T, hidden], Wg, Wu [inter, hidden], Wd [hidden, inter], Y [T, hidden]."""
+    x = te.placeholder((tokens, hidden), name="X", dtype="float32")
+    w_gate = te.placeholder((inter, hidden), name="W_gate", dtype="float32")
+    w_up = te.placeholder((inter, hidden), name="W_up", dtype="float32")
+    w_down = te.placeholder((hidden, inter), name="W_down", dtype="float32")
+    gate = _linear(x, w_gate, "gate_proj")
+    up = _linear(x, w_up, "up_proj")
+    act = te.compute(
+        (tokens, inter),
+        lambda t, i: gate[t, i] / (1.0 + te.exp(-gate[t, i])) * up[t, i],
+        name="act",
+    )
+    out = _linear(act, w_down, "Y")
+    return te.create_prim_func([x, w_gate, w_up, w_down, out])
+
+
+def _linear(x: te.Tensor, weight: te.Tensor, name: str) -> te.Tensor:
+    """Y[t, o] = Σ_i X[t, i] · W[o, i] (no bias, as in Llama)."""
+    reduce_len = x.shape[1]
+    r = te.reduce_axis((0, reduce_len), name="r")
+    return te.compute(
+        (x.shape[0], weight.shape[0]),
+        lambda t, o: te.sum(x[t, r] * weight[o, r], axis=r),
+        name=name,
+    )
+
+
+def mlp_reference(inputs: Arrays) -> Arrays:
+    x, w_gate, w_up, w_down = as_f64(inputs)
+    act = silu_np(x @ w_gate.T) * (x @ w_up.T)
+    return as_f32([act @ w_down.T])
+
+
+def mlp_torch(inputs: Arrays) -> Arrays:
+    import torch
+
+    def forward(x: torch.Tensor, w_gate: torch.Tensor, w_up: torch.Tensor,
+                w_down: torch.Tensor) -> torch.Tensor:
+        return (torch.nn.functional.silu(x @ w_gate.T) * (x @ w_up.T)) @ w_down.T
+
+    return torch_call(forward, inputs)
+
+
+def mlp_flops(tokens: int, hidden: int, inter: int) -> float:
+    """Three projections, 2 flops per multiply-add, plus ~5 per activation (SiLU and product)."""
+    return tokens * (6.0 * hidden * inter + 5.0 * inter)
+
+
+def mlp_workload(name: str, *, tokens: int, hidden: int, inter: int, small: bool,
+                 tolerance: float) -> Workload:
+    return Workload(
+        name=name,
+        family="mlp",
+        description=(
+            f"Llama-4-Scout SwiGLU MLP (hidden {hidden}, intermediate {inter}): "
+            f"down(silu(gate(x)) ⊙ up(x)) on {tokens} tokens."
+        ),
+        flops=mlp_flops(tokens, hidden, inter),
+        build=lambda: build_mlp(tokens, hidden, inter),
+        reference=mlp_reference,
+        torch_impl=mlp_torch,
+        rtol=tolerance,
+        atol=tolerance,
+        small=small,
+        input_scales=(1.0, fan_in_scale(hidden), fan_in_scale(hidden), fan_in_scale(inter)),
+    )
+
+
+WORKLOADS = (
+    mlp_workload("llama4-scout-mlp", tokens=4, hidden=5120, inter=8192, small=False,
+                 tolerance=1e-3),
+    mlp_workload("llama4-scout-mlp-small", tokens=4, hidden=32, inter=64, small=True,
+                 tolerance=1e-5),
+)

@@ -1,0 +1,127 @@
+"""DeepSeek-R1 routed-expert layer: SiLU-gated expert MLPs, weighted and summed per token.
+
+For token t and its k-th route (expert e = (t + k) mod E, gate weight G[t, k]):
+out[t] = Σ_k G[t, k] · W2_e · (silu(W1_e x_t) ⊙ (W3_e x_t)).
+The routing is a fixed assignment baked into the index expressions, so every expert serves
+the same number of tokens, each token reaches ``routes`` distinct experts, and no FLOP is spent
+on an unrouted (token, expert) pair; the gate weights stay an input. Weights use the PyTorch
+Linear layout [out_features, in_features]: W1, W3 [E, inter, hidden], W2 [E, hidden, inter].
+
+``deepseek-r1-moe``: DeepSeek-R1 (deepseek-ai/DeepSeek-R1 config.json: hidden_size 7168,
+moe_intermediate_size 2048; 8 of 256 routed experts per token), here 8 tokens routed to 2 each
+over 4 experts, i.e. 4 tokens per expert (a small decode batch's slice of the experts).
+Weights are 4 × 3 × 2048 × 7168 float32 = 704 MB. Unscheduled: MEASURED_MOE.
+``deepseek-r1-moe-small``: hidden 32, inter 16, 4 experts, 4 tokens × 2 routes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tvm
+from tvm import te
+
+from .base import Arrays, Workload, as_f32, as_f64, fan_in_scale, silu_np, torch_call
+
+
+def expert_of(token: int, route: int, experts: int) -> int:
+    """The fixed routing table: route k of token t goes to expert (t + k) mod E."""
+    return (token + route) % experts
+
+
+def build_moe(tokens: int, routes: int, experts: int, hidden: int,
+              inter: int) -> tvm.tirx.PrimFunc:
+    """Params X [T, hidden], G [T, routes], W1, W3 [E, inter, hidden], W2 [E, hidden, inter], Y."""
+    x = te.placeholder((tokens, hidden), name="X", dtype="float32")
+    gate = te.placeholder((tokens, routes), name="G", dtype="float32")
+    w1 = te.placeholder((experts, inter, hidden), name="W1", dtype="float32")
+    w3 = te.placeholder((experts, inter, hidden), name="W3", dtype="float32")
+    w2 = te.placeholder((experts, hidden, inter), name="W2", dtype="float32")
+    h1 = _expert_projection(x, w1, routes, experts, "gate_proj")
+    h3 = _expert_projection(x, w3, routes, experts, "up_proj")
+    act = te.compute(
+        (tokens, routes, inter),
+        lambda t, k, i: gate[t, k] * h1[t, k, i] / (1.0 + te.exp(-h1[t, k, i])) * h3[t, k, i],
+        name="gated_act",
+    )
+    k = te.reduce_axis((0, routes), name="k")
+    i = te.reduce_axis((0, inter), name="i")
+    out = te.compute(
+        (tokens, hidden),
+        lambda t, c: te.sum(w2[(t + k) % experts, c, i] * act[t, k, i], axis=[k, i]),
+        name="Y",
+    )
+    return te.create_prim_func([x, gate, w1, w3, w2, out])
+
+
+def _expert_projection(x: te.Tensor, weight: te.Tensor, routes: int, experts: int,
+                       name: str) -> te.Tensor:
+    """P[t, k, i] = Σ_h W[(t + k) mod E, i, h] · X[t, h]."""
+    tokens, hidden = x.shape
+    inter = weight.shape[1]
+    h = te.reduce_axis((0, hidden), name="h")
+    return te.compute(
+        (tokens, routes, inter),
+        lambda t, k, i: te.sum(weight[(t + k) % experts, i, h] * x[t, h], axis=h),
+        name=name,
+    )
+
+
+def moe_reference(inputs: Arrays) -> Arrays:
+    x, gate, w1, w3, w2 = as_f64(inputs)
+    out = np.zeros_like(x)
+    for t in range(x.shape[0]):
+        for k in range(gate.shape[1]):
+            e = expert_of(t, k, w1.shape[0])
+            act = silu_np(w1[e] @ x[t]) * (w3[e] @ x[t])
+            out[t] += gate[t, k] * (w2[e] @ act)
+    return as_f32([out])
+
+
+def moe_torch(inputs: Arrays) -> Arrays:
+    import torch
+
+    def forward(x: torch.Tensor, gate: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor,
+                w2: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(x)
+        for k in range(gate.shape[1]):
+            for e in range(w1.shape[0]):
+                rows = [t for t in range(x.shape[0]) if expert_of(t, k, w1.shape[0]) == e]
+                xs = x[rows]
+                act = torch.nn.functional.silu(xs @ w1[e].T) * (xs @ w3[e].T)
+                out[rows] += gate[rows, k : k + 1] * (act @ w2[e].T)
+        return out
+
+    return torch_call(forward, inputs)
+
+
+def moe_flops(tokens: int, routes: int, hidden: int, inter: int) -> float:
+    """Three projections per (token, route), 2 flops per multiply-add, plus ~6 per activation."""
+    return tokens * routes * (6.0 * hidden * inter + 6.0 * inter)
+
+
+def moe_workload(name: str, *, tokens: int, routes: int, experts: int, hidden: int, inter: int,
+                 small: bool, tolerance: float) -> Workload:
+    return Workload(
+        name=name,
+        family="moe",
+        description=(
+            f"DeepSeek-R1 routed experts (hidden {hidden}, expert intermediate {inter}, SiLU-gated): "
+            f"{tokens} tokens, each routed to {routes} of {experts} experts by a fixed table."
+        ),
+        flops=moe_flops(tokens, routes, hidden, inter),
+        build=lambda: build_moe(tokens, routes, experts, hidden, inter),
+        reference=moe_reference,
+        torch_impl=moe_torch,
+        rtol=tolerance,
+        atol=tolerance,
+        small=small,
+        input_scales=(1.0, 1.0, fan_in_scale(hidden), fan_in_scale(hidden), fan_in_scale(inter)),
+    )
+
+
+WORKLOADS = (
+    moe_workload("deepseek-r1-moe", tokens=8, routes=2, experts=4, hidden=7168, inter=2048,
+                 small=False, tolerance=1e-3),
+    moe_workload("deepseek-r1-moe-small", tokens=4, routes=2, experts=4, hidden=32, inter=16,
+                 small=True, tolerance=1e-5),
+)

@@ -1,0 +1,150 @@
+"""User kernels: a ``path/to/file.py:function`` that returns a PrimFunc (or an IRModule).
+
+The function is called with no arguments. Its buffer parameters must be the inputs followed by
+the outputs (the buffers the function writes), all with static shapes. A user workload has no
+numpy reference: the caller verifies a schedule against the unscheduled build of the same
+function. ``flops`` comes from TVM's ``estimate_tir_flops`` and is 0 when that fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import tvm
+
+from ..errors import UserError
+from .base import Workload
+from .inputs import buffer_params, static_shape, written_params
+
+
+def is_user_spec(spec: str) -> bool:
+    """A spec names a user kernel when it has a ``:`` (built-in names never do)."""
+    return ":" in spec
+
+
+def load_user_workload(spec: str) -> Workload:
+    """Import the file, call the function once to validate it, and wrap it as a workload."""
+    path_text, _, function_name = spec.rpartition(":")
+    if not path_text or not function_name:
+        raise UserError(f"user kernel {spec!r} must have the form path/to/file.py:function")
+    path = Path(path_text).expanduser()
+    function = _find_function(_import_file(path), path, function_name)
+    func = _call_kernel(function, spec)
+    num_outputs = _check_params(func, spec)
+    return Workload(
+        name=spec,
+        family="user",
+        description=f"User kernel {function_name}() from {path}.",
+        flops=_estimate_flops(func),
+        build=lambda: _call_kernel(function, spec),
+        num_outputs=num_outputs,
+    )
+
+
+def _import_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise UserError(f"user kernel file {str(path)!r} does not exist")
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    module_name = f"colt_user_kernel_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"user kernel file {str(path)!r} cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up here
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        raise UserError(f"importing {str(path)!r} failed: {_one_line(exc)}") from exc
+    return module
+
+
+def _find_function(module: ModuleType, path: Path, name: str) -> Callable[[], object]:
+    function = getattr(module, name, None)
+    if callable(function):
+        return function
+    defined = sorted(
+        attr for attr, value in vars(module).items()
+        if inspect.isfunction(value) and value.__module__ == module.__name__
+    )
+    listing = f"it defines {', '.join(defined)}" if defined else "it defines no functions"
+    raise UserError(f"{str(path)!r} has no function {name!r}; {listing}")
+
+
+def _call_kernel(function: Callable[[], object], spec: str) -> tvm.tirx.PrimFunc:
+    try:
+        result = function()
+    except Exception as exc:
+        raise UserError(f"user kernel {spec} raised {_one_line(exc)}") from exc
+    return _as_prim_func(result, spec)
+
+
+def _as_prim_func(result: object, spec: str) -> tvm.tirx.PrimFunc:
+    if isinstance(result, tvm.tirx.PrimFunc):
+        return result
+    if not isinstance(result, tvm.IRModule):
+        raise UserError(
+            f"user kernel {spec} returned a {type(result).__name__}, expected a tvm.tirx.PrimFunc "
+            "or an IRModule (wrap TE tensors with te.create_prim_func([inputs..., outputs...]))"
+        )
+    prim_funcs = {gv.name_hint: f for gv, f in result.functions_items()
+                  if isinstance(f, tvm.tirx.PrimFunc)}
+    if len(prim_funcs) == 1:
+        return next(iter(prim_funcs.values()))
+    if "main" in prim_funcs:
+        return prim_funcs["main"]
+    raise UserError(
+        f"user kernel {spec} returned an IRModule with {len(prim_funcs)} PrimFuncs "
+        f"({', '.join(sorted(prim_funcs)) or 'none'}) and none named 'main'"
+    )
+
+
+def _check_params(func: tvm.tirx.PrimFunc, spec: str) -> int:
+    """Validate the parameters and return the number of outputs (the trailing written buffers)."""
+    buffers = buffer_params(func)
+    scalars = [param.name for param in func.params if not isinstance(param, tvm.tirx.Buffer)]
+    if scalars:
+        raise UserError(f"user kernel {spec} has scalar parameters ({', '.join(scalars)}); "
+                        "only buffer parameters with static shapes are supported")
+    symbolic = [buffer.name for buffer in buffers if static_shape(buffer) is None]
+    if symbolic:
+        raise UserError(f"user kernel {spec} has buffers with symbolic shapes "
+                        f"({', '.join(symbolic)}); give them static shapes")
+    return _count_outputs(func, spec)
+
+
+def _count_outputs(func: tvm.tirx.PrimFunc, spec: str) -> int:
+    try:
+        written = written_params(func)
+    except Exception:  # no s_tir blocks to analyse: assume the usual single trailing output
+        return 1
+    if not any(written):
+        raise UserError(f"user kernel {spec} writes none of its parameters, so it has no output")
+    first_output = written.index(True)
+    if not all(written[first_output:]):
+        names = [param.name for param in func.params]
+        raise UserError(f"user kernel {spec} must list its inputs before its outputs, "
+                        f"but its parameters are {', '.join(names)} and it writes "
+                        f"{', '.join(n for n, w in zip(names, written, strict=True) if w)}")
+    return len(written) - first_output
+
+
+def _estimate_flops(func: tvm.tirx.PrimFunc) -> float:
+    try:
+        from tvm.s_tir.analysis import estimate_tir_flops
+
+        return float(estimate_tir_flops(tvm.IRModule({"main": func})))
+    except Exception:  # unknown constructs: report 0 rather than refuse the kernel
+        return 0.0
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, so the UserError stays one sentence."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
