@@ -42,7 +42,7 @@ class TuningAPI(Protocol):
 @dataclass(frozen=True)
 class BenchConfig:
     """One grid. ``small_model`` / ``large_model`` default to the smallest and largest model
-    (by parameters) that the grid's ``colt`` runs report in their ``results.json``."""
+    (by parameters) of ``model_set`` restricted to ``models``."""
 
     grid_dir: Path = Path("runs/grid")
     workloads: tuple[str, ...] = QUICK_WORKLOADS
@@ -83,8 +83,8 @@ class BenchConfig:
         return self.grid_dir / config / workload / f"seed{seed}"
 
     def cells(self) -> list[tuple[str, str, int]]:
-        """(config, workload, seed) in run order: single-model configs last, so the full-set
-        ``colt`` runs can tell which model is smallest and largest."""
+        """(config, workload, seed) in run order: single-model configs last, so that, should the
+        model set not load here, the full-set ``colt`` runs tell which model is which size."""
         order = sorted(self.configs, key=lambda config: config.startswith("single-"))
         return [(c, w, s) for c in order for w in self.workloads for s in self.seeds]
 
@@ -142,15 +142,30 @@ def reported_models(grid_dir: Path, allowed: Sequence[str] = ()) -> list[tuple[s
     return sorted(sizes.items(), key=lambda item: item[1])
 
 
+def set_models(model_set: str, allowed: Sequence[str] = ()) -> list[tuple[str, float]]:
+    """(name, parameters) of the model set's models, smallest first (keys not required)."""
+    from colt.llm.sets import load_model_set
+
+    loaded = load_model_set(model_set, require_keys=False)
+    if allowed:
+        loaded = loaded.restrict(tuple(allowed))
+    return sorted(((info.name, info.parameters) for info in loaded.infos()),
+                  key=lambda item: item[1])
+
+
 def model_pair(bench: BenchConfig) -> tuple[str, str]:
-    """The (smallest, largest) model for the single-model configurations."""
-    known = reported_models(bench.grid_dir, bench.models)
-    small = bench.small_model or (known[0][0] if known else None)
-    large = bench.large_model or (known[-1][0] if known else None)
-    if small is None or large is None:
-        raise UserError("cannot tell the smallest and largest model: run the 'colt' "
-                        "configuration in this grid or name them (--small-model, --large-model)")
-    return small, large
+    """The (smallest, largest) model for the single-model configurations: named in the
+    config, else from the model set, else from what the grid's runs reported."""
+    if bench.small_model and bench.large_model:
+        return bench.small_model, bench.large_model
+    try:
+        known = set_models(bench.model_set, bench.models)
+    except UserError as error:
+        known = reported_models(bench.grid_dir, bench.models)
+        if not known:
+            raise UserError(f"cannot tell the smallest and largest model ({error}); name them "
+                            "with --small-model and --large-model") from error
+    return bench.small_model or known[0][0], bench.large_model or known[-1][0]
 
 
 def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> TuneConfig:
@@ -270,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     preset.add_argument("--resume", metavar="GRID", help="finish a grid as it was defined")
     parser.add_argument("--grid", help="grid directory (default runs/grid-quick or -paper)")
     parser.add_argument("--workloads", nargs="+")
-    parser.add_argument("--configs", nargs="+", choices=CONFIGS)
+    parser.add_argument("--configs", nargs="+", choices=CONFIGS, metavar="CONFIG",
+                        help="of: " + ", ".join(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int)
     parser.add_argument("--trials", type=int, help="measured samples per run")
     parser.add_argument("--model-set")

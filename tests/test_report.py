@@ -60,7 +60,7 @@ def make_run(
         best = min(best, latency or math.inf)
         curve.append({"sample": sample, "latency_s": latency,
                       "best_latency_s": best if best < math.inf else None,
-                      "speedup": None if error else NAIVE_S / latency, "error": error})
+                      "speedup": None if latency is None else NAIVE_S / latency, "error": error})
     results: dict[str, Any] = {
         "colt_version": "0.1.0", "status": status,
         "workload": {"name": workload, "flops": 2 * 128**3, "description": "test"},
@@ -311,3 +311,23 @@ def test_report_of_a_running_baseline_without_models(tmp_path: Path) -> None:
                        samples=6)
     text = write_report(run_dir).read_text()
     assert "running" in text and "Model statistics" not in text
+
+
+def test_a_half_written_run_does_not_stop_the_grid_report(grid: Path) -> None:
+    (grid / "colt" / "matmul-small" / "seed1" / "results.json").write_text('{"status": "runn')
+    loaded = load_grid(grid)
+    assert len(loaded.runs) == 11 and "not valid JSON" in loaded.unreadable[0]
+    assert "Not read: " in write_report(grid).read_text()
+
+
+def test_command_line(grid: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from colt.report.__main__ import main
+
+    assert main([str(grid / "random-missing")]) == 2
+    started = tmp_path / "started"
+    started.mkdir()
+    (started / "config.json").write_text("{}")
+    assert main([str(started)]) == 2
+    assert "no results.json yet" in capsys.readouterr().err
+    assert main([str(grid), "--out", str(tmp_path / "elsewhere")]) == 0
+    assert (tmp_path / "elsewhere" / "report.html").exists()

@@ -3,8 +3,9 @@
 Each level keeps what matters most to a schedule decision, the loop nest around the blocks:
 
 0. the full text;
-1. compact: buffer annotations, buffer declarations and block read/write/axis lines dropped;
-2. bodies: long runs of statements inside blocks elided with ``...``;
+1. compact: buffer annotations, buffer declarations and block read/write/axis lines dropped,
+   over-long lines cut;
+2. bodies: ``T.init()`` blocks dropped, one statement kept per run, the rest as ``...``;
 3. skeleton: only decorators, signatures, loops and blocks, every statement run as ``...``;
 4+. the skeleton with its middle elided (``# ... N lines elided ...``), half as long per level.
 """
@@ -21,6 +22,7 @@ _DECLARATION = re.compile(
 _STRUCTURE = ("@", "def ", "for ", "with ", "if ", "else", "elif ", "while ")
 ELLIPSIS = "..."
 MAX_LEVEL = 12
+MAX_LINE_CHARS = 160
 
 
 def _indent(line: str) -> str:
@@ -57,7 +59,24 @@ def compact(lines: list[str]) -> list[str]:
         stripped = line.strip()
         if not stripped or _DECLARATION.match(stripped):
             continue
-        kept.append(_bare_signature(line) if stripped.startswith("def ") else line)
+        line = _bare_signature(line) if stripped.startswith("def ") else line
+        kept.append(line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 4] + " ...")
+    return kept
+
+
+def drop_init_blocks(lines: list[str]) -> list[str]:
+    """Removes ``with T.init():`` and its body (the reduction's zero fill)."""
+    kept: list[str] = []
+    init_indent: int | None = None
+    for line in lines:
+        indent = len(_indent(line))
+        if init_indent is not None and indent > init_indent:
+            continue
+        init_indent = None
+        if line.strip() == "with T.init():":
+            init_indent = indent
+            continue
+        kept.append(line)
     return kept
 
 
@@ -99,7 +118,7 @@ def shrink_program(text: str, level: int) -> str:
         return "\n".join(lines)
     lines = compact(lines)
     if level >= 2:
-        lines = elide_statements(lines, keep=2 if level == 2 else 0)
+        lines = elide_statements(drop_init_blocks(lines), keep=1 if level == 2 else 0)
     if level >= 4:
         lines = elide_middle(lines, keep=max(2, len(lines) >> (level - 3)))
     return "\n".join(lines)

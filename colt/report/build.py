@@ -115,6 +115,19 @@ def _runs_table(grid: GridRecord) -> Table:
                  rows, caption="All runs")
 
 
+def _machine_paragraph(grid: GridRecord) -> Paragraph | None:
+    machine = grid.comparisons.get("machine") or {}
+    peak = grid.comparisons.get("peak") or {}
+    if not machine and not peak:
+        return None
+    versions = ", ".join(f"{k} {v}" for k, v in (machine.get("versions") or {}).items())
+    return Paragraph(
+        f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores; {versions}. "
+        f"{peak.get('label', 'measured BLAS peak')}: {tables.fmt(peak.get('gflops'), 1)} GFLOP/s "
+        f"({peak.get('method', 'method not recorded')})."
+    )
+
+
 def grid_document(grid: GridRecord) -> Document:
     by_config = _runs_by_config(grid.runs, grid.configs)
     figure2 = Figure("speedup", plots.speedup_curves(grid.runs, configs=grid.configs,
@@ -123,7 +136,7 @@ def grid_document(grid: GridRecord) -> Document:
     sections = [Section("Speedup vs. samples (Figure 2)", (figure2,))]
     table1 = tables.table1(by_config)
     if table1 is not None:
-        llm_runs = [run for run in grid.runs if any(model.calls for model in run.models)]
+        llm_runs = [run for run in grid.runs if run.proposer == "llm"]
         calls = Figure("model-calls", plots.model_calls(llm_runs, title="Model calls per run"),
                        "Mean calls per run by model and configuration")
         sections.append(Section("Model invocation (Table 1)", (table1, calls)))
@@ -138,13 +151,15 @@ def grid_document(grid: GridRecord) -> Document:
     sections.append(Section("Achieved performance", (
         tables.performance_table(by_config, peak_gflops=peak, workloads=grid.workloads),)))
     if grid.comparisons:
-        sections.append(Section("PyTorch and numpy comparison", (
+        sections.append(Section("PyTorch and numpy comparison", _blocks(
+            _machine_paragraph(grid),
             tables.comparison_table(grid.runs, grid.comparisons, peak_gflops=peak,
-                                   workloads=grid.workloads),)))
+                                    workloads=grid.workloads))))
     time = tables.time_table(by_config)
     if time is not None:
         sections.append(Section("Time split", (time,)))
-    sections.append(Section("Runs", (_runs_table(grid),)))
+    unreadable = tuple(Paragraph(f"Not read: {line}") for line in grid.unreadable)
+    sections.append(Section("Runs", (_runs_table(grid), *unreadable)))
     return Document(f"COLT benchmark grid: {grid.path.name}", _grid_summary(grid),
                     tuple(sections))
 
@@ -158,5 +173,7 @@ def write_report(path: Path | str, out: Path | str | None = None) -> Path:
     path = Path(path)
     if not path.is_dir():
         raise UserError(f"{path} is not a directory")
+    if (path / "config.json").exists() and not (path / "results.json").exists():
+        raise UserError(f"{path} has no results.json yet: the run has not measured anything")
     report = grid_document(load_grid(path)) if is_grid(path) else run_document(load_run(path))
     return document.write(report, Path(out) if out else path)

@@ -98,6 +98,10 @@ def tree_depths(nodes: Sequence[TreeNode], *, title: str = "Search tree") -> byt
     if altered:
         axis.scatter(list(altered), [bottom[d] + 0.3 for d in altered], marker="v",
                      color="black", label="course alteration", zorder=3)
+    from matplotlib import ticker
+
+    axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    axis.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     axis.set_xlabel("Depth (edits from the root)")
     axis.set_ylabel("Nodes")
     axis.set_title(f"{title}: {len(nodes)} nodes by depth and model")

@@ -109,6 +109,7 @@ class GridRecord:
     definition: dict[str, Any]
     runs: tuple[RunRecord, ...]
     comparisons: dict[str, Any] = field(default_factory=dict)
+    unreadable: tuple[str, ...] = ()  # one line per run directory that could not be read
 
     @property
     def configs(self) -> tuple[str, ...]:
@@ -278,7 +279,12 @@ def load_grid(grid_dir: Path | str) -> GridRecord:
     definition = _read_json(definition_path) if definition_path.exists() else {}
     comparisons_path = grid_dir / COMPARISONS_FILE
     comparisons = _read_json(comparisons_path) if comparisons_path.exists() else {}
-    runs = tuple(load_run(path) for path in find_runs(grid_dir))
+    runs, unreadable = [], []
+    for path in find_runs(grid_dir):
+        try:
+            runs.append(load_run(path))
+        except UserError as error:  # e.g. a results.json caught half-written: report the rest
+            unreadable.append(str(error))
     if not runs:
-        raise UserError(f"{grid_dir} holds no run directory (no {RESULTS_FILE} under it)")
-    return GridRecord(grid_dir, definition, runs, comparisons)
+        raise UserError(f"{grid_dir} holds no readable run directory (no {RESULTS_FILE} under it)")
+    return GridRecord(grid_dir, definition, tuple(runs), comparisons, tuple(unreadable))

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from colt.report.runs import RunRecord
@@ -133,7 +133,7 @@ class EfficiencyRow:
 
 
 def efficiency_rows(
-    runs_by_config: dict[str, Sequence[RunRecord]], *, baseline: str = "single-small"
+    runs_by_config: Mapping[str, Sequence[RunRecord]], *, baseline: str = "single-small"
 ) -> list[EfficiencyRow]:
     """Table 2 for one workload; the gain is over ``baseline`` when the grid ran it."""
     partial: list[tuple[str, Spread, Spread, Spread, Spread | None]] = []

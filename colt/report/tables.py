@@ -178,7 +178,7 @@ def comparison_table(runs: Sequence[RunRecord], comparisons: Mapping[str, Any],
             value = gflops(flops, latency)
             share = percent_of_peak(value, peak_gflops)
             return DASH if value is None else f"{value:.1f}" + (
-                f" ({share:.0f}%)" if share is not None else "")
+                f" ({share:.1f}%)" if share is not None else "")
 
         rows.append((
             workload, fmt(flops / 1e9, 3), fmt_ms(naive.mean if naive else None),

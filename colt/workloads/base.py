@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def as_f32(arrays: Arrays) -> Arrays:
     return [np.ascontiguousarray(array, dtype=np.float32) for array in arrays]
 
 
-def torch_call(function: Callable[..., object], arrays: Arrays) -> Arrays:
+def torch_call(function: Callable[..., Any], arrays: Arrays) -> Arrays:
     """Run ``function`` on torch tensors made from ``arrays`` (no grad) and return numpy arrays."""
     import torch
 
@@ -72,4 +72,4 @@ def torch_call(function: Callable[..., object], arrays: Arrays) -> Arrays:
         outputs = function(*[torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
     if isinstance(outputs, torch.Tensor):
         outputs = [outputs]
-    return [output.contiguous().numpy() for output in outputs]  # type: ignore[union-attr]
+    return [output.contiguous().numpy() for output in outputs]

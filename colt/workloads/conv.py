@@ -3,8 +3,11 @@
 ``flux-conv``: the conv1/conv2 of the resnets in the FLUX.1 VAE decoder mid block
 (black-forest-labs/FLUX.1-dev vae/config.json: block_out_channels [128, 256, 512, 512], so the
 mid block runs at 512 channels; nn.Conv2d(512, 512, 3, padding=1)). The model runs it on the
-latent grid (128×128 for a 1024×1024 image); here batch 1 at 16×16. Unscheduled: MEASURED_CONV.
-``flux-conv-small``: 8→8 channels on 8×8.
+latent grid (128×128 for a 1024×1024 image); here batch 1 at 16×16, the largest power-of-two
+grid whose unscheduled build (``tvm.compile`` for llvm with mcpu, time_evaluator, project
+2-core VM, Nov 2026) stays at or under ~0.7 s: 653–676 ms (32×32 would take ~2.7 s).
+Tolerance 5e-4 (atol = rtol); the unscheduled build is off the float64 reference by 6.6e-6.
+``flux-conv-small``: 8→8 channels on 8×8 (tolerance 1e-5, measured error 3.6e-7).
 """
 
 from __future__ import annotations
@@ -91,6 +94,6 @@ def conv_workload(name: str, *, channels: int, size: int, small: bool,
 
 
 WORKLOADS = (
-    conv_workload("flux-conv", channels=512, size=16, small=False, tolerance=1e-3),
+    conv_workload("flux-conv", channels=512, size=16, small=False, tolerance=5e-4),
     conv_workload("flux-conv-small", channels=8, size=8, small=True, tolerance=1e-5),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tvm
@@ -30,7 +30,7 @@ def written_params(func: tvm.tirx.PrimFunc) -> list[bool]:
     Raises whatever ``tvm.s_tir.Schedule`` raises on a function without blocks.
     """
     schedule = tvm.s_tir.Schedule(func)
-    written: list[object] = []
+    written: list[Any] = []
 
     def visit(block_rv: object) -> None:
         for child in schedule.get_child_blocks(block_rv):
@@ -56,10 +56,9 @@ def make_inputs(workload: Workload, func: tvm.tirx.PrimFunc,
     if len(scales) != num_inputs:
         raise ValueError(f"{workload.name}: {len(scales)} input scales for {num_inputs} inputs")
     bound = _index_bound(params, shapes)
-    arrays = [
-        _random_array(shape, str(param.dtype), scale, bound, rng)
-        for param, shape, scale in zip(params[:num_inputs], shapes[:num_inputs], scales, strict=True)
-    ]
+    inputs = zip(params[:num_inputs], shapes[:num_inputs], scales, strict=True)
+    arrays = [_random_array(shape, str(param.dtype), scale, bound, rng)
+              for param, shape, scale in inputs]
     arrays += [np.zeros(shape, dtype=str(param.dtype))
                for param, shape in zip(params[num_inputs:], shapes[num_inputs:], strict=True)]
     return arrays

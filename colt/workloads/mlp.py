@@ -5,8 +5,12 @@ Weights use the PyTorch Linear layout [out_features, in_features].
 ``llama4-scout-mlp``: Llama-4-Scout-17B-16E (meta-llama/Llama-4-Scout-17B-16E config.json:
 hidden_size 5120, intermediate_size 8192, the size of the shared expert and of each routed
 expert's MLP in every MoE layer), here on 4 tokens (a small decode batch). Weights are
-3 × 8192 × 5120 float32 = 503 MB. Unscheduled: MEASURED_MLP.
-``llama4-scout-mlp-small``: 4 tokens, hidden 32, intermediate 64.
+3 × 8192 × 5120 float32 = 503 MB. Unscheduled build (``tvm.compile`` for llvm with mcpu,
+time_evaluator, project 2-core VM, Nov 2026): 553–707 ms, once 1.1 s while another process
+competed for memory bandwidth; 8 tokens would pass the ~0.7 s this package allows.
+Tolerance 5e-4 (atol = rtol); the unscheduled build is off the float64 reference by 5e-6.
+``llama4-scout-mlp-small``: 4 tokens, hidden 32, intermediate 64 (tolerance 1e-5, measured
+error 2.1e-7).
 """
 
 from __future__ import annotations
@@ -46,9 +50,11 @@ def _linear(x: te.Tensor, weight: te.Tensor, name: str) -> te.Tensor:
 
 
 def mlp_reference(inputs: Arrays) -> Arrays:
-    x, w_gate, w_up, w_down = as_f64(inputs)
-    act = silu_np(x @ w_gate.T) * (x @ w_up.T)
-    return as_f32([act @ w_down.T])
+    """Float64, converting one weight at a time to bound the extra memory."""
+    x = as_f64(inputs[:1])[0]
+    w_gate, w_up, w_down = inputs[1:]
+    act = silu_np(x @ as_f64([w_gate])[0].T) * (x @ as_f64([w_up])[0].T)
+    return as_f32([act @ as_f64([w_down])[0].T])
 
 
 def mlp_torch(inputs: Arrays) -> Arrays:
@@ -88,7 +94,7 @@ def mlp_workload(name: str, *, tokens: int, hidden: int, inter: int, small: bool
 
 WORKLOADS = (
     mlp_workload("llama4-scout-mlp", tokens=4, hidden=5120, inter=8192, small=False,
-                 tolerance=1e-3),
+                 tolerance=5e-4),
     mlp_workload("llama4-scout-mlp-small", tokens=4, hidden=32, inter=64, small=True,
                  tolerance=1e-5),
 )

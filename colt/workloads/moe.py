@@ -8,10 +8,14 @@ on an unrouted (token, expert) pair; the gate weights stay an input. Weights use
 Linear layout [out_features, in_features]: W1, W3 [E, inter, hidden], W2 [E, hidden, inter].
 
 ``deepseek-r1-moe``: DeepSeek-R1 (deepseek-ai/DeepSeek-R1 config.json: hidden_size 7168,
-moe_intermediate_size 2048; 8 of 256 routed experts per token), here 8 tokens routed to 2 each
-over 4 experts, i.e. 4 tokens per expert (a small decode batch's slice of the experts).
-Weights are 4 × 3 × 2048 × 7168 float32 = 704 MB. Unscheduled: MEASURED_MOE.
-``deepseek-r1-moe-small``: hidden 32, inter 16, 4 experts, 4 tokens × 2 routes.
+moe_intermediate_size 2048; 8 of 256 routed experts per token), here 4 tokens routed to 2 each
+over 4 experts, i.e. 2 tokens per expert (a small decode batch's slice of the experts).
+Weights are 4 × 3 × 2048 × 7168 float32 = 704 MB. Unscheduled build (``tvm.compile`` for llvm
+with mcpu, time_evaluator, project 2-core VM, Nov 2026): 390–506 ms; 8 tokens took 0.79–1.1 s,
+over the ~0.7 s this package allows so that the ~2 s ceiling survives shared cores.
+Tolerance 1e-3 (atol = rtol); the unscheduled build is off the float64 reference by 1.5e-5.
+``deepseek-r1-moe-small``: hidden 32, inter 16, 4 experts, 4 tokens × 2 routes (tolerance 1e-5,
+measured error 5e-7).
 """
 
 from __future__ import annotations
@@ -67,13 +71,17 @@ def _expert_projection(x: te.Tensor, weight: te.Tensor, routes: int, experts: in
 
 
 def moe_reference(inputs: Arrays) -> Arrays:
-    x, gate, w1, w3, w2 = as_f64(inputs)
+    """Float64, one expert at a time (the float64 copy of all weights would be 1.4 GB)."""
+    x, gate = as_f64(inputs[:2])
+    w1, w3, w2 = inputs[2:]
     out = np.zeros_like(x)
-    for t in range(x.shape[0]):
-        for k in range(gate.shape[1]):
-            e = expert_of(t, k, w1.shape[0])
-            act = silu_np(w1[e] @ x[t]) * (w3[e] @ x[t])
-            out[t] += gate[t, k] * (w2[e] @ act)
+    for e in range(w1.shape[0]):
+        up_w, gate_w, down_w = as_f64([w3[e], w1[e], w2[e]])
+        for t in range(x.shape[0]):
+            for k in range(gate.shape[1]):
+                if expert_of(t, k, w1.shape[0]) == e:
+                    act = silu_np(gate_w @ x[t]) * (up_w @ x[t])
+                    out[t] += gate[t, k] * (down_w @ act)
     return as_f32([out])
 
 
@@ -105,7 +113,8 @@ def moe_workload(name: str, *, tokens: int, routes: int, experts: int, hidden: i
         name=name,
         family="moe",
         description=(
-            f"DeepSeek-R1 routed experts (hidden {hidden}, expert intermediate {inter}, SiLU-gated): "
+            f"DeepSeek-R1 routed experts (hidden {hidden}, expert intermediate {inter}, "
+            "SiLU-gated): "
             f"{tokens} tokens, each routed to {routes} of {experts} experts by a fixed table."
         ),
         flops=moe_flops(tokens, routes, hidden, inter),
@@ -120,7 +129,7 @@ def moe_workload(name: str, *, tokens: int, routes: int, experts: int, hidden: i
 
 
 WORKLOADS = (
-    moe_workload("deepseek-r1-moe", tokens=8, routes=2, experts=4, hidden=7168, inter=2048,
+    moe_workload("deepseek-r1-moe", tokens=4, routes=2, experts=4, hidden=7168, inter=2048,
                  small=False, tolerance=1e-3),
     moe_workload("deepseek-r1-moe-small", tokens=4, routes=2, experts=4, hidden=32, inter=16,
                  small=True, tolerance=1e-5),

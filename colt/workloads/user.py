@@ -90,7 +90,7 @@ def _as_prim_func(result: object, spec: str) -> tvm.tirx.PrimFunc:
         return result
     if not isinstance(result, tvm.IRModule):
         raise UserError(
-            f"user kernel {spec} returned a {type(result).__name__}, expected a tvm.tirx.PrimFunc "
+            f"user kernel {spec} returned {type(result).__name__}, expected a tvm.tirx.PrimFunc "
             "or an IRModule (wrap TE tensors with te.create_prim_func([inputs..., outputs...]))"
         )
     prim_funcs = {gv.name_hint: f for gv, f in result.functions_items()

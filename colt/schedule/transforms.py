@@ -1,0 +1,457 @@
+"""The transformation vocabulary: seeded edits of one decision or annotation of a schedule trace.
+
+The vocabulary is data (:class:`Transformation` records) so another target can bring its own.
+Every edit returns a new trace; :func:`apply_edit` replays it through the program space, which
+rejects anything TVM would refuse or silently alter. All randomness comes from the ``rng``
+argument: the same program and generator state give the same trace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tvm.s_tir import Trace
+from tvm.target import Target
+
+from colt.schedule.program import (
+    INLINE_LOCATION,
+    PARALLEL_KEY,
+    ROOT_LOCATION,
+    UNROLL_KEYS,
+    IllegalEdit,
+    Program,
+    ProgramSpace,
+    TracePoint,
+)
+from colt.search.base import Edit
+
+Site = TracePoint  # an editable decision or annotation of a program's trace
+Args = dict[str, Any]
+SitePicker = Callable[[ProgramSpace, Program, list[Site], Args, np.random.Generator], Site]
+
+MAX_PARALLEL_PER_CORE = 512  # Parallel extents are kept within [1, 512 * num_cores]
+_PARALLEL_TRIES = 6  # candidate extents replayed before a random Parallel edit gives up
+_RANDOM_EDIT_ATTEMPTS = 8
+
+
+def _random_site(
+    space: ProgramSpace, program: Program, sites: list[Site], args: Args, rng: np.random.Generator
+) -> Site:
+    return sites[int(rng.integers(len(sites)))]
+
+
+@dataclass(frozen=True)
+class Transformation:
+    """One kind of edit: where it applies (``sites``) and how it rewrites a trace (``edit``).
+
+    ``pick_site`` chooses the site from the edit's arguments (random among ``sites`` when they
+    name none); ``realized`` reads back, from the edited program, the arguments that reproduce
+    the edit, so random edits can be recorded as explicit ones.
+    """
+
+    name: str
+    help: str  # one line for LLM prompts: what it edits and its optional arguments
+    sites: Callable[[Program], list[Site]]
+    edit: Callable[[ProgramSpace, Program, Site, Args, np.random.Generator], Trace]
+    arg_names: tuple[str, ...] = ()
+    pick_site: SitePicker = _random_site
+    realized: Callable[[Program, Site], tuple[tuple[str, Any], ...]] = lambda program, site: ()
+
+
+def _apply_at(
+    space: ProgramSpace,
+    program: Program,
+    transformation: Transformation,
+    site: Site,
+    args: Args,
+    rng: np.random.Generator,
+) -> Program:
+    result = space.replay(transformation.edit(space, program, site, args, rng))
+    if not args and result.key == program.key:
+        raise IllegalEdit(f"{transformation.name} at {site.label} left the program unchanged")
+    return result
+
+
+def _lookup(name: str, vocabulary: tuple[Transformation, ...]) -> Transformation:
+    wanted = _normalized(name)
+    for transformation in vocabulary:
+        if _normalized(transformation.name) == wanted:
+            return transformation
+    known = ", ".join(t.name for t in vocabulary)
+    raise IllegalEdit(f"unknown transformation {name!r} (known: {known})")
+
+
+def _normalized(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def point_at(program: Program, index: int) -> TracePoint:
+    """The program's editable point at trace position ``index``."""
+    for point in program.points:
+        if point.index == index:
+            return point
+    raise KeyError(index)
+
+
+# -- argument parsing ------------------------------------------------------------------------
+
+
+def _as_int(value: Any, what: str) -> int:
+    """Accepts ints and their float or string spellings (models write 64.0 and "64")."""
+    if isinstance(value, bool):
+        raise IllegalEdit(f"{what} must be an integer, got {value!r}")
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise IllegalEdit(f"{what} must be an integer, got {value!r}")
+
+
+def _as_int_list(value: Any, what: str) -> list[int]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise IllegalEdit(f"{what} must be a list of integers, got {value!r}") from err
+    if not isinstance(value, list | tuple):
+        raise IllegalEdit(f"{what} must be a list of integers, got {value!r}")
+    return [_as_int(item, what) for item in value]
+
+
+# -- TileSize ----------------------------------------------------------------------------------
+
+
+def _tile_sites(program: Program) -> list[Site]:
+    return [p for p in program.points if p.kind == "SamplePerfectTile" and p.extent > 1]
+
+
+def _pick_tile_site(
+    space: ProgramSpace, program: Program, sites: list[Site], args: Args, rng: np.random.Generator
+) -> Site:
+    """By ``loop`` when given; else, with ``factors``, among the loops those factors fit."""
+    if "loop" in args:
+        candidates = _tile_sites_named(sites, args["loop"])
+    elif "factors" in args:
+        factors = _as_int_list(args["factors"], "factors")
+        candidates = [s for s in sites if _fits(s, factors)]
+        if not candidates:
+            raise IllegalEdit(f"factors {factors} fit no tiled loop ({_tile_shapes(sites)})")
+    else:
+        candidates = sites
+    return candidates[int(rng.integers(len(candidates)))]
+
+
+def _tile_sites_named(sites: list[Site], loop: Any) -> list[Site]:
+    if isinstance(loop, int | float) and not isinstance(loop, bool):
+        index = _as_int(loop, "loop")
+        if not 0 <= index < len(sites):
+            raise IllegalEdit(f"loop index {index} out of range: {len(sites)} tiled loops")
+        return [sites[index]]
+    name = str(loop)
+    named = [s for s in sites if name in (s.label, s.loop, f"{s.block}.{s.loop}")]
+    if not named:
+        labels = ", ".join(s.label for s in sites)
+        raise IllegalEdit(f"unknown loop {name!r} (tiled loops: {labels})")
+    return named
+
+
+def _fits(site: Site, factors: list[int]) -> bool:
+    return len(factors) == len(site.value) and int(np.prod(factors)) == site.extent
+
+
+def _tile_shapes(sites: list[Site]) -> str:
+    return "; ".join(f"{s.label}: {len(s.value)} factors, product {s.extent}" for s in sites)
+
+
+def _tile_edit(
+    space: ProgramSpace, program: Program, site: Site, args: Args, rng: np.random.Generator
+) -> Trace:
+    if "factors" in args:
+        factors = _checked_factors(site, _as_int_list(args["factors"], "factors"))
+    else:
+        factors = _random_tile_move(site, rng)
+    return space.with_decision(program, site.index, factors)
+
+
+def _checked_factors(site: Site, factors: list[int]) -> list[int]:
+    if len(factors) != len(site.value):
+        raise IllegalEdit(f"{site.label} has {len(site.value)} tile levels, got {len(factors)}")
+    if min(factors) < 1 or int(np.prod(factors)) != site.extent:
+        raise IllegalEdit(
+            f"factors {factors} of {site.label} must be positive with product {site.extent}"
+        )
+    if 0 < site.max_innermost < factors[-1]:
+        raise IllegalEdit(
+            f"innermost factor {factors[-1]} of {site.label} exceeds {site.max_innermost}"
+        )
+    return factors
+
+
+def _random_tile_move(site: Site, rng: np.random.Generator) -> list[int]:
+    """Moves one prime factor of one level to another level, keeping the innermost limit."""
+    moves = _tile_moves(list(site.value), site.max_innermost)
+    if not moves:
+        raise IllegalEdit(f"no legal tile move for {site.label} {list(site.value)}")
+    return moves[int(rng.integers(len(moves)))]
+
+
+def _tile_moves(factors: list[int], max_innermost: int) -> list[list[int]]:
+    moves = []
+    for source, factor in enumerate(factors):
+        for prime in _prime_factors(factor):
+            for target in range(len(factors)):
+                if target == source:
+                    continue
+                moved = list(factors)
+                moved[source] //= prime
+                moved[target] *= prime
+                if max_innermost <= 0 or moved[-1] <= max_innermost:
+                    moves.append(moved)
+    return moves
+
+
+def _prime_factors(number: int) -> list[int]:
+    """The distinct prime factors of ``number``, ascending."""
+    primes, divisor = [], 2
+    while divisor * divisor <= number:
+        if number % divisor == 0:
+            primes.append(divisor)
+            while number % divisor == 0:
+                number //= divisor
+        divisor += 1
+    return primes + ([number] if number > 1 else [])
+
+
+def _tile_realized(program: Program, site: Site) -> tuple[tuple[str, Any], ...]:
+    return (("loop", site.label), ("factors", tuple(point_at(program, site.index).value)))
+
+
+# -- Unroll ------------------------------------------------------------------------------------
+
+
+def _unroll_sites(program: Program) -> list[Site]:
+    return [p for p in program.points if p.kind == "SampleCategorical" and p.ann_key in UNROLL_KEYS]
+
+
+def _unroll_edit(
+    space: ProgramSpace, program: Program, site: Site, args: Args, rng: np.random.Generator
+) -> Trace:
+    if "value" in args:
+        value = _as_int(args["value"], "value")
+        if value not in site.candidates:
+            raise IllegalEdit(f"unroll value {value} is not one of {list(site.candidates)}")
+        choice = site.candidates.index(value)
+    else:
+        others = [i for i in range(len(site.candidates)) if i != site.value]
+        choice = others[int(rng.integers(len(others)))]
+    return space.with_decision(program, site.index, choice)
+
+
+def _unroll_realized(program: Program, site: Site) -> tuple[tuple[str, Any], ...]:
+    return (("value", point_at(program, site.index).chosen),)
+
+
+# -- ComputeLocation ---------------------------------------------------------------------------
+
+
+def _location_sites(program: Program) -> list[Site]:
+    return [p for p in program.points if p.kind == "SampleComputeLocation"]
+
+
+def _pick_location_site(
+    space: ProgramSpace, program: Program, sites: list[Site], args: Args, rng: np.random.Generator
+) -> Site:
+    candidates = sites
+    if "block" in args:
+        candidates = [s for s in sites if s.block == str(args["block"])]
+        if not candidates:
+            blocks = ", ".join(s.block for s in sites)
+            raise IllegalEdit(f"unknown block {args['block']!r} (movable blocks: {blocks})")
+    if "location" not in args:
+        return candidates[int(rng.integers(len(candidates)))]
+    location = _as_location(args["location"])
+    for index in rng.permutation(len(candidates)):
+        if location in space.compute_locations(program, candidates[index].index):
+            return candidates[index]
+    raise IllegalEdit(f"location {location} is legal for none of {[s.block for s in candidates]}")
+
+
+def _as_location(value: Any) -> int:
+    names = {"root": ROOT_LOCATION, "inline": INLINE_LOCATION}
+    if isinstance(value, str) and value.strip().lower() in names:
+        return names[value.strip().lower()]
+    return _as_int(value, "location")
+
+
+def _location_edit(
+    space: ProgramSpace, program: Program, site: Site, args: Args, rng: np.random.Generator
+) -> Trace:
+    legal = space.compute_locations(program, site.index)
+    if "location" in args:
+        location = _as_location(args["location"])
+        if location not in legal:
+            raise IllegalEdit(
+                f"location {location} is illegal for {site.block} (legal: "
+                f"{', '.join(str(x) for x in legal)})"
+            )
+    else:
+        others = [x for x in legal if x != site.value]
+        if not others:
+            raise IllegalEdit(f"{site.block} has no other legal compute location")
+        location = others[int(rng.integers(len(others)))]
+    return space.with_decision(program, site.index, location)
+
+
+def _location_realized(program: Program, site: Site) -> tuple[tuple[str, Any], ...]:
+    return (("block", site.block), ("location", point_at(program, site.index).value))
+
+
+# -- Parallel ----------------------------------------------------------------------------------
+
+
+def _parallel_sites(program: Program) -> list[Site]:
+    return [p for p in program.points if p.kind == "Annotate" and p.ann_key == PARALLEL_KEY]
+
+
+def _parallel_edit(
+    space: ProgramSpace, program: Program, site: Site, args: Args, rng: np.random.Generator
+) -> Trace:
+    limit = MAX_PARALLEL_PER_CORE * space.num_cores
+    if "extent" in args:
+        extent = _as_int(args["extent"], "extent")
+        if not 1 <= extent <= limit:
+            raise IllegalEdit(f"parallel extent {extent} outside [1, {limit}]")
+        return space.with_annotation(program, site.index, extent)
+    candidates = _parallel_candidates(space, program, int(site.value), limit)
+    for index in rng.permutation(len(candidates))[:_PARALLEL_TRIES]:
+        trace = space.with_annotation(program, site.index, candidates[index])
+        try:
+            if space.replay(trace).key != program.key:
+                return trace
+        except IllegalEdit:
+            continue
+    raise IllegalEdit(f"no parallel extent near {site.value} changes the program")
+
+
+def _parallel_candidates(
+    space: ProgramSpace, program: Program, current: int, limit: int
+) -> list[int]:
+    """Extents where the fused parallel loop changes: prefix products of the loop nests.
+
+    The postprocessor fuses outer loops until their product exceeds the annotation, so only
+    these thresholds (and halving or doubling) give distinct programs.
+    """
+    values = {1, current // 2, current * 2}
+    for nest in space.loop_extents(program):
+        values.update(int(np.prod(nest[:depth])) for depth in range(1, len(nest) + 1))
+    return sorted(v for v in values if 1 <= v <= limit and v != current)
+
+
+def _parallel_realized(program: Program, site: Site) -> tuple[tuple[str, Any], ...]:
+    return (("extent", point_at(program, site.index).value),)
+
+
+CPU_VOCABULARY: tuple[Transformation, ...] = (
+    Transformation(
+        name="TileSize",
+        help="re-tile one loop, moving factors between its tile levels (product stays the loop "
+        "extent); args: loop (name or index), factors (full list, outermost first)",
+        sites=_tile_sites,
+        edit=_tile_edit,
+        arg_names=("loop", "factors"),
+        pick_site=_pick_tile_site,
+        realized=_tile_realized,
+    ),
+    Transformation(
+        name="Parallel",
+        help="change the largest extent of the fused outer parallel loop; args: extent "
+        "(positive integer)",
+        sites=_parallel_sites,
+        edit=_parallel_edit,
+        arg_names=("extent",),
+        realized=_parallel_realized,
+    ),
+    Transformation(
+        name="Unroll",
+        help="change the auto-unroll max step of the kernel; args: value (one of 0, 16, 64, 512)",
+        sites=_unroll_sites,
+        edit=_unroll_edit,
+        arg_names=("value",),
+        realized=_unroll_realized,
+    ),
+    Transformation(
+        name="ComputeLocation",
+        help="move a producer block into another loop of its consumer; args: block (name), "
+        "location (loop index, -1 root, -2 inline)",
+        sites=_location_sites,
+        edit=_location_edit,
+        arg_names=("block", "location"),
+        pick_site=_pick_location_site,
+        realized=_location_realized,
+    ),
+)
+
+
+def apply_edit(
+    space: ProgramSpace,
+    program: Program,
+    edit: Edit,
+    rng: np.random.Generator,
+    vocabulary: tuple[Transformation, ...] = CPU_VOCABULARY,
+) -> Program:
+    """Applies ``edit`` to ``program``; raises IllegalEdit with a one-line reason when it can't.
+
+    An edit without arguments must change the program; explicit arguments are honored exactly
+    (asking for the current value is legal and returns the same program).
+    """
+    transformation = _lookup(edit.name, vocabulary)
+    args = dict(edit.args)
+    unknown = sorted(set(args) - set(transformation.arg_names))
+    if unknown:
+        valid = ", ".join(transformation.arg_names) or "none"
+        name = transformation.name
+        raise IllegalEdit(f"{name}: unknown argument {unknown[0]!r} (valid: {valid})")
+    sites = transformation.sites(program)
+    if not sites:
+        raise IllegalEdit(f"{transformation.name}: no applicable site in this program")
+    site = transformation.pick_site(space, program, sites, args, rng)
+    return _apply_at(space, program, transformation, site, args, rng)
+
+
+def random_edit(
+    space: ProgramSpace,
+    program: Program,
+    rng: np.random.Generator,
+    vocabulary: tuple[Transformation, ...] = CPU_VOCABULARY,
+) -> tuple[Edit, Program]:
+    """A random applicable transformation at a random site, recorded with explicit arguments.
+
+    Retries a few times on IllegalEdit (rollouts rely on it); raises IllegalEdit if none works.
+    """
+    applicable = [(t, sites) for t in vocabulary if (sites := t.sites(program))]
+    if not applicable:
+        raise IllegalEdit("no transformation applies to this program")
+    last = "no attempt"
+    for _ in range(_RANDOM_EDIT_ATTEMPTS):
+        transformation, sites = applicable[int(rng.integers(len(applicable)))]
+        site = sites[int(rng.integers(len(sites)))]
+        try:
+            result = _apply_at(space, program, transformation, site, {}, rng)
+        except IllegalEdit as err:
+            last = str(err)
+            continue
+        return Edit(transformation.name, transformation.realized(result, site)), result
+    raise IllegalEdit(f"no random edit worked in {_RANDOM_EDIT_ATTEMPTS} attempts; last: {last}")
+
+
+def vocabulary_for(target: Target) -> tuple[Transformation, ...]:
+    """The transformations for ``target``'s kind (only llvm so far)."""
+    if target.kind.name == "llvm":
+        return CPU_VOCABULARY
+    raise ValueError(f"no transformation vocabulary for target kind {target.kind.name!r} yet")

@@ -1,0 +1,86 @@
+"""Every bad input gets one clear sentence and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from colt.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse rejects unknown choices itself
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.err
+
+
+def test_unknown_workload_lists_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(capsys, "tune", "--workload", "nope", "--quiet")
+    assert code == 2
+    assert "unknown workload 'nope'" in err and "matmul" in err and "flux-conv" in err
+
+
+def test_unknown_strategy_lists_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(capsys, "tune", "--strategy", "annealing")
+    assert code == 2
+    assert "colt" in err and "evolutionary" in err and "random" in err
+
+
+def test_unknown_proposer(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(capsys, "tune", "--proposer", "oracle")
+    assert code == 2 and "llm" in err
+
+
+@pytest.mark.parametrize("trials", ["0", "-3"])
+def test_non_positive_trials(capsys: pytest.CaptureFixture[str], trials: str) -> None:
+    code, err = _run(capsys, "tune", "--trials", trials, "--quiet")
+    assert code == 2 and "--trials must be a positive" in err
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("cuda", "must be a JSON object"), ('{"kind": "cuda"}', "unsupported target")],
+)
+def test_bad_target(capsys: pytest.CaptureFixture[str], target: str, message: str) -> None:
+    code, err = _run(capsys, "tune", "--target", target, "--quiet")
+    assert code == 2 and message in err
+
+
+def test_missing_function_in_user_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    source = tmp_path / "kernels.py"
+    source.write_text("def other():\n    return 1\n")
+    code, err = _run(capsys, "tune", "--workload", f"{source}:gemm", "--quiet")
+    assert code == 2 and "gemm" in err
+
+
+def test_user_function_returning_wrong_type(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    source = tmp_path / "kernels.py"
+    source.write_text("def gemm():\n    return 42\n")
+    code, err = _run(capsys, "tune", "--workload", f"{source}:gemm", "--quiet")
+    assert code == 2 and "PrimFunc" in err
+
+
+def test_unwritable_run_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, err = _run(
+        capsys, "tune", "--workload", "matmul-small", "--out", str(blocker / "run"), "--quiet"
+    )
+    assert code == 2 and "cannot write the run directory" in err
+
+
+def test_show_on_a_non_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, err = _run(capsys, "show", str(tmp_path))
+    assert code == 2 and "not a COLT run directory" in err
+
+
+def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    out = capsys.readouterr().out
+    assert "--workload" in out and "FILE.py:FUNCTION" in out and "MA-UCT" in out

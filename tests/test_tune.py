@@ -1,0 +1,154 @@
+"""End to end on real TVM builds and timings (small workloads, small budgets)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tvm
+from tvm.s_tir import meta_schedule as ms
+
+from colt.api import tune
+from colt.config import SearchConfig, TuneConfig
+from colt.workloads import get_workload, make_inputs
+
+pytestmark = pytest.mark.slow
+FAST_ROUNDS = SearchConfig(trials_per_round=4, expansions_per_round=4)
+
+
+def _measure_events(run_dir: Path) -> list[dict]:
+    path = run_dir / "journal.jsonl"
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return [e for e in events if e["kind"] == "measure"]
+
+
+@pytest.fixture(scope="module")
+def evolutionary_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "evolutionary"
+    config = TuneConfig(workload="matmul-small", strategy="evolutionary", trials=8, out_dir=out)
+    return tune(config, progress=False)
+
+
+def test_run_directory_contents(evolutionary_run: Path) -> None:
+    results = json.loads((evolutionary_run / "results.json").read_text())
+    assert results["status"] == "complete"
+    assert results["samples"] == 8 and len(results["curve"]) == 8
+    assert results["verified"] and results["best_latency_s"] > 0
+    assert results["speedup"] == pytest.approx(results["naive_latency_s"] / results["best_latency_s"])
+    assert results["target"]["kind"] == "llvm" and results["target"]["mcpu"]
+    assert results["num_threads"] >= 1
+    assert {"tvm", "xgboost", "numpy"} <= set(results["versions"])
+    assert {"search", "build", "run", "verify", "total"} <= set(results["time_s"])
+    best_so_far = [p["best_latency_s"] for p in results["curve"] if p["best_latency_s"]]
+    assert best_so_far == sorted(best_so_far, reverse=True)
+    for name in ("best.py", "best_trace.json", "summary.txt", "config.json", "journal.jsonl"):
+        assert (evolutionary_run / name).exists(), name
+    assert "verified" in (evolutionary_run / "summary.txt").read_text()
+    assert "T.prim_func" in (evolutionary_run / "best.py").read_text()
+
+
+def test_database_compiles_with_compile_tir(evolutionary_run: Path) -> None:
+    results = json.loads((evolutionary_run / "results.json").read_text())
+    workload = get_workload("matmul-small")
+    func = workload.build()
+    target = tvm.target.Target(results["target"])
+    database = ms.database.JSONDatabase(work_dir=str(evolutionary_run / "database"))
+    sch = ms.tir_integration.compile_tir(database, func, target)
+    assert sch is not None
+    lib = tvm.compile(sch.mod, target=target)
+    arrays = make_inputs(workload, func, np.random.default_rng(0))
+    tensors = [tvm.runtime.tensor(a, tvm.cpu()) for a in arrays]
+    lib["main"](*tensors)
+    expected = workload.reference(arrays[:-1])[0]
+    np.testing.assert_allclose(tensors[-1].numpy(), expected, rtol=workload.rtol, atol=workload.atol)
+
+
+def test_colt_random_proposer_run(tmp_path: Path) -> None:
+    config = TuneConfig(
+        workload="matmul-small", strategy="colt", proposer="random", trials=8,
+        out_dir=tmp_path / "colt", search=FAST_ROUNDS,
+    )
+    run_dir = tune(config, progress=False)
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["verified"] and results["samples"] == 8
+    assert results["search"]["expansions"] >= 8
+    assert results["search"]["search_overhead_per_expansion_s"] > 0
+    assert results["model_stats"]["random"]["calls"] >= 8
+    tree = json.loads((run_dir / "tree.json").read_text())
+    assert len(tree["nodes"]) == results["search"]["tree_size"] + 1
+    assert sum(n["measured"] for n in tree["nodes"]) >= 1
+
+
+def test_user_kernel_is_tuned_and_verified(tmp_path: Path) -> None:
+    source = tmp_path / "my_kernels.py"
+    source.write_text(
+        "from tvm import te\n\n"
+        "def scaled_gemm():\n"
+        "    a = te.placeholder((32, 48), name='a')\n"
+        "    b = te.placeholder((48, 16), name='b')\n"
+        "    k = te.reduce_axis((0, 48), name='k')\n"
+        "    c = te.compute((32, 16), lambda i, j: te.sum(a[i, k] * b[k, j] * 0.5, axis=k), name='c')\n"
+        "    return te.create_prim_func([a, b, c])\n"
+    )
+    config = TuneConfig(
+        workload=f"{source}:scaled_gemm", strategy="colt", proposer="random", trials=4,
+        out_dir=tmp_path / "user", search=FAST_ROUNDS,
+    )
+    results = json.loads((tune(config, progress=False) / "results.json").read_text())
+    assert results["verified"] and results["workload"]["name"] == "scaled_gemm"
+
+
+def test_same_seed_measures_the_same_first_round(tmp_path: Path) -> None:
+    def measured_keys(name: str) -> list[int]:
+        config = TuneConfig(
+            workload="matmul-small", strategy="colt", proposer="random", trials=4,
+            out_dir=tmp_path / name, search=FAST_ROUNDS, seed=3,
+        )
+        tune(config, progress=False)
+        return [e["key"] for e in _measure_events(tmp_path / name)]
+
+    first = measured_keys("a")
+    assert len(first) == 4
+    assert first == measured_keys("b")
+
+
+def test_killed_run_resumes_without_losing_samples(tmp_path: Path) -> None:
+    run_dir = tmp_path / "killed"
+    command = [
+        sys.executable, "-m", "colt.cli", "tune", "--workload", "matmul-small",
+        "--strategy", "colt", "--proposer", "random", "--trials", "16",
+        "--trials-per-round", "4", "--out", str(run_dir), "--quiet",
+    ]
+    process = subprocess.Popen(command, start_new_session=True)
+    deadline = time.time() + 300
+    while len(_measure_events(run_dir)) < 6 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = _measure_events(run_dir)
+    assert 6 <= len(before) < 16, "the run should have been killed mid-way"
+
+    subprocess.run(
+        [sys.executable, "-m", "colt.cli", "tune", "--resume", str(run_dir), "--quiet"],
+        check=True, timeout=600,
+    )
+    after = _measure_events(run_dir)
+    assert after[: len(before)] == before  # nothing measured earlier was lost or redone
+    assert len(after) == 16
+    assert len({e["key"] for e in after}) == 16
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "complete" and results["samples"] == 16

@@ -1,0 +1,65 @@
+"""A kernel that computes wrong numbers is never reported as a result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tvm
+from tvm import te
+from tvm.s_tir import meta_schedule as ms
+
+from colt.run import Journal, Timer
+from colt.schedule.program import host_target
+from colt.schedule.session import TuningSession
+from colt.tuning import Recorder
+from colt.workloads import get_workload
+
+pytestmark = pytest.mark.slow
+
+
+def _wrong_matmul(n: int) -> tvm.IRModule:
+    """Same signature as matmul-small, but it forgets the last element of every reduction."""
+    a = te.placeholder((n, n), name="A")
+    b = te.placeholder((n, n), name="B")
+    k = te.reduce_axis((0, n - 1), name="k")
+    c = te.compute((n, n), lambda i, j: te.sum(a[i, k] * b[k, j], axis=k), name="C")
+    return tvm.IRModule({"main": te.create_prim_func([a, b, c])})
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> TuningSession:
+    workload = get_workload("matmul-small")
+    return TuningSession(
+        workload, host_target(), num_threads=1, database_dir=tmp_path_factory.mktemp("db")
+    )
+
+
+def _size(session: TuningSession) -> int:
+    return int(session.func.buffer_map[session.func.params[0]].shape[0])
+
+
+def test_correct_schedule_passes(session: TuningSession) -> None:
+    assert session.verify(session.mod) is None
+    for program in session.space.design_spaces():
+        assert session.verify(program.mod) is None
+
+
+def test_wrong_schedule_is_rejected(session: TuningSession) -> None:
+    error = session.verify(_wrong_matmul(_size(session)))
+    assert error is not None and "differs from the reference" in error
+
+
+def test_wrong_kernel_never_becomes_the_best(session: TuningSession, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    recorder = Recorder(session, journal, Timer(), naive_latency_s=1.0)
+    wrong = _wrong_matmul(_size(session))
+    candidate = ms.MeasureCandidate(
+        tvm.s_tir.Schedule(wrong), ms.arg_info.ArgInfo.from_prim_func(wrong["main"])
+    )
+    (latency,) = recorder.measure([123], [candidate])
+    assert latency is None
+    assert recorder.best_latency_s is None and recorder.best_schedule is None
+    assert recorder.verification_failures and recorder.verification_failures[0]["sample"] == 1
+    assert recorder.curve[0].error.startswith("wrong result")
+    assert len(session.database) == 0  # nothing wrong reaches the database
