@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tvm
+import tvm_ffi
 from tvm.s_tir import meta_schedule as ms
 
 from colt.config import TuneConfig
@@ -186,7 +187,7 @@ def run_metaschedule(
         if not candidates:
             break
         candidates = list(candidates)[: config.trials - recorder.samples]
-        keys = [tvm.ir.structural_hash(c.sch.mod) for c in candidates]
+        keys = [tvm_ffi.structural_hash(c.sch.mod) for c in candidates]
         latencies = recorder.measure(keys, candidates)
         results = [ms.runner.RunnerResult([lat] if lat else FAILED_RUN_SECS, None) for lat in latencies]
         started = time.perf_counter()

@@ -111,7 +111,10 @@ class ChatClient:
         try:
             if self.spec.stream:
                 return self._streamed(request, deadline)
-            completion = self._client.chat.completions.create(**request)
+            completion: Any = self._client.chat.completions.create(**request)
+            if isinstance(completion, str):  # a body that is not JSON
+                raise _Fault("unparsable", f"not a chat completion: {completion[:120]!r}",
+                             retry=False)
             text = completion.choices[0].message.content or ""
             usage = completion.usage
         except _Fault:

@@ -137,7 +137,8 @@ def grid_document(grid: GridRecord) -> Document:
     table1 = tables.table1(by_config)
     if table1 is not None:
         llm_runs = [run for run in grid.runs if run.proposer == "llm"]
-        calls = Figure("model-calls", plots.model_calls(llm_runs, title="Model calls per run"),
+        calls = Figure("model-calls", plots.model_calls(llm_runs, title="Model calls per run",
+                                                  palette=grid.configs),
                        "Mean calls per run by model and configuration")
         sections.append(Section("Model invocation (Table 1)", (table1, calls)))
     baseline = str(grid.definition.get("baseline", "single-small"))

@@ -111,10 +111,16 @@ def tree_depths(nodes: Sequence[TreeNode], *, title: str = "Search tree") -> byt
     return _png(figure)
 
 
-def model_calls(runs: Sequence[RunRecord], *, title: str = "Model calls") -> bytes:
-    """Calls per model, regular and course alterations stacked; one group per configuration."""
+def model_calls(runs: Sequence[RunRecord], *, title: str = "Model calls",
+                palette: Sequence[str] = ()) -> bytes:
+    """Calls per model, regular and course alterations stacked; one group per configuration.
+
+    ``palette`` lists configurations in the order that picks their colours (as in Figure 2).
+    """
     plt = _pyplot()
-    configs = list(dict.fromkeys(run.label for run in runs if run.models))
+    present = {run.label for run in runs if run.models}
+    palette = list(dict.fromkeys((*palette, *(run.label for run in runs))))
+    configs = [config for config in palette if config in present]
     models = list(dict.fromkeys(m.name for run in runs for m in run.models))
     figure, axis = plt.subplots(figsize=(min(12, 3 + 1.2 * len(models) * len(configs)), 3.8))
     width = min(0.8 / max(len(configs), 1), 0.45)
@@ -128,7 +134,7 @@ def model_calls(runs: Sequence[RunRecord], *, title: str = "Model calls") -> byt
             regular.append(sum(m.calls - m.course_alterations for m in entries) / count)
             altered.append(sum(m.course_alterations for m in entries) / count)
         positions = [i + (index - (len(configs) - 1) / 2) * width for i in range(len(models))]
-        color = colors(index % 10)
+        color = colors(palette.index(config) % 10)
         axis.bar(positions, regular, width, color=color, label=f"{config}: regular")
         axis.bar(positions, altered, width, bottom=regular, color=color, alpha=0.45,
                  hatch="//", label=f"{config}: course alteration")

@@ -24,10 +24,11 @@ EVALUATOR = {"number": 3, "repeat": 5, "min_repeat_ms": 50, "enable_cpu_cache_fl
 def build_without_intrinsics(mod: tvm.IRModule, target: tvm.target.Target, _params: object) -> object:
     """MetaSchedule's default build minus ``import tvm.s_tir.tensor_intrin``, which costs every
     worker 12–14 s of CPU (mostly CUDA intrinsics) that a CPU build never uses."""
+    from tvm.driver import build
     from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
 
     mod = RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod)
-    return tvm.compile(mod, target=target)
+    return build(mod, target=target)
 
 
 @dataclass(frozen=True)

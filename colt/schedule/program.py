@@ -15,7 +15,7 @@ import platform
 import sys
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -114,9 +114,13 @@ class ProgramSpace:
         self.postprocs = tuple(self.context.space_generator.postprocs)
         self.sketches = tuple(sch.trace for sch in self.context.generate_design_space())
         self._design_spaces: list[Program] | None = None
+        self._last: tuple[Trace, Program] | None = None
 
     def design_spaces(self) -> list[Program]:
-        """One program per sketch, its decisions re-sampled with fixed seeds (reproducible)."""
+        """One program per sketch, its decisions re-sampled with fixed seeds (reproducible).
+
+        A sketch whose samples fail postprocessing with a few seeds is left out.
+        """
         if self._design_spaces is None:
             sketches = enumerate(self.sketches)
             programs = (self._sample_sketch(trace, self.seed + i) for i, trace in sketches)
@@ -134,8 +138,16 @@ class ProgramSpace:
         raise IllegalEdit(f"no valid sample in {_SAMPLE_ATTEMPTS} attempts")
 
     def replay(self, trace: Trace) -> Program:
-        """Replays ``trace`` on the base module and post-processes it; decisions must survive."""
-        return self._replay(trace, seed=self.seed, resample=False)
+        """Replays ``trace`` on the base module and post-processes it; decisions must survive.
+
+        The last result is kept: an edit that validated its trace by replaying it is not
+        replayed a second time when the caller replays the very same trace object.
+        """
+        if self._last is not None and self._last[0].same_as(trace):
+            return self._last[1]
+        program = self._replay(trace, seed=self.seed, resample=False)
+        self._last = (trace, program)
+        return program
 
     def describe(self, program: Program) -> str:
         """The post-processed module as TVMScript, for prompts."""
@@ -160,8 +172,7 @@ class ProgramSpace:
         if old.kind.name != "Annotate":
             raise ValueError(f"instruction {index} is {old.kind.name}, not Annotate")
         insts[index] = Instruction(old.kind, [old.inputs[0], value], old.attrs, old.outputs)
-        decisions = {inst: program.trace.get_decision(inst) for inst in program.trace.insts}
-        return Trace(insts, {inst: d for inst, d in decisions.items() if d is not None})
+        return _sub_trace(program.trace, insts)
 
     def compute_locations(self, program: Program, index: int) -> tuple[int, ...]:
         """The legal decisions of the SampleComputeLocation at ``index``, ascending.
@@ -173,18 +184,12 @@ class ProgramSpace:
         insts = list(program.trace.insts)[: index + 1]
         if insts[-1].kind.name != "SampleComputeLocation":
             raise ValueError(f"instruction {index} is {insts[-1].kind.name}")
-        prefix = Trace(
-            insts,
-            {
-                i: program.trace.get_decision(i)
-                for i in insts[:-1]
-                if program.trace.get_decision(i) is not None
-            },
-        )
         sch = _new_schedule(self.mod, self.seed)
         probe = _LocationProbe(sch, index)
         try:
-            prefix.apply_to_schedule(sch, remove_postproc=True, decision_provider=probe)
+            _sub_trace(program.trace, insts).apply_to_schedule(
+                sch, remove_postproc=True, decision_provider=probe
+            )
         except Exception as err:  # TVM raises assorted error types for a failed primitive
             raise IllegalEdit(f"replay failed: {_first_line(err)}") from err
         return probe.legal
@@ -221,7 +226,7 @@ class ProgramSpace:
             trace.apply_to_schedule(sch, remove_postproc=True, decision_provider=recorder)
         except Exception as err:  # TVM raises assorted error types for a failed primitive
             raise IllegalEdit(f"replay failed: {_first_line(err)}") from err
-        replayed = _copy_trace(sch.trace)
+        replayed = _sub_trace(sch.trace, list(sch.trace.insts))  # detached: postprocs append
         if not resample:
             _check_unaltered(trace, replayed)
         points = _points(replayed, recorder.facts)
@@ -235,9 +240,9 @@ class ProgramSpace:
             try:
                 accepted = postproc.apply(sch)
             except Exception as err:
-                raise IllegalEdit(f"{_short_name(postproc)} failed: {_first_line(err)}") from err
+                raise IllegalEdit(f"{type(postproc).__name__} failed: {_first_line(err)}") from err
             if not accepted:
-                raise IllegalEdit(f"{_short_name(postproc)} rejected the program")
+                raise IllegalEdit(f"{type(postproc).__name__} rejected the program")
 
 
 def _register_tensor_intrinsics(target: Target) -> None:
@@ -379,9 +384,8 @@ def _loop_nests(mod: IRModule) -> list[tuple[int, ...]]:
     return nests
 
 
-def _copy_trace(trace: Trace) -> Trace:
-    """A detached copy: a schedule's trace object keeps growing as postprocessing runs."""
-    insts = [inst for inst in trace.insts]
+def _sub_trace(trace: Trace, insts: list[Instruction]) -> Trace:
+    """A new trace of ``insts`` keeping the decisions ``trace`` made on them."""
     decisions = {inst: trace.get_decision(inst) for inst in insts}
     return Trace(insts, {inst: d for inst, d in decisions.items() if d is not None})
 
@@ -482,7 +486,7 @@ def _disambiguate_tiles(points: list[TracePoint]) -> tuple[TracePoint, ...]:
     out = []
     for point in points:
         if point.kind == "SamplePerfectTile" and names.count(point.loop) > 1:
-            point = TracePoint(**{**point.__dict__, "label": f"{point.block}.{point.loop}"})
+            point = replace(point, label=f"{point.block}.{point.loop}")
         out.append(point)
     return tuple(out)
 
@@ -506,10 +510,6 @@ def location_name(location: int) -> str:
     if location == INLINE_LOCATION:
         return "inline"
     return f"loop {location}"
-
-
-def _short_name(obj: Any) -> str:
-    return type(obj).__name__
 
 
 def _first_line(err: Exception) -> str:

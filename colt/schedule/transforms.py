@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,26 +32,31 @@ from colt.search.base import Edit
 
 Site = TracePoint  # an editable decision or annotation of a program's trace
 Args = dict[str, Any]
-SitePicker = Callable[[ProgramSpace, Program, list[Site], Args, np.random.Generator], Site]
+SiteOrder = Callable[[ProgramSpace, Program, list[Site], Args, np.random.Generator], list[Site]]
 
 MAX_PARALLEL_PER_CORE = 512  # Parallel extents are kept within [1, 512 * num_cores]
-_PARALLEL_TRIES = 6  # candidate extents replayed before a random Parallel edit gives up
+_RANDOM_TRIES = 6  # alternatives replayed before an edit without arguments gives up
 _RANDOM_EDIT_ATTEMPTS = 8
+_SITE_TRIES = 4  # sites an edit is tried at, in order, before it is reported illegal
 
 
-def _random_site(
+def _shuffled_sites(
     space: ProgramSpace, program: Program, sites: list[Site], args: Args, rng: np.random.Generator
-) -> Site:
-    return sites[int(rng.integers(len(sites)))]
+) -> list[Site]:
+    return _shuffled(sites, rng)
+
+
+def _shuffled(items: list[Any], rng: np.random.Generator) -> list[Any]:
+    return [items[i] for i in rng.permutation(len(items))]
 
 
 @dataclass(frozen=True)
 class Transformation:
     """One kind of edit: where it applies (``sites``) and how it rewrites a trace (``edit``).
 
-    ``pick_site`` chooses the site from the edit's arguments (random among ``sites`` when they
-    name none); ``realized`` reads back, from the edited program, the arguments that reproduce
-    the edit, so random edits can be recorded as explicit ones.
+    ``order_sites`` lists the sites the edit's arguments allow, in the (seeded random) order
+    :func:`apply_edit` tries them; ``realized`` reads back, from the edited program, the
+    arguments that reproduce the edit, so random edits can be recorded as explicit ones.
     """
 
     name: str
@@ -58,7 +64,7 @@ class Transformation:
     sites: Callable[[Program], list[Site]]
     edit: Callable[[ProgramSpace, Program, Site, Args, np.random.Generator], Trace]
     arg_names: tuple[str, ...] = ()
-    pick_site: SitePicker = _random_site
+    order_sites: SiteOrder = _shuffled_sites
     realized: Callable[[Program, Site], tuple[tuple[str, Any], ...]] = lambda program, site: ()
 
 
@@ -97,6 +103,33 @@ def point_at(program: Program, index: int) -> TracePoint:
     raise KeyError(index)
 
 
+def _first_change(
+    space: ProgramSpace,
+    program: Program,
+    site: Site,
+    alternatives: list[Any],
+    rewrite: Callable[[Any], Trace],
+    rng: np.random.Generator,
+) -> Trace:
+    """The first of up to ``_RANDOM_TRIES`` alternatives, in random order, whose trace replays
+    unaltered into a different program.
+
+    One decision can change which values later decisions may take (a tile of extent 1 removes
+    a compute location, a compute location moves the loops of the next block); such
+    alternatives are skipped rather than reported, since no argument asked for them.
+    """
+    reason = f"no alternative value at {site.label}"
+    for index in rng.permutation(len(alternatives))[:_RANDOM_TRIES]:
+        trace = rewrite(alternatives[index])
+        try:
+            if space.replay(trace).key != program.key:
+                return trace
+            reason = f"{site.label}: the program did not change"
+        except IllegalEdit as err:
+            reason = str(err)
+    raise IllegalEdit(reason)
+
+
 # -- argument parsing ------------------------------------------------------------------------
 
 
@@ -131,10 +164,10 @@ def _tile_sites(program: Program) -> list[Site]:
     return [p for p in program.points if p.kind == "SamplePerfectTile" and p.extent > 1]
 
 
-def _pick_tile_site(
+def _order_tile_sites(
     space: ProgramSpace, program: Program, sites: list[Site], args: Args, rng: np.random.Generator
-) -> Site:
-    """By ``loop`` when given; else, with ``factors``, among the loops those factors fit."""
+) -> list[Site]:
+    """The loops ``loop`` names; else, with ``factors``, the loops they fit; in random order."""
     if "loop" in args:
         candidates = _tile_sites_named(sites, args["loop"])
     elif "factors" in args:
@@ -144,7 +177,7 @@ def _pick_tile_site(
             raise IllegalEdit(f"factors {factors} fit no tiled loop ({_tile_shapes(sites)})")
     else:
         candidates = sites
-    return candidates[int(rng.integers(len(candidates)))]
+    return _shuffled(candidates, rng)
 
 
 def _tile_sites_named(sites: list[Site], loop: Any) -> list[Site]:
@@ -174,9 +207,10 @@ def _tile_edit(
 ) -> Trace:
     if "factors" in args:
         factors = _checked_factors(site, _as_int_list(args["factors"], "factors"))
-    else:
-        factors = _random_tile_move(site, rng)
-    return space.with_decision(program, site.index, factors)
+        return space.with_decision(program, site.index, factors)
+    moves = _tile_moves(list(site.value), site.max_innermost)
+    rewrite = partial(space.with_decision, program, site.index)
+    return _first_change(space, program, site, moves, rewrite, rng)
 
 
 def _checked_factors(site: Site, factors: list[int]) -> list[int]:
@@ -193,15 +227,8 @@ def _checked_factors(site: Site, factors: list[int]) -> list[int]:
     return factors
 
 
-def _random_tile_move(site: Site, rng: np.random.Generator) -> list[int]:
-    """Moves one prime factor of one level to another level, keeping the innermost limit."""
-    moves = _tile_moves(list(site.value), site.max_innermost)
-    if not moves:
-        raise IllegalEdit(f"no legal tile move for {site.label} {list(site.value)}")
-    return moves[int(rng.integers(len(moves)))]
-
-
 def _tile_moves(factors: list[int], max_innermost: int) -> list[list[int]]:
+    """Every way to move one prime factor of one level to another within the innermost limit."""
     moves = []
     for source, factor in enumerate(factors):
         for prime in _prime_factors(factor):
@@ -246,11 +273,10 @@ def _unroll_edit(
         value = _as_int(args["value"], "value")
         if value not in site.candidates:
             raise IllegalEdit(f"unroll value {value} is not one of {list(site.candidates)}")
-        choice = site.candidates.index(value)
-    else:
-        others = [i for i in range(len(site.candidates)) if i != site.value]
-        choice = others[int(rng.integers(len(others)))]
-    return space.with_decision(program, site.index, choice)
+        return space.with_decision(program, site.index, site.candidates.index(value))
+    others = [i for i in range(len(site.candidates)) if i != site.value]
+    rewrite = partial(space.with_decision, program, site.index)
+    return _first_change(space, program, site, others, rewrite, rng)
 
 
 def _unroll_realized(program: Program, site: Site) -> tuple[tuple[str, Any], ...]:
@@ -264,22 +290,17 @@ def _location_sites(program: Program) -> list[Site]:
     return [p for p in program.points if p.kind == "SampleComputeLocation"]
 
 
-def _pick_location_site(
+def _order_location_sites(
     space: ProgramSpace, program: Program, sites: list[Site], args: Args, rng: np.random.Generator
-) -> Site:
+) -> list[Site]:
+    """The decisions of the block ``block`` names, else all, in random order."""
     candidates = sites
     if "block" in args:
         candidates = [s for s in sites if s.block == str(args["block"])]
         if not candidates:
             blocks = ", ".join(s.block for s in sites)
             raise IllegalEdit(f"unknown block {args['block']!r} (movable blocks: {blocks})")
-    if "location" not in args:
-        return candidates[int(rng.integers(len(candidates)))]
-    location = _as_location(args["location"])
-    for index in rng.permutation(len(candidates)):
-        if location in space.compute_locations(program, candidates[index].index):
-            return candidates[index]
-    raise IllegalEdit(f"location {location} is legal for none of {[s.block for s in candidates]}")
+    return _shuffled(candidates, rng)
 
 
 def _as_location(value: Any) -> int:
@@ -300,12 +321,10 @@ def _location_edit(
                 f"location {location} is illegal for {site.block} (legal: "
                 f"{', '.join(str(x) for x in legal)})"
             )
-    else:
-        others = [x for x in legal if x != site.value]
-        if not others:
-            raise IllegalEdit(f"{site.block} has no other legal compute location")
-        location = others[int(rng.integers(len(others)))]
-    return space.with_decision(program, site.index, location)
+        return space.with_decision(program, site.index, location)
+    others = [x for x in legal if x != site.value]
+    rewrite = partial(space.with_decision, program, site.index)
+    return _first_change(space, program, site, others, rewrite, rng)
 
 
 def _location_realized(program: Program, site: Site) -> tuple[tuple[str, Any], ...]:
@@ -329,14 +348,8 @@ def _parallel_edit(
             raise IllegalEdit(f"parallel extent {extent} outside [1, {limit}]")
         return space.with_annotation(program, site.index, extent)
     candidates = _parallel_candidates(space, program, int(site.value), limit)
-    for index in rng.permutation(len(candidates))[:_PARALLEL_TRIES]:
-        trace = space.with_annotation(program, site.index, candidates[index])
-        try:
-            if space.replay(trace).key != program.key:
-                return trace
-        except IllegalEdit:
-            continue
-    raise IllegalEdit(f"no parallel extent near {site.value} changes the program")
+    rewrite = partial(space.with_annotation, program, site.index)
+    return _first_change(space, program, site, candidates, rewrite, rng)
 
 
 def _parallel_candidates(
@@ -365,7 +378,7 @@ CPU_VOCABULARY: tuple[Transformation, ...] = (
         sites=_tile_sites,
         edit=_tile_edit,
         arg_names=("loop", "factors"),
-        pick_site=_pick_tile_site,
+        order_sites=_order_tile_sites,
         realized=_tile_realized,
     ),
     Transformation(
@@ -392,7 +405,7 @@ CPU_VOCABULARY: tuple[Transformation, ...] = (
         sites=_location_sites,
         edit=_location_edit,
         arg_names=("block", "location"),
-        pick_site=_pick_location_site,
+        order_sites=_order_location_sites,
         realized=_location_realized,
     ),
 )
@@ -420,8 +433,16 @@ def apply_edit(
     sites = transformation.sites(program)
     if not sites:
         raise IllegalEdit(f"{transformation.name}: no applicable site in this program")
-    site = transformation.pick_site(space, program, sites, args, rng)
-    return _apply_at(space, program, transformation, site, args, rng)
+    candidates = transformation.order_sites(space, program, sites, args, rng)
+    errors = []
+    for site in candidates[:_SITE_TRIES]:
+        try:
+            return _apply_at(space, program, transformation, site, args, rng)
+        except IllegalEdit as err:
+            errors.append(err)
+    if len(errors) == 1:
+        raise errors[0]
+    raise IllegalEdit(f"{transformation.name}: no site took the edit; last: {errors[-1]}")
 
 
 def random_edit(
