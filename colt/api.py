@@ -77,11 +77,11 @@ def resolve_target(spec: str | None, num_threads: int | None) -> Any:
         data = json.loads(spec)
     except json.JSONDecodeError:
         raise UserError(
-            f"--target must be a JSON object such as '{{\"kind\": \"llvm\", \"mcpu\": "
-            f"\"skylake-avx512\", \"num-cores\": 2}}', not {spec!r}"
+            f'--target must be a JSON object such as \'{{"kind": "llvm", "mcpu": '
+            f'"skylake-avx512", "num-cores": 2}}\', not {spec!r}'
         ) from None
     if not isinstance(data, dict) or data.get("kind") != "llvm":
-        raise UserError(f"unsupported target {spec}; COLT tunes CPU targets: kind must be \"llvm\"")
+        raise UserError(f'unsupported target {spec}; COLT tunes CPU targets: kind must be "llvm"')
     try:
         return tvm.target.Target(data)
     except Exception as error:
@@ -92,7 +92,9 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[-1]
 
 
-def _execute(run: RunDir, config: TuneConfig, workload: Workload, target: Any, progress: bool) -> None:
+def _execute(
+    run: RunDir, config: TuneConfig, workload: Workload, target: Any, progress: bool
+) -> None:
     from colt.schedule.session import TuningSession
     from colt.tuning import Recorder, run_colt, run_metaschedule
 
@@ -135,7 +137,9 @@ def _naive_latency(session: Any, journal: Journal) -> float:
     measurement = session.measure_naive()
     if measurement.latency_s is None:
         raise UserError(f"the unscheduled kernel could not be measured: {measurement.error}")
-    journal.append({"kind": "naive", "latency_s": measurement.latency_s, "run_secs": measurement.run_secs})
+    journal.append(
+        {"kind": "naive", "latency_s": measurement.latency_s, "run_secs": measurement.run_secs}
+    )
     return measurement.latency_s
 
 
@@ -160,7 +164,11 @@ def _facts(config: TuneConfig, workload: Workload, target: Any, threads: int) ->
 
     return {
         "colt_version": __version__,
-        "workload": {"name": workload.name, "flops": workload.flops, "description": workload.description},
+        "workload": {
+            "name": workload.name,
+            "flops": workload.flops,
+            "description": workload.description,
+        },
         "strategy": config.strategy,
         "proposer": config.proposer if config.strategy == "colt" else None,
         "model_set": config.model_set
@@ -193,7 +201,11 @@ def _plain(value: Any) -> Any:
         return value
     if hasattr(value, "value"):
         return value.value
-    if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(value, dict):
+    if (
+        isinstance(value, (list, tuple))
+        or hasattr(value, "__iter__")
+        and not isinstance(value, dict)
+    ):
         return [_plain(v) for v in value]
     return str(value)
 
@@ -237,7 +249,9 @@ def _results(
     }
 
 
-def _finish(run: RunDir, facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None) -> None:
+def _finish(
+    run: RunDir, facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None
+) -> None:
     results = _results(facts, recorder, timer, search, status="complete")
     if recorder.best_schedule is not None:
         (run.path / "best.py").write_text(recorder.best_schedule.mod.script())

@@ -277,8 +277,8 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="colt bench", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of `colt bench` (the CLI owns the parser, this module owns the grid)."""
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--quick", action="store_true", help="small grid (default)")
     preset.add_argument("--paper", action="store_true", help="the paper's grid (days of CPU)")
@@ -310,18 +310,3 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         return dataclasses.replace(BenchConfig.load(args.resume), **overrides)
     make = BenchConfig.paper if args.paper else BenchConfig.quick
     return make(args.grid, **overrides) if args.grid else make(**overrides)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        grid_dir = run_grid(config_from_args(args))
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(grid_dir)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

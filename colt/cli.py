@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add(commands, "workloads", "list the built-in workloads", _workloads)
     _add_models(commands)
-    report = _add(commands, "report", "write report.html and report.md for a run or a grid", _report)
+    report = _add(
+        commands, "report", "write report.html and report.md for a run or a grid", _report
+    )
     report.add_argument("path", type=Path, help="a run directory or a `colt bench` grid directory")
     report.add_argument("--out", type=Path, help="where to write the report (default: PATH)")
     _add_bench(commands)
@@ -73,28 +75,93 @@ def _add(
 def _add_tune(commands: argparse._SubParsersAction) -> None:
     tune = _add(commands, "tune", "search a fast schedule for one workload", _tune)
     tune.formatter_class = argparse.ArgumentDefaultsHelpFormatter
-    tune.add_argument("--workload", default="matmul", help="a name from `colt workloads`, or FILE.py:FUNCTION returning a TVM PrimFunc")
-    tune.add_argument("--strategy", default="colt", choices=STRATEGIES, help="colt: the shared-tree search; evolutionary / random: MetaSchedule's stock searches")
-    tune.add_argument("--proposer", default="llm", choices=PROPOSERS, help="who proposes transformations in COLT: the model set's LLMs, or random (no LLM)")
-    tune.add_argument("--models", default="embedded", help="model set: a name from `colt models list` or a TOML file")
-    tune.add_argument("--only-models", default="", help="comma-separated subset of the model set to use")
+    tune.add_argument(
+        "--workload",
+        default="matmul",
+        help="a name from `colt workloads`, or FILE.py:FUNCTION returning a TVM PrimFunc",
+    )
+    tune.add_argument(
+        "--strategy",
+        default="colt",
+        choices=STRATEGIES,
+        help="colt: the shared-tree search; evolutionary / random: MetaSchedule's stock searches",
+    )
+    tune.add_argument(
+        "--proposer",
+        default="llm",
+        choices=PROPOSERS,
+        help="who proposes transformations in COLT: the model set's LLMs, or random (no LLM)",
+    )
+    tune.add_argument(
+        "--models",
+        default="embedded",
+        help="model set: a name from `colt models list` or a TOML file",
+    )
+    tune.add_argument(
+        "--only-models", default="", help="comma-separated subset of the model set to use"
+    )
     tune.add_argument("--trials", type=int, default=64, help="measured samples (the budget)")
-    tune.add_argument("--seed", type=int, default=0, help="seed of every random choice of the search")
-    tune.add_argument("--target", help='JSON TVM target, e.g. \'{"kind": "llvm", "mcpu": "znver4", "num-cores": 2}\' (default: this CPU)')
-    tune.add_argument("--threads", type=int, help="TVM runtime threads when measuring (default: all cores)")
-    tune.add_argument("--out", type=Path, help="run directory (default: runs/WORKLOAD-STRATEGY-TIME)")
-    tune.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted run; other options are read from it")
+    tune.add_argument(
+        "--seed", type=int, default=0, help="seed of every random choice of the search"
+    )
+    tune.add_argument(
+        "--target",
+        help="JSON TVM target, e.g. "
+        '\'{"kind": "llvm", "mcpu": "znver4", "num-cores": 2}\' (default: this CPU)',
+    )
+    tune.add_argument(
+        "--threads", type=int, help="TVM runtime threads when measuring (default: all cores)"
+    )
+    tune.add_argument(
+        "--out", type=Path, help="run directory (default: runs/WORKLOAD-STRATEGY-TIME)"
+    )
+    tune.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted run; other options are read from it",
+    )
     tune.add_argument("--quiet", action="store_true", help="no progress bar")
     search = tune.add_argument_group("COLT search (defaults from the paper)")
     defaults = SearchConfig()
-    search.add_argument("--lam", type=float, default=defaults.lam, help="MA-UCT weight λ of the small-model prior")
-    search.add_argument("--exploration", type=float, default=defaults.exploration, help="MA-UCT exploration constant c")
-    search.add_argument("--branching", type=int, default=defaults.branching_factor, help="children per node")
-    search.add_argument("--rollout-steps", type=int, default=defaults.rollout_steps, help="random transformations per rollout")
-    search.add_argument("--floor", type=float, default=defaults.largest_model_floor, help="minimum share of calls made by the largest model")
-    search.add_argument("--no-course-alteration", action="store_true", help="never escalate to the largest model")
-    search.add_argument("--no-model-selection", action="store_true", help="one model expands every node (single-model baselines)")
-    search.add_argument("--trials-per-round", type=int, default=defaults.trials_per_round, help="samples measured after each round of expansions")
+    search.add_argument(
+        "--lam", type=float, default=defaults.lam, help="MA-UCT weight λ of the small-model prior"
+    )
+    search.add_argument(
+        "--exploration",
+        type=float,
+        default=defaults.exploration,
+        help="MA-UCT exploration constant c",
+    )
+    search.add_argument(
+        "--branching", type=int, default=defaults.branching_factor, help="children per node"
+    )
+    search.add_argument(
+        "--rollout-steps",
+        type=int,
+        default=defaults.rollout_steps,
+        help="random transformations per rollout",
+    )
+    search.add_argument(
+        "--floor",
+        type=float,
+        default=defaults.largest_model_floor,
+        help="minimum share of calls made by the largest model",
+    )
+    search.add_argument(
+        "--no-course-alteration", action="store_true", help="never escalate to the largest model"
+    )
+    search.add_argument(
+        "--no-model-selection",
+        action="store_true",
+        help="one model expands every node (single-model baselines)",
+    )
+    search.add_argument(
+        "--trials-per-round",
+        type=int,
+        default=defaults.trials_per_round,
+        help="samples measured after each round of expansions",
+    )
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -143,7 +210,10 @@ def _show(args: argparse.Namespace) -> int:
     rows = [
         ("status", results["status"]),
         ("workload", results["workload"]["name"]),
-        ("strategy", results["strategy"] + (f" ({results['proposer']})" if results.get("proposer") else "")),
+        (
+            "strategy",
+            results["strategy"] + (f" ({results['proposer']})" if results.get("proposer") else ""),
+        ),
         ("target", json.dumps(results["target"])),
         ("threads", results["num_threads"]),
         ("samples", f"{results['samples']} of {results['trials']}"),
@@ -155,10 +225,22 @@ def _show(args: argparse.Namespace) -> int:
     ]
     for name, stats in results.get("model_stats", {}).items():
         errors = sum(stats["errors"].values())
-        rows.append((f"model {name}", f"{stats['calls']} calls, hit rate {stats['hit_rate']:.2f}, {errors} errors, {stats['course_alterations']} course alterations"))
+        rows.append(
+            (
+                f"model {name}",
+                f"{stats['calls']} calls, hit rate {stats['hit_rate']:.2f}, {errors} errors, "
+                f"{stats['course_alterations']} course alterations",
+            )
+        )
     if results.get("search"):
         s = results["search"]
-        rows.append(("tree", f"{s['tree_size']} nodes, depth {s['tree_depth']}, {s['course_alterations']} course alterations"))
+        rows.append(
+            (
+                "tree",
+                f"{s['tree_size']} nodes, depth {s['tree_depth']}, "
+                f"{s['course_alterations']} course alterations",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
@@ -182,9 +264,16 @@ def _add_models(commands: argparse._SubParsersAction) -> None:
     models = commands.add_parser("models", help="model sets: list, check, serve")
     verbs = models.add_subparsers(title="verbs", metavar="VERB")
     _add(verbs, "list", "list the model sets", _models_list)
-    check = _add(verbs, "check", "reach every model of a set with one tiny structured call", _models_check)
+    check = _add(
+        verbs, "check", "reach every model of a set with one tiny structured call", _models_check
+    )
     check.add_argument("set", help="a model set name or TOML file")
-    serve = _add(verbs, "serve", "keep a local set's servers up for repeated runs (Ctrl-C stops)", _models_serve)
+    serve = _add(
+        verbs,
+        "serve",
+        "keep a local set's servers up for repeated runs (Ctrl-C stops)",
+        _models_serve,
+    )
     serve.add_argument("set", nargs="?", default="embedded")
 
 
@@ -218,22 +307,17 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
-    bench = _add(commands, "bench", "run the paper's comparison grid and write its report", _bench)
-    size = bench.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="a small grid that finishes here in well under an hour (default)")
-    size.add_argument("--paper", action="store_true", help="the paper's grid: five workloads, 1000 samples, several seeds")
-    bench.add_argument("--out", type=Path, help="grid directory (resumes if it exists)")
-    bench.add_argument("--workloads", help="comma-separated workloads")
-    bench.add_argument("--configs", help="comma-separated configurations")
-    bench.add_argument("--seeds", type=int, help="number of seeds")
-    bench.add_argument("--trials", type=int, help="samples per run")
-    bench.add_argument("--models", help="model set")
+    from colt.bench import add_arguments
+
+    add_arguments(
+        _add(commands, "bench", "run the paper's comparison grid and write its report", _bench)
+    )
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from colt.bench import bench_from_args
+    from colt.bench import config_from_args, run_grid
 
-    print(f"grid: {bench_from_args(args)}")
+    print(f"grid: {run_grid(config_from_args(args))}")
     return 0
 
 

@@ -90,7 +90,9 @@ class JournaledProposer:
         if event is not None:
             return proposal_from_json(event)
         proposal = self.live_proposer.propose(model, context)
-        self.replay.record({"model": model, "depth": context.leaf_depth, **proposal_to_json(proposal)})
+        self.replay.record(
+            {"model": model, "depth": context.leaf_depth, **proposal_to_json(proposal)}
+        )
         return proposal
 
 

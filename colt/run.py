@@ -128,7 +128,9 @@ class RunDir:
 
     def results(self) -> dict[str, Any]:
         if not self.results_path.exists():
-            raise UserError(f"{self.path} has no results.json yet: the run has not measured anything")
+            raise UserError(
+                f"{self.path} has no results.json yet: the run has not measured anything"
+            )
         return json.loads(self.results_path.read_text())
 
     def write_results(self, results: dict[str, Any]) -> None:

@@ -42,7 +42,9 @@ class Recorder:
     def samples(self) -> int:
         return len(self.curve)
 
-    def measure(self, keys: Sequence[Any], candidates: Sequence[ms.MeasureCandidate]) -> list[float | None]:
+    def measure(
+        self, keys: Sequence[Any], candidates: Sequence[ms.MeasureCandidate]
+    ) -> list[float | None]:
         """Measures (or replays) a batch; returns the latency each one counts with, None for a
         failure (build, run, or wrong output)."""
         live = [i for i, k in enumerate(keys) if k not in self.replayed]
@@ -58,9 +60,13 @@ class Recorder:
             latencies.append(self._add_point(event, candidate.sch))
         return latencies
 
-    def _record_live(self, key: Any, candidate: ms.MeasureCandidate, m: Measurement) -> dict[str, Any]:
+    def _record_live(
+        self, key: Any, candidate: ms.MeasureCandidate, m: Measurement
+    ) -> dict[str, Any]:
         error = m.error
-        if m.latency_s is not None and (self.best_latency_s is None or m.latency_s < self.best_latency_s):
+        if m.latency_s is not None and (
+            self.best_latency_s is None or m.latency_s < self.best_latency_s
+        ):
             started = time.perf_counter()
             error = self.session.verify(candidate.sch.mod)
             self.timer.add("verify", time.perf_counter() - started)
@@ -189,7 +195,9 @@ def run_metaschedule(
         candidates = list(candidates)[: config.trials - recorder.samples]
         keys = [tvm_ffi.structural_hash(c.sch.mod) for c in candidates]
         latencies = recorder.measure(keys, candidates)
-        results = [ms.runner.RunnerResult([lat] if lat else FAILED_RUN_SECS, None) for lat in latencies]
+        results = [
+            ms.runner.RunnerResult([lat] if lat else FAILED_RUN_SECS, None) for lat in latencies
+        ]
         started = time.perf_counter()
         context.notify_runner_results(candidates, results)
         cost_model.update(context, candidates, results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import types
@@ -13,7 +14,7 @@ import pytest
 from colt.bench import (
     CONFIGS,
     BenchConfig,
-    build_parser,
+    add_arguments,
     cell_state,
     config_from_args,
     model_pair,
@@ -168,7 +169,8 @@ def test_presets_round_trip_and_validate(tmp_path: Path) -> None:
 
 
 def test_command_line_overrides(tmp_path: Path) -> None:
-    args = build_parser().parse_args(["--grid", str(tmp_path / "g"), "--workloads", "matmul",
+    parser = add_arguments(argparse.ArgumentParser())
+    args = parser.parse_args(["--grid", str(tmp_path / "g"), "--workloads", "matmul",
                                       "--seeds", "0", "1", "--trials", "16", "--no-compare"])
     config = config_from_args(args)
     assert (config.workloads, config.seeds, config.trials, config.compare) == (

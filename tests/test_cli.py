@@ -58,7 +58,9 @@ def test_missing_function_in_user_file(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 2 and "gemm" in err
 
 
-def test_user_function_returning_wrong_type(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_user_function_returning_wrong_type(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     source = tmp_path / "kernels.py"
     source.write_text("def gemm():\n    return 42\n")
     code, err = _run(capsys, "tune", "--workload", f"{source}:gemm", "--quiet")

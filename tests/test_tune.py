@@ -48,7 +48,9 @@ def test_run_directory_contents(evolutionary_run: Path) -> None:
     assert results["status"] == "complete"
     assert results["samples"] == 8 and len(results["curve"]) == 8
     assert results["verified"] and results["best_latency_s"] > 0
-    assert results["speedup"] == pytest.approx(results["naive_latency_s"] / results["best_latency_s"])
+    assert results["speedup"] == pytest.approx(
+        results["naive_latency_s"] / results["best_latency_s"]
+    )
     assert results["target"]["kind"] == "llvm" and results["target"]["mcpu"]
     assert results["num_threads"] >= 1
     assert {"tvm", "xgboost", "numpy"} <= set(results["versions"])
@@ -74,13 +76,19 @@ def test_database_compiles_with_compile_tir(evolutionary_run: Path) -> None:
     tensors = [tvm.runtime.tensor(a, tvm.cpu()) for a in arrays]
     lib["main"](*tensors)
     expected = workload.reference(arrays[:-1])[0]
-    np.testing.assert_allclose(tensors[-1].numpy(), expected, rtol=workload.rtol, atol=workload.atol)
+    np.testing.assert_allclose(
+        tensors[-1].numpy(), expected, rtol=workload.rtol, atol=workload.atol
+    )
 
 
 def test_colt_random_proposer_run(tmp_path: Path) -> None:
     config = TuneConfig(
-        workload="matmul-small", strategy="colt", proposer="random", trials=8,
-        out_dir=tmp_path / "colt", search=FAST_ROUNDS,
+        workload="matmul-small",
+        strategy="colt",
+        proposer="random",
+        trials=8,
+        out_dir=tmp_path / "colt",
+        search=FAST_ROUNDS,
     )
     run_dir = tune(config, progress=False)
     results = json.loads((run_dir / "results.json").read_text())
@@ -101,12 +109,18 @@ def test_user_kernel_is_tuned_and_verified(tmp_path: Path) -> None:
         "    a = te.placeholder((32, 48), name='a')\n"
         "    b = te.placeholder((48, 16), name='b')\n"
         "    k = te.reduce_axis((0, 48), name='k')\n"
-        "    c = te.compute((32, 16), lambda i, j: te.sum(a[i, k] * b[k, j] * 0.5, axis=k), name='c')\n"
+        "    c = te.compute(\n"
+        "        (32, 16), lambda i, j: te.sum(a[i, k] * b[k, j] * 0.5, axis=k), name='c'\n"
+        "    )\n"
         "    return te.create_prim_func([a, b, c])\n"
     )
     config = TuneConfig(
-        workload=f"{source}:scaled_gemm", strategy="colt", proposer="random", trials=4,
-        out_dir=tmp_path / "user", search=FAST_ROUNDS,
+        workload=f"{source}:scaled_gemm",
+        strategy="colt",
+        proposer="random",
+        trials=4,
+        out_dir=tmp_path / "user",
+        search=FAST_ROUNDS,
     )
     results = json.loads((tune(config, progress=False) / "results.json").read_text())
     assert results["verified"] and results["workload"]["name"].endswith(":scaled_gemm")
@@ -115,8 +129,13 @@ def test_user_kernel_is_tuned_and_verified(tmp_path: Path) -> None:
 def test_same_seed_measures_the_same_first_round(tmp_path: Path) -> None:
     def measured_keys(name: str) -> list[int]:
         config = TuneConfig(
-            workload="matmul-small", strategy="colt", proposer="random", trials=4,
-            out_dir=tmp_path / name, search=FAST_ROUNDS, seed=3,
+            workload="matmul-small",
+            strategy="colt",
+            proposer="random",
+            trials=4,
+            out_dir=tmp_path / name,
+            search=FAST_ROUNDS,
+            seed=3,
         )
         tune(config, progress=False)
         return [e["key"] for e in _measure_events(tmp_path / name)]
@@ -129,9 +148,23 @@ def test_same_seed_measures_the_same_first_round(tmp_path: Path) -> None:
 def test_killed_run_resumes_without_losing_samples(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
     command = [
-        sys.executable, "-m", "colt.cli", "tune", "--workload", "matmul-small",
-        "--strategy", "colt", "--proposer", "random", "--trials", "16",
-        "--trials-per-round", "4", "--out", str(run_dir), "--quiet",
+        sys.executable,
+        "-m",
+        "colt.cli",
+        "tune",
+        "--workload",
+        "matmul-small",
+        "--strategy",
+        "colt",
+        "--proposer",
+        "random",
+        "--trials",
+        "16",
+        "--trials-per-round",
+        "4",
+        "--out",
+        str(run_dir),
+        "--quiet",
     ]
     process = subprocess.Popen(command, start_new_session=True)
     deadline = time.time() + 300
@@ -144,7 +177,8 @@ def test_killed_run_resumes_without_losing_samples(tmp_path: Path) -> None:
 
     subprocess.run(
         [sys.executable, "-m", "colt.cli", "tune", "--resume", str(run_dir), "--quiet"],
-        check=True, timeout=600,
+        check=True,
+        timeout=600,
     )
     after = _measure_events(run_dir)
     assert after[: len(before)] == before  # nothing measured earlier was lost or redone

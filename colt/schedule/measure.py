@@ -21,7 +21,9 @@ from tvm.s_tir import meta_schedule as ms
 EVALUATOR = {"number": 3, "repeat": 5, "min_repeat_ms": 50, "enable_cpu_cache_flush": False}
 
 
-def build_without_intrinsics(mod: tvm.IRModule, target: tvm.target.Target, _params: object) -> object:
+def build_without_intrinsics(
+    mod: tvm.IRModule, target: tvm.target.Target, _params: object
+) -> object:
     """MetaSchedule's default build minus ``import tvm.s_tir.tensor_intrin``, which costs every
     worker 12–14 s of CPU (mostly CUDA intrinsics) that a CPU build never uses."""
     from tvm.driver import build
@@ -66,7 +68,9 @@ class Measurer:
             timeout_sec=run_timeout_s, evaluator_config=ms.runner.EvaluatorConfig(**EVALUATOR)
         )
 
-    def measure(self, candidates: list[ms.MeasureCandidate]) -> tuple[list[Measurement], BatchTimes]:
+    def measure(
+        self, candidates: list[ms.MeasureCandidate]
+    ) -> tuple[list[Measurement], BatchTimes]:
         started = time.perf_counter()
         built = self.builder.build(
             [ms.builder.BuilderInput(c.sch.mod, self.target) for c in candidates]
@@ -104,7 +108,9 @@ def naive_candidate(mod: tvm.IRModule) -> ms.MeasureCandidate:
     return ms.MeasureCandidate(tvm.s_tir.Schedule(mod), ms.arg_info.ArgInfo.from_prim_func(func))
 
 
-def run_once(mod: tvm.IRModule, target: tvm.target.Target, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def run_once(
+    mod: tvm.IRModule, target: tvm.target.Target, inputs: list[np.ndarray]
+) -> list[np.ndarray]:
     """Builds ``mod`` here and runs it once on ``inputs`` (every param; outputs pre-zeroed)."""
     lib = tvm.compile(mod, target=target)
     dev = tvm.cpu()

@@ -7,8 +7,9 @@ schedule layer implements :class:`Environment` over MetaSchedule traces, the LLM
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Course alteration (§3.4): spotting persistent small-model regressions on one root-to-node path."""
+"""Course alteration (§3.4): persistent small-model regressions on one root-to-node path."""
 
 from __future__ import annotations
 

@@ -284,7 +284,9 @@ class Search:
         """Feeds a real measurement back; returns the value it got (throughput relative to the
         best seen, 0 for a failure). ``None`` means the candidate failed."""
         self.trials_done += 1
-        if latency_s is not None and (self.best_latency_s is None or latency_s < self.best_latency_s):
+        if latency_s is not None and (
+            self.best_latency_s is None or latency_s < self.best_latency_s
+        ):
             self.best_latency_s = latency_s
         value = FAILED_VALUE if latency_s is None else self.best_latency_s / latency_s  # type: ignore[operator]
         candidate = self.pool.get(key)
