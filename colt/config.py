@@ -28,6 +28,7 @@ class SearchConfig:
     model_selection: bool = True  # False: every expansion uses the first model of the set
     measure_exploration: float = 0.2  # share of each measurement round picked at random
     trials_per_round: int = 8
+    initial_samples: int = 8  # random design-space points hung under the root with the sketches
     expansions_per_round: int = 8
 
 

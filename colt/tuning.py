@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import tvm
 import tvm_ffi
 from tvm.s_tir import meta_schedule as ms
@@ -128,7 +129,7 @@ def run_colt(
         trials_total=config.trials,
         transformation_help=env.help,
     )
-    search.start(session.space.design_spaces())
+    search.start(_initial_states(session, settings.initial_samples, config.seed))
     while recorder.samples < config.trials:
         _grow(search, settings.expansions_per_round, settings.trials_per_round)
         batch = min(settings.trials_per_round, config.trials - recorder.samples)
@@ -145,6 +146,22 @@ def run_colt(
         recorder.timer.add("cost_model", time.perf_counter() - started)
         on_round(search)
     return search
+
+
+def _initial_states(session: TuningSession, samples: int, seed: int) -> list[Any]:
+    """The sketches plus random points of the design space, without duplicates.
+
+    Local edits alone move slowly away from one seeded sample per sketch; a few random points
+    give the first measurement round (taken before the cost model knows anything) real
+    diversity, and the tree then refines around whatever the machine says is fast.
+    """
+    rng = np.random.default_rng(seed)
+    states = session.space.design_spaces()
+    states += [session.space.random_sample(rng) for _ in range(samples)]
+    unique: dict[int, Any] = {}
+    for state in states:
+        unique.setdefault(state.key, state)
+    return list(unique.values())
 
 
 def _grow(search: Search, expansions: int, wanted: int) -> None:
