@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from colt.llm.answers import answer_schema, extract_object, match_name, parse_answer, response_format
+from colt.llm.answers import (
+    answer_schema,
+    extract_object,
+    match_name,
+    parse_answer,
+    response_format,
+)
 from colt.search.base import ERROR_KINDS, Edit
 
 VOCABULARY = ("TileSize", "ComputeLocation", "Parallel", "Unroll")
@@ -54,9 +60,16 @@ def test_python_quotes_and_key_case() -> None:
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("tile_size", "TileSize"), ("TILESIZE", "TileSize"), ("TileSizes", "TileSize"),
-     ("compute-location", "ComputeLocation"), ("Paralel", "Parallel"), ("Vectorize", None),
-     ("Tile", None), ("", None)],
+    [
+        ("tile_size", "TileSize"),
+        ("TILESIZE", "TileSize"),
+        ("TileSizes", "TileSize"),
+        ("compute-location", "ComputeLocation"),
+        ("Paralel", "Parallel"),
+        ("Vectorize", None),
+        ("Tile", None),
+        ("", None),
+    ],
 )
 def test_near_miss_names(given: str, expected: str | None) -> None:
     assert match_name(given, VOCABULARY) == expected
@@ -84,8 +97,14 @@ def test_unknown_model_keeps_edits_with_fallback() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "no json here at all", "{broken: [", '{"transformations": [], "next_model": "gpt-5.2"}',
-     '{"next_model": "gpt-5.2"}', '{"transformations": 7, "next_model": "gpt-5.2"}'],
+    [
+        "",
+        "no json here at all",
+        "{broken: [",
+        '{"transformations": [], "next_model": "gpt-5.2"}',
+        '{"next_model": "gpt-5.2"}',
+        '{"transformations": 7, "next_model": "gpt-5.2"}',
+    ],
 )
 def test_garbage_is_unparsable(text: str) -> None:
     proposal = _parse(text)
@@ -93,15 +112,17 @@ def test_garbage_is_unparsable(text: str) -> None:
 
 
 def test_arguments_in_calls_and_objects() -> None:
-    text = json.dumps({
-        "transformations": [
-            "TileSize(loop=1, factors=[2, 64])",
-            {"name": "Unroll", "args": {"max_step": 64}},
-            {"Parallel": {"extent": 4}},
-            "ComputeLocation(this is not python)",
-        ],
-        "next_model": "gpt-5.2",
-    })
+    text = json.dumps(
+        {
+            "transformations": [
+                "TileSize(loop=1, factors=[2, 64])",
+                {"name": "Unroll", "args": {"max_step": 64}},
+                {"Parallel": {"extent": 4}},
+                "ComputeLocation(this is not python)",
+            ],
+            "next_model": "gpt-5.2",
+        }
+    )
     proposal = _parse(text)
     assert proposal.error_kind is None and proposal.action is not None
     tile, unroll, parallel, location = proposal.action.edits
@@ -132,8 +153,10 @@ def test_schema_enums_and_formats() -> None:
     assert set(schema["required"]) == set(schema["properties"])  # OpenAI strict mode
     strict = response_format("json_schema", schema)
     assert strict is not None and strict["json_schema"]["strict"] is True
-    assert response_format("json_object_schema", schema) == {"type": "json_object",
-                                                              "schema": schema}
+    assert response_format("json_object_schema", schema) == {
+        "type": "json_object",
+        "schema": schema,
+    }
     assert response_format("none", schema) is None
     with_args = answer_schema(VOCABULARY, MODELS, edit_arguments=True)
     assert with_args["properties"]["transformations"]["items"]["pattern"].startswith("^(TileSize|")

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,9 +33,10 @@ pytestmark = [
 ]
 
 VOCABULARY = ("TileSize", "ComputeLocation", "Parallel", "Unroll")
-PROGRAM = '''\
+PROGRAM = """\
 @T.prim_func(s_tir=True)
-def main(A: T.Buffer((512, 512), "float32"), B: T.Buffer((512, 512), "float32"), C: T.Buffer((512, 512), "float32")):
+def main(A: T.Buffer((512, 512), "float32"), B: T.Buffer((512, 512), "float32"), \
+C: T.Buffer((512, 512), "float32")):
     for i0_0_i1_0_fused in T.parallel(64):
         for i0_1, i1_1, k_0, i1_2 in T.grid(8, 8, 512, 64):
             with T.sblock("C"):
@@ -40,7 +46,7 @@ def main(A: T.Buffer((512, 512), "float32"), B: T.Buffer((512, 512), "float32"),
                 with T.init():
                     C[vi, vj] = T.float32(0.0)
                 C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
-'''
+"""
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +133,43 @@ def test_check_set_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     rows = check_set("embedded", log_dir=tmp_path)
     assert [row["model"] for row in rows] == ["smollm2-135m"]
     assert rows[0]["ok"], rows[0]["error"]
+
+
+def _serve_in_subprocess(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[dict]]:  # type: ignore[type-arg]
+    """`colt models serve` for a one-model set in a child process; returns it and its records."""
+    set_file = tmp_path / "tiny.toml"
+    set_file.write_text(
+        '[[models]]\nname = "smollm2-135m"\nparameters = 1.35e8\nmodel = "smollm2-135m"\n'
+        'embedded = "smollm2-135m-instruct"\nstructured_output = "json_object_schema"\n'
+        "context_window = 2048\nstream = true\n"
+    )
+    env = {**os.environ, "COLT_CACHE_DIR": str(tmp_path / "cache")}
+    code = f"from colt.llm import serve_set; serve_set({str(set_file)!r}, poll_s=0.2)"
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    state = tmp_path / "cache" / "servers.json"
+    deadline = time.monotonic() + 60
+    while not state.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert state.is_file(), "serve did not write its state file"
+    return process, json.loads(state.read_text())["servers"]
+
+
+def test_serve_stops_on_ctrl_c(tmp_path: Path) -> None:
+    process, records = _serve_in_subprocess(tmp_path)
+    pid = records[0]["pid"]
+    assert pid_alive(pid)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=20) == 0
+    assert not pid_alive(pid)
+    assert not (tmp_path / "cache" / "servers.json").exists()
+
+
+def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    process, records = _serve_in_subprocess(tmp_path)
+    pid = records[0]["pid"]
+    process.kill()  # SIGKILL: no atexit, no signal handler runs
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(pid)

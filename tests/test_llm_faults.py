@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from colt.llm import ChatClient, LLMProposer, load_model_set
+from colt.llm import ChatClient, LLMProposer, check_set, load_model_set
 from colt.llm.servers import free_port
 from colt.llm.sets import ModelSet, ModelSpec
 from colt.search.base import ERROR_KINDS, ModelInfo, ModelStats, NodeView, PromptContext
@@ -127,11 +127,17 @@ def _set(base_url: str, **overrides: Any) -> ModelSet:
 
 
 def _context() -> PromptContext:
-    node = NodeView("@T.prim_func\ndef main(A, B):\n    for i in T.serial(8):\n        B[i] = A[i]",
-                    ("sch.sample_perfect_tile(loop=i, decision=[2, 4])",), 0.25, "small", 1)
+    node = NodeView(
+        "@T.prim_func\ndef main(A, B):\n    for i in T.serial(8):\n        B[i] = A[i]",
+        ("sch.sample_perfect_tile(loop=i, decision=[2, 4])",),
+        0.25,
+        "small",
+        1,
+    )
     models = (ModelInfo("small", 1e9), ModelInfo("large", 7e10))
-    return PromptContext(node, None, None, VOCABULARY, {}, models,
-                         {"small": ModelStats(calls=2)}, 1, 4, 64)
+    return PromptContext(
+        node, None, None, VOCABULARY, {}, models, {"small": ModelStats(calls=2)}, 1, 4, 64
+    )
 
 
 def _proposer(model_set: ModelSet, log_path: Path) -> LLMProposer:
@@ -245,3 +251,40 @@ def test_api_key_never_written(
     assert written
     for path in written:
         assert FAKE_KEY not in path.read_text()
+
+
+def test_check_set_rows(llm_fake_endpoint: FakeOpenAI, tmp_path: Path) -> None:
+    refused = f"http://127.0.0.1:{free_port()}/v1"
+    set_file = tmp_path / "check.toml"
+    set_file.write_text(
+        "\n".join(
+            f'[[models]]\nname = "{name}"\nparameters = 1e9\nbase_url = "{url}"\n'
+            f'model = "m"\ntimeout_s = 0.5\nretries = 0\n'
+            for name, url in (("up", llm_fake_endpoint.base_url), ("down", refused))
+        )
+    )
+    llm_fake_endpoint.answer = '{"transformations": ["Parallel"], "next_model": "up"}'
+    rows = check_set(str(set_file), log_dir=tmp_path)
+    assert [(row["model"], row["ok"]) for row in rows] == [("up", True), ("down", False)]
+    assert rows[1]["error"].startswith("connection_refused")
+    assert set(rows[0]) == {"model", "ok", "latency_s", "error"}
+
+
+def test_run_session_wiring(llm_fake_endpoint: FakeOpenAI, tmp_path: Path) -> None:
+    from colt.config import TuneConfig
+    from colt.llm.session import llm_proposer
+
+    set_file = tmp_path / "two.toml"
+    set_file.write_text(
+        "\n".join(
+            f'[[models]]\nname = "{name}"\nparameters = {params}\n'
+            f'base_url = "{llm_fake_endpoint.base_url}"\nmodel = "m"\ntimeout_s = 0.5\n'
+            for name, params in (("small", 1e9), ("large", 7e10))
+        )
+    )
+    config = TuneConfig(model_set=str(set_file), models=("small",))
+    with llm_proposer(config, tmp_path / "run") as (proposer, infos):
+        assert infos == (ModelInfo("small", 1e9),)
+        proposal = proposer.propose("small", _context())
+    assert proposal.error_kind is None  # the vocabulary came with the context
+    assert (tmp_path / "run" / "llm_calls.jsonl").is_file()

@@ -6,7 +6,7 @@ from colt.llm.prompt import build_prompt, estimate_tokens, format_parameters
 from colt.llm.shrink import shrink_program
 from colt.search.base import ModelInfo, ModelStats, NodeView, PromptContext
 
-BLOCK = '''\
+BLOCK = """\
         for i0_1, i1_1 in T.grid(8, 8):
             for k_0, i1_2 in T.grid(128, 64):
                 with T.sblock("C_{n}"):
@@ -18,15 +18,16 @@ BLOCK = '''\
                     with T.init():
                         C_global[vi, vj] = T.float32(0.0)
                     C_global[vi, vj] = C_global[vi, vj] + A[vi, vk] * B[vk, vj]
-'''
-HEADER = '''\
+"""
+HEADER = """\
 # from tvm.script import tirx as T
 @T.prim_func(s_tir=True)
-def main(A: T.Buffer((512, 512), "float32"), B: T.Buffer((512, 512), "float32"), C: T.Buffer((512, 512), "float32")):
+def main(A: T.Buffer((512, 512), "float32"), B: T.Buffer((512, 512), "float32"), \
+C: T.Buffer((512, 512), "float32")):
     T.func_attr({"tir.noalias": True})
     C_global = T.alloc_buffer((512, 512))
     for i0_0_i1_0_fused in T.parallel(64):
-'''
+"""
 VOCABULARY = ("TileSize", "ComputeLocation", "Parallel", "Unroll")
 MODELS = (ModelInfo("gpt-5-mini", 2e10), ModelInfo("gpt-5.2", 3e11))
 
@@ -36,7 +37,9 @@ def _program(blocks: int) -> str:
 
 
 def _context(blocks: int = 1, history: int = 4) -> PromptContext:
-    steps = tuple(f"sch.sample_perfect_tile(loop=l{n}, decision=[8, 8, 1, 8])" for n in range(history))
+    steps = tuple(
+        f"sch.sample_perfect_tile(loop=l{n}, decision=[8, 8, 1, 8])" for n in range(history)
+    )
     program = _program(blocks)
     current = NodeView(program, steps, 0.0739, "gpt-5.2", 3)
     parent = NodeView(program.replace("T.parallel", "T.serial"), steps[:-1], 0.136, "gpt-5.2", 2)
@@ -55,11 +58,18 @@ def test_every_appendix_b_section() -> None:
     assert "Use the smallest model that could give best results" in system
     for section in (
         "Historical Performance Info (Leaf, Parent, Grandparent)",
-        "Current Program:", "Immediate Parent Program:", "Grandparent Program:",
-        "Transformation history:", "Predicted score: 0.0739", "Predicted score: 0.136",
-        "Available Transformations", '"ComputeLocation"',
+        "Current Program:",
+        "Immediate Parent Program:",
+        "Grandparent Program:",
+        "Transformation history:",
+        "Predicted score: 0.0739",
+        "Predicted score: 0.136",
+        "Available Transformations",
+        '"ComputeLocation"',
         "- TileSize: TileSize(loop=<index>, factors=[...]): re-split one loop",
-        "Search Context", "Leaf depth: 3", "Trials progress: 10 / 300",
+        "Search Context",
+        "Leaf depth: 3",
+        "Trials progress: 10 / 300",
         "Global Per-Model Stats",
         "Model gpt-5-mini: params=20.0B, number_of_calls=12, hit_rate=0.333, errors=2",
         "Model gpt-5.2: params=300.0B, number_of_calls=11, hit_rate=0.455, errors=0, "
@@ -68,7 +78,9 @@ def test_every_appendix_b_section() -> None:
         "Model used to expand the current node: gpt-5.2",
         "Model used to expand the grandparent node: N/A",
         "Predicted score change parent -> current: -0.0621",
-        "smallest model", "fewer errors", "minimum share",
+        "smallest model",
+        "fewer errors",
+        "minimum share",
     ):
         assert section in user or section in system, section
     assert "sch.sample_perfect_tile(loop=l3" in user

@@ -9,6 +9,7 @@ this module passes ``redact``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -62,8 +63,9 @@ def _classify(error: Exception) -> _Fault:
     if isinstance(error, openai.APIStatusError):
         detail = f"HTTP {error.status_code}: {str(error.message)[:300]}"
         return _Fault("http_error", detail, retry=error.status_code in _RETRIED_STATUS)
-    return _Fault("unparsable", f"unreadable response: {type(error).__name__}: {error}"[:300],
-                  retry=False)
+    return _Fault(
+        "unparsable", f"unreadable response: {type(error).__name__}: {error}"[:300], retry=False
+    )
 
 
 class ChatClient:
@@ -92,8 +94,9 @@ class ChatClient:
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, system: str, user: str, schema: dict[str, Any] | None,
-                 max_tokens: int | None) -> dict[str, Any]:
+    def _request(
+        self, system: str, user: str, schema: dict[str, Any] | None, max_tokens: int | None
+    ) -> dict[str, Any]:
         spec = self.spec
         if spec.system_role == "user":
             messages = [{"role": "user", "content": f"{system}\n\n{user}"}]
@@ -113,8 +116,9 @@ class ChatClient:
                 return self._streamed(request, deadline)
             completion: Any = self._client.chat.completions.create(**request)
             if isinstance(completion, str):  # a body that is not JSON
-                raise _Fault("unparsable", f"not a chat completion: {completion[:120]!r}",
-                             retry=False)
+                raise _Fault(
+                    "unparsable", f"not a chat completion: {completion[:120]!r}", retry=False
+                )
             text = completion.choices[0].message.content or ""
             usage = completion.usage
         except _Fault:
@@ -147,8 +151,14 @@ class ChatClient:
             completion_tokens=usage.completion_tokens if usage else len(pieces),
         )
 
-    def complete(self, system: str, user: str, *, schema: dict[str, Any] | None = None,
-                 max_tokens: int | None = None) -> ChatReply:
+    def complete(
+        self,
+        system: str,
+        user: str,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatReply:
         """One answer, or an error reply after at most ``1 + spec.retries`` attempts."""
         request = self._request(system, user, schema, max_tokens)
         start = self._clock()
@@ -161,8 +171,7 @@ class ChatClient:
                 fault = error
             else:
                 latency = self._clock() - start
-                return ChatReply(reply.text, None, "", latency, reply.prompt_tokens,
-                                 reply.completion_tokens, attempt)
+                return dataclasses.replace(reply, latency_s=latency, attempts=attempt)
             if not fault.retry or attempt > self.spec.retries:
                 break
             self._sleep(self._backoff_s * 2 ** (attempt - 1))

@@ -73,16 +73,18 @@ def list_sets() -> list[dict[str, Any]]:
         model_set = load_model_set(set_name, require_keys=False)
         missing = set(model_set.missing_keys())
         for model in model_set.models:
-            rows.append({
-                "set": set_name,
-                "model": model.name,
-                "parameters": model.parameters,
-                "endpoint": model.base_url or f"embedded ({model.embedded})",
-                "structured_output": model.structured_output,
-                "api_key_env": model.api_key_env or "",
-                "key_set": bool(model.api_key_env) and model.api_key_env not in missing,
-                "largest": model.name == model_set.largest.name,
-            })
+            rows.append(
+                {
+                    "set": set_name,
+                    "model": model.name,
+                    "parameters": model.parameters,
+                    "endpoint": model.base_url or f"embedded ({model.embedded})",
+                    "structured_output": model.structured_output,
+                    "api_key_env": model.api_key_env or "",
+                    "key_set": bool(model.api_key_env) and model.api_key_env not in missing,
+                    "largest": model.name == model_set.largest.name,
+                }
+            )
     return rows
 
 
@@ -93,8 +95,12 @@ def check_set(name: str, *, log_dir: Path | None = None) -> list[dict[str, Any]]
     system = "You answer with one JSON object only."
     user = (
         'Reply {"transformations": ["Parallel"], "next_model": "'
-        + model_set.names[0] + '"} with any of '
-        + ", ".join(CHECK_TRANSFORMATIONS) + " and any of " + ", ".join(model_set.names) + "."
+        + model_set.names[0]
+        + '"} with any of '
+        + ", ".join(CHECK_TRANSFORMATIONS)
+        + " and any of "
+        + ", ".join(model_set.names)
+        + "."
     )
     rows = []
     with contextlib.ExitStack() as stack:
@@ -108,12 +114,14 @@ def check_set(name: str, *, log_dir: Path | None = None) -> list[dict[str, Any]]
             error = reply.error_detail if reply.error_kind else ""
             if not error and '"transformations"' not in reply.text:
                 error = f"answer without a transformations field: {reply.text[:80]!r}"
-            rows.append({
-                "model": spec.name,
-                "ok": not error,
-                "latency_s": round(reply.latency_s, 3),
-                "error": f"{reply.error_kind or 'unparsable'}: {error}" if error else "",
-            })
+            rows.append(
+                {
+                    "model": spec.name,
+                    "ok": not error,
+                    "latency_s": round(reply.latency_s, 3),
+                    "error": f"{reply.error_kind or 'unparsable'}: {error}" if error else "",
+                }
+            )
     return rows
 
 

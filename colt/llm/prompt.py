@@ -186,8 +186,11 @@ def _models_section(context: PromptContext) -> list[str]:
     ]
     params = {m.name: format_parameters(m.parameters) for m in context.models}
     lines.append("Local Model Context")
-    nodes = (("current", context.current), ("parent", context.parent))
-    nodes += (("grandparent", context.grandparent),)
+    nodes: tuple[tuple[str, NodeView | None], ...] = (
+        ("current", context.current),
+        ("parent", context.parent),
+        ("grandparent", context.grandparent),
+    )
     for label, node in nodes:
         used = node.model if node is not None and node.model else None
         shown = f"{used} (params={params[used]})" if used in params else used or "N/A"
@@ -212,7 +215,7 @@ def _guidance_section(context: PromptContext) -> list[str]:
     smallest_first = sorted(context.models, key=lambda m: m.parameters)
     calls = {n: context.model_stats.get(n, ModelStats()).calls for n in names}
     fair_share = sum(calls.values()) / max(1, len(names))
-    under_used = [n for n in names if calls[n] < 0.5 * fair_share or calls[n] == 0]
+    under_used = [n for n in names if calls[n] < 0.5 * fair_share] if fair_share else []
     lines = [
         "Model Selection Guidance",
         "Models from smallest to largest: " + ", ".join(m.name for m in smallest_first),
@@ -239,9 +242,10 @@ def _user_text(context: PromptContext, plan: _Shrink, arguments: bool) -> str:
         ],
         _models_section(context),
         _guidance_section(context),
-        ["Answer with the JSON object only: next_model is one of " + json.dumps(
-            [m.name for m in context.models]
-        )],
+        [
+            "Answer with the JSON object only: next_model is one of "
+            + json.dumps([m.name for m in context.models])
+        ],
     ]
     return "\n\n".join("\n".join(section) for section in sections)
 

@@ -60,12 +60,16 @@ class LLMProposer:
 
     def _client(self, spec: ModelSpec) -> ChatClient:
         if spec.name not in self._clients:
-            self._clients[spec.name] = self._client_factory(
-                spec, self.model_set.api_key(spec.name)
-            )
+            self._clients[spec.name] = self._client_factory(spec, self.model_set.api_key(spec.name))
         return self._clients[spec.name]
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
+        """One call to ``model``; returns when the answer is parsed (or the call failed).
+
+        ``context.transformations`` (else the proposer's vocabulary) is what the prompt offers
+        and the schema allows; an unknown next model in the answer keeps the edits and names
+        ``model`` itself as the next one, with ``error_kind="unknown_model"``.
+        """
         if model not in self.model_set.names:
             detail = f"model {model!r} is not in the set {self.model_set.name!r}"
             proposal = Proposal(None, "unknown_model", detail)
@@ -85,7 +89,9 @@ class LLMProposer:
             edit_arguments=spec.edit_arguments,
         )
         schema = answer_schema(
-            offered, self.model_set.names, edit_arguments=spec.edit_arguments,
+            offered,
+            self.model_set.names,
+            edit_arguments=spec.edit_arguments,
             max_edits=self.max_edits,
         )
         reply = self._client(spec).complete(system, user, schema=schema)
@@ -108,12 +114,23 @@ class LLMProposer:
             return Proposal(None, reply.error_kind, reply.error_detail)
         vocabulary = tuple(dict.fromkeys(self.transformations + offered))
         return parse_answer(
-            reply.text, vocabulary, self.model_set.names, fallback_model=model,
+            reply.text,
+            vocabulary,
+            self.model_set.names,
+            fallback_model=model,
             max_edits=self.max_edits,
         )
 
-    def _log(self, model: str, spec: ModelSpec | None, system: str, user: str,
-             reply: ChatReply, proposal: Proposal, estimate: int) -> None:
+    def _log(
+        self,
+        model: str,
+        spec: ModelSpec | None,
+        system: str,
+        user: str,
+        reply: ChatReply,
+        proposal: Proposal,
+        estimate: int,
+    ) -> None:
         if self.log_path is None:
             return
         action: dict[str, Any] | None = None

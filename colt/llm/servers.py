@@ -42,6 +42,7 @@ def server_threads() -> int:
     value = os.environ.get("COLT_LLM_THREADS", "")
     return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_THREADS
 
+
 _live: dict[int, subprocess.Popen[bytes]] = {}  # pid -> process, for the atexit safety net
 
 
@@ -75,10 +76,11 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:  # a zombie child of ours counts as dead
-        return os.waitpid(pid, os.WNOHANG) == (0, 0)
-    except ChildProcessError:
+    try:  # a zombie (exited, not yet reaped) counts as dead
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def healthy(record: ServerRecord, *, timeout_s: float = 2.0) -> bool:
@@ -194,7 +196,12 @@ class EmbeddedServers:
         _live[process.pid] = process
         self._processes.append(process)
         record = ServerRecord(
-            spec.name, spec.model, str(spec.embedded), spec.context_window, port, process.pid,
+            spec.name,
+            spec.model,
+            str(spec.embedded),
+            spec.context_window,
+            port,
+            process.pid,
             str(log_path),
         )
         return record
@@ -282,7 +289,10 @@ def reusable(spec: ModelSpec, records: Sequence[ServerRecord]) -> ServerRecord |
     """A healthy served record matching ``spec`` (same weights, alias and context size)."""
     for record in records:
         same = (record.name, record.model_id, record.weights, record.n_ctx) == (
-            spec.name, spec.model, spec.embedded, spec.context_window
+            spec.name,
+            spec.model,
+            spec.embedded,
+            spec.context_window,
         )
         if same and healthy(record):
             return record

@@ -165,7 +165,9 @@ def load_model_set(name_or_path: str | Path, *, require_keys: bool = True) -> Mo
     if require_keys and missing:
         plural = len(missing) > 1
         variables = " and ".join(missing)
-        noun = "keys from the environment variables" if plural else "key from the environment variable"
+        noun = (
+            "keys from the environment variables" if plural else "key from the environment variable"
+        )
         raise UserError(
             f"model set {model_set.name!r} reads its API {noun} {variables}, "
             f"which {'are' if plural else 'is'} not set"

@@ -16,10 +16,10 @@ import re
 
 _DECLARATION = re.compile(
     r"^(T\.(reads|writes|func_attr|block_attr|sblock_attr|axis\.\w+)\(|"
-    r"[\w, ]+ = T\.(alloc_buffer|match_buffer|axis\.\w+|decl_buffer)\(|"
-    r"# from tvm\.script import)"
+    r"[\w, ]+ = T\.(\w+_)?(alloc_buffer|match_buffer|decl_buffer|axis\.\w+)\(|"
+    r"# from |# with T\.s?block\(\"root\"\))"
 )
-_STRUCTURE = ("@", "def ", "for ", "with ", "if ", "else", "elif ", "while ")
+_STRUCTURE = ("@", "class ", "def ", "for ", "with ", "if ", "else", "elif ", "while ")
 ELLIPSIS = "..."
 MAX_LEVEL = 12
 MAX_LINE_CHARS = 160

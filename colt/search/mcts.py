@@ -81,12 +81,19 @@ class Search:
     def start(self, sketches: Sequence[State]) -> None:
         """Hangs the design-space sketches under the virtual root."""
         scores = self._score(sketches, [0.0] * len(sketches))
-        for state, score in zip(sketches, scores, strict=True):
+        for index, (state, score) in enumerate(zip(sketches, scores, strict=True)):
             key = self.env.key(state)
-            self.tree.add(
-                ROOT, state, key, model=self.root_model, proposed_by=None, edits=(), score=score
-            )
+            model = self._initial_model(index)
+            self.tree.add(ROOT, state, key, model=model, proposed_by=None, edits=(), score=score)
             self._offer(key, state, score)
+
+    def _initial_model(self, index: int) -> str:
+        """Starting states go to the models in turn, smallest first: no model is favoured
+        before the tree has any evidence (MA-UCT's prior and the floor take it from there)."""
+        if not self.config.model_selection:
+            return self.root_model
+        by_size = sorted(self.models, key=lambda m: (m.parameters, m.name))
+        return by_size[index % len(by_size)].name
 
     # -- one iteration ----------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ def test_branching_factor_limits_children() -> None:
 def test_next_model_is_advisory_child_model() -> None:
     search = _search(ScriptedProposer(["Up"], ["small"]))
     child = search.step()
-    assert child.proposed_by == "large"  # the sketch is expanded by the largest model
+    assert child.proposed_by == "small"  # the first starting state goes to the smallest model
     assert child.model == "small"
 
 
@@ -69,7 +69,7 @@ def test_failed_call_counts_error_and_search_goes_on() -> None:
     search = _search(FailingProposer())
     for _ in range(3):
         search.step()
-    assert search.counters["large"].errors == {"timeout": 3}
+    assert search.counters["small"].errors == {"timeout": 3}  # the child keeps the acting model
     assert len(search.tree.nodes) == 5  # root, sketch, three children
 
 

@@ -1,0 +1,32 @@
+"""The LLM side of one tuning run: endpoints up, a proposer over them, everything down after."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from colt.config import TuneConfig
+from colt.llm.endpoints import running_endpoints
+from colt.llm.proposer import LLMProposer
+from colt.llm.sets import load_model_set
+from colt.search.base import ModelInfo
+
+CALL_LOG = "llm_calls.jsonl"
+SERVER_LOGS = "servers"
+
+
+@contextlib.contextmanager
+def llm_proposer(
+    config: TuneConfig, run_dir: Path
+) -> Iterator[tuple[LLMProposer, tuple[ModelInfo, ...]]]:
+    """The run's proposer and its models; embedded servers (logs in ``run_dir/servers``) stop
+    when the block exits unless ``colt models serve`` keeps them.
+
+    The vocabulary and its help come with every ``PromptContext``, so the proposer starts
+    without one and this layer never imports the schedule layer.
+    """
+    model_set = load_model_set(config.model_set).restrict(config.models)
+    with running_endpoints(model_set, run_dir / SERVER_LOGS) as live:
+        with LLMProposer(live, (), {}, log_path=run_dir / CALL_LOG) as proposer:
+            yield proposer, live.infos()
