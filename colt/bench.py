@@ -25,7 +25,7 @@ from colt.errors import UserError, unknown_choice
 CONFIGS = ("single-small", "single-large", "colt", "colt-random", "evolutionary", "random")
 PAPER_WORKLOADS = ("llama3-8b-attention", "deepseek-r1-moe", "flux-attention", "flux-conv",
                    "llama4-scout-mlp")
-QUICK_WORKLOADS = ("matmul-small", "llama3-8b-attention-small")
+QUICK_WORKLOADS = ("matmul", "llama3-8b-attention")
 GRID_FILE = "grid.json"
 COMPARISONS_FILE = "comparisons.json"
 FAILURES_FILE = "failures.json"
@@ -68,7 +68,7 @@ class BenchConfig:
 
     @classmethod
     def quick(cls, grid_dir: Path | str = "runs/grid-quick", **overrides: Any) -> BenchConfig:
-        """Two small workloads, one seed, 32 samples: about half an hour on 2 cores with the
+        """Two real workloads, one seed, 32 samples: well under an hour on 2 cores with the
         embedded tiny LLMs (4–8 s per call)."""
         return cls(grid_dir=Path(grid_dir), **overrides)
 

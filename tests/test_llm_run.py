@@ -1,0 +1,151 @@
+"""COLT runs through real model endpoints: the embedded llama.cpp servers, and loopback
+endpoints that fail in every way a remote one can."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psutil
+import pytest
+
+from colt.api import tune
+from colt.config import SearchConfig, TuneConfig
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+FAST_ROUNDS = SearchConfig(trials_per_round=4, expansions_per_round=4)
+SECRET = "sk-colt-run-secret-9f8e7d6c5b4a"
+
+
+def _server_processes(run_dir: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "colt.llm._child" in cmdline and str(run_dir) in cmdline:
+            found.append(process)
+    return found
+
+
+def test_short_colt_run_with_embedded_models(tmp_path: Path) -> None:
+    run_dir = tmp_path / "embedded"
+    config = TuneConfig(
+        workload="matmul-small", trials=4, out_dir=run_dir, search=FAST_ROUNDS
+    )
+    results = json.loads((tune(config, progress=False) / "results.json").read_text())
+    stats = results["model_stats"]
+    assert set(stats) == {"smollm2-135m", "gemma3-270m"}
+    assert all(s["calls"] >= 1 for s in stats.values())
+    calls = (run_dir / "llm_calls.jsonl").read_text().splitlines()
+    assert len(calls) == sum(s["calls"] for s in stats.values())
+    assert {json.loads(line)["model"] for line in calls} == set(stats)
+    assert "course_alterations" in results["search"]
+    assert results["verified"]
+    assert list((run_dir / "servers").glob("*.log"))
+    assert not _server_processes(run_dir), "servers must not outlive the run"
+
+
+class FaultyEndpoint:
+    """Model "small" answers garbage, model "large" answers HTTP 500 echoing the credentials."""
+
+    def __init__(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if body["model"] == "fake-small":
+                    status, payload = 200, b"<html>not an answer</html>"
+                else:
+                    auth = self.headers.get("Authorization", "")
+                    status, payload = 500, json.dumps({"error": f"boom {auth}"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def faulty_model_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("COLT_TEST_KEY", SECRET)
+    with FaultyEndpoint() as base_url:
+        path = tmp_path / "faulty.toml"
+        models = [("small", 1e9), ("large", 7e10)]
+        path.write_text(
+            "\n".join(
+                f'[[models]]\nname = "{name}"\nparameters = {params}\nbase_url = "{base_url}"\n'
+                f'model = "fake-{name}"\napi_key_env = "COLT_TEST_KEY"\n'
+                'structured_output = "json_schema"\ntimeout_s = 2\nretries = 1\n'
+                for name, params in models
+            )
+        )
+        yield path
+
+
+def test_failing_endpoints_are_counted_and_keys_never_written(
+    tmp_path: Path, faulty_model_set: Path
+) -> None:
+    run_dir = tmp_path / "faulty"
+    config = TuneConfig(
+        workload="matmul-small", trials=4, out_dir=run_dir, search=FAST_ROUNDS,
+        model_set=str(faulty_model_set),
+    )
+    results = json.loads((tune(config, progress=False) / "results.json").read_text())
+    assert results["status"] == "complete" and results["samples"] == 4
+    stats = results["model_stats"]
+    assert stats["small"]["errors"].get("unparsable", 0) >= 1
+    assert stats["large"]["errors"].get("http_error", 0) >= 1
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(errors="replace"), f"the key leaked into {path}"
+
+
+def test_a_killed_model_server_is_counted_and_the_run_finishes(tmp_path: Path) -> None:
+    run_dir = tmp_path / "killed-server"
+    command = [
+        sys.executable, "-m", "colt.cli", "tune", "--workload", "matmul-small", "--trials", "8",
+        "--trials-per-round", "4", "--out", str(run_dir), "--quiet",
+    ]
+    process = subprocess.Popen(command)
+    calls = run_dir / "llm_calls.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if calls.exists() and len(calls.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.5)
+    (victim,) = [
+        p for p in _server_processes(run_dir) if "smollm2" in " ".join(p.cmdline())
+    ]
+    for child in victim.children(recursive=True):
+        child.send_signal(signal.SIGKILL)
+    victim.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=900) == 0
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "complete" and results["samples"] == 8
+    errors = results["model_stats"]["smollm2-135m"]["errors"]
+    assert errors.get("connection_refused", 0) + errors.get("http_error", 0) >= 1
+    assert not _server_processes(run_dir)
+    assert os.path.exists(run_dir / "summary.txt")
