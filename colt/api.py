@@ -63,6 +63,11 @@ def validate(config: TuneConfig) -> None:
         raise UserError(f"--trials must be a positive number of samples, not {config.trials}")
     if config.num_threads is not None and config.num_threads <= 0:
         raise UserError(f"--threads must be positive, not {config.num_threads}")
+    if config.strategy == "colt" and config.proposer == "llm":
+        from colt.llm.sets import load_model_set
+
+        # Before any directory or build: an unknown set or a missing key is one sentence now.
+        load_model_set(config.model_set).restrict(config.models)
 
 
 def resolve_target(spec: str | None, num_threads: int | None) -> Any:
@@ -123,6 +128,7 @@ def _execute(
                     models,
                     lambda env: JournaledEnvironment(env, journal),
                     on_round,
+                    lambda current: bar.note(f"{current.expansions} expansions"),
                 )
         else:
             run_metaschedule(config, session, recorder, on_round)

@@ -29,7 +29,7 @@ class SearchConfig:
     measure_exploration: float = 0.2  # share of each measurement round picked at random
     trials_per_round: int = 8
     initial_samples: int = 8  # random design-space points hung under the root with the sketches
-    expansions_per_round: int = 8
+    expansions_per_round: int = 4  # each expansion adds two candidates: child and rollout end
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ class RunProgress:
             TextColumn("[bold]tuning[/]"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("samples  best {task.fields[speedup]}"),
+            TextColumn("samples  best {task.fields[speedup]}  {task.fields[note]}"),
             TimeElapsedColumn(),
             disable=not enabled,
             transient=False,
         )
-        self.task = self.progress.add_task("tune", total=total, speedup="-")
+        self.task = self.progress.add_task("tune", total=total, speedup="-", note="")
 
     def __enter__(self) -> RunProgress:
         self.progress.start()
@@ -35,3 +35,7 @@ class RunProgress:
     def update(self, samples: int, speedup: float | None) -> None:
         shown = f"{speedup:.2f}x" if speedup else "-"
         self.progress.update(self.task, completed=samples, speedup=shown)
+
+    def note(self, text: str) -> None:
+        """What the search is doing between measurement rounds (they can take minutes)."""
+        self.progress.update(self.task, note=text)

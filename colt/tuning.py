@@ -115,6 +115,7 @@ def run_colt(
     models: Sequence[ModelInfo],
     wrap_env: Callable[[TraceEnvironment], Any],
     on_round: Callable[[Search], None],
+    on_step: Callable[[Search], None] = lambda search: None,
 ) -> Search:
     """COLT: MCTS rounds, each followed by measuring the most promising unmeasured programs."""
     settings = config.search
@@ -131,7 +132,7 @@ def run_colt(
     )
     search.start(_initial_states(session, settings.initial_samples, config.seed))
     while recorder.samples < config.trials:
-        _grow(search, settings.expansions_per_round, settings.trials_per_round)
+        _grow(search, settings.expansions_per_round, settings.trials_per_round, on_step)
         batch = min(settings.trials_per_round, config.trials - recorder.samples)
         picks = search.pick_for_measurement(batch)
         if not picks:
@@ -164,14 +165,13 @@ def _initial_states(session: TuningSession, samples: int, seed: int) -> list[Any
     return list(unique.values())
 
 
-def _grow(search: Search, expansions: int, wanted: int) -> None:
+def _grow(search: Search, expansions: int, wanted: int, on_step: Callable[[Search], None]) -> None:
     """At least ``expansions`` iterations, and more (bounded) until enough candidates wait."""
-    for _ in range(expansions):
+    steps = 0
+    while steps < expansions or (len(search.pending()) < wanted and steps < 5 * expansions):
         search.step()
-    extra = 0
-    while len(search.pending()) < wanted and extra < 4 * expansions:
-        search.step()
-        extra += 1
+        on_step(search)
+        steps += 1
 
 
 METASCHEDULE_STRATEGIES = {"evolutionary": "evolutionary", "random": "replay-trace"}

@@ -86,3 +86,22 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
         main(["tune", "--help"])
     out = capsys.readouterr().out
     assert "--workload" in out and "FILE.py:FUNCTION" in out and "MA-UCT" in out
+
+
+def test_unknown_model_set_lists_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(capsys, "tune", "--models", "gpt-17", "--quiet")
+    assert code == 2 and "embedded" in err and "openai" in err
+
+
+def test_missing_api_key_names_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, err = _run(capsys, "tune", "--models", "openai", "--out", str(tmp_path / "r"), "--quiet")
+    assert code == 2 and "OPENAI_API_KEY" in err and "not set" in err
+    assert not (tmp_path / "r").exists()  # nothing was started or written
+
+
+def test_unknown_model_in_subset(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(capsys, "tune", "--only-models", "gpt-2", "--quiet")
+    assert code == 2 and "gpt-2" in err

@@ -7,19 +7,18 @@ Every timing is the median of repeats after one warm-up call; failures are data
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import platform
 import statistics
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
-from unittest import mock
 
 import numpy as np
+
+from colt.workloads.base import reference_precision
 
 PEAK_LABEL = "measured BLAS peak"
 
@@ -85,26 +84,6 @@ def workload_inputs(workload: Any, *, seed: int = 0) -> list[np.ndarray]:
     return list(arrays[: len(arrays) - workload.num_outputs])
 
 
-@contextlib.contextmanager
-def _in_float32(reference: Callable[..., Any]) -> Iterator[str]:
-    """Run a built-in reference in float32, as the tuned kernel computes.
-
-    The built-in references cast their inputs with their module's ``as_f64`` so that they can
-    serve as accurate checks; timing that float64 path would flatter the tuned float32 kernel.
-    While timing, that cast keeps float32. Yields the precision actually timed.
-    """
-    module = sys.modules.get(getattr(reference, "__module__", "") or "")
-    if module is None or not callable(getattr(module, "as_f64", None)):
-        yield "as the reference computes"
-        return
-    with mock.patch.object(module, "as_f64", _as_float32):
-        yield "float32"
-
-
-def _as_float32(arrays: list[np.ndarray]) -> list[np.ndarray]:
-    return [np.asarray(array, dtype=np.float32) for array in arrays]
-
-
 def time_numpy(workload: Any, *, inputs: Any = None, repeats: int = 5) -> Timing:
     """The workload's numpy reference, in float32; "not applicable" when it has none."""
     reference = getattr(workload, "reference", None)
@@ -112,12 +91,11 @@ def time_numpy(workload: Any, *, inputs: Any = None, repeats: int = 5) -> Timing
         return Timing(None, note="not applicable", version=np.__version__)
     try:
         inputs = workload_inputs(workload) if inputs is None else inputs
-        with _in_float32(reference) as precision:
+        with reference_precision(np.float32):
             latency = median_time(lambda: reference(inputs), repeats=repeats)
     except Exception as error:  # a failing reference is reported, not raised
         return Timing(None, note=_one_line(error), version=np.__version__)
-    return Timing(latency, repeats, threads=_blas_threads(), version=np.__version__,
-                  precision=precision)
+    return Timing(latency, repeats, threads=_blas_threads(), version=np.__version__)
 
 
 def time_torch(workload: Any, *, inputs: Any = None, repeats: int = 5,

@@ -30,7 +30,7 @@ import numpy as np
 import tvm
 from tvm import te
 
-from .base import Arrays, Workload, as_f32, as_f64, torch_call
+from .base import Arrays, Workload, as_f32, as_reference, torch_call
 
 
 def build_attention(heads: int, kv_heads: int, seq: int, head_dim: int) -> tvm.tirx.PrimFunc:
@@ -74,7 +74,7 @@ def _softmax_rows(scores: te.Tensor, seq: int, scale: float) -> te.Tensor:
 
 
 def attention_reference(inputs: Arrays) -> Arrays:
-    q, k, v = as_f64(inputs)
+    q, k, v = as_reference(inputs)
     group = q.shape[0] // k.shape[0]
     k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
     scores = q @ k.transpose(0, 2, 1) / math.sqrt(q.shape[-1])

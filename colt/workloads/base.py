@@ -5,7 +5,9 @@ Kept apart from ``__init__`` so the family modules can import :class:`Workload` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +57,28 @@ def silu_np(values: np.ndarray) -> np.ndarray:
     return values / (1.0 + np.exp(-values))
 
 
-def as_f64(arrays: Arrays) -> Arrays:
-    """References compute in float64 so tolerances measure the kernel's error, not numpy's."""
-    return [np.asarray(array, dtype=np.float64) for array in arrays]
+_REFERENCE_DTYPE: contextvars.ContextVar[type] = contextvars.ContextVar(
+    "reference_dtype", default=np.float64
+)
+
+
+@contextlib.contextmanager
+def reference_precision(dtype: type) -> Iterator[None]:
+    """Runs the numpy references in ``dtype`` inside the block.
+
+    References compute in float64 by default so tolerances measure the kernel's error, not
+    numpy's; benchmarks time them in float32, the precision the tuned kernel computes in.
+    """
+    token = _REFERENCE_DTYPE.set(dtype)
+    try:
+        yield
+    finally:
+        _REFERENCE_DTYPE.reset(token)
+
+
+def as_reference(arrays: Arrays) -> Arrays:
+    """The arrays in the references' working precision (float64 unless told otherwise)."""
+    return [np.asarray(array, dtype=_REFERENCE_DTYPE.get()) for array in arrays]
 
 
 def as_f32(arrays: Arrays) -> Arrays:

@@ -16,7 +16,7 @@ import numpy as np
 import tvm
 from tvm import te
 
-from .base import Arrays, Workload, as_f32, as_f64, fan_in_scale, torch_call
+from .base import Arrays, Workload, as_f32, as_reference, fan_in_scale, torch_call
 
 KERNEL = 3
 
@@ -50,7 +50,7 @@ def build_conv(batch: int, in_channels: int, out_channels: int, size: int) -> tv
 
 
 def conv_reference(inputs: Arrays) -> Arrays:
-    x, w, bias = as_f64(inputs)
+    x, w, bias = as_reference(inputs)
     size = x.shape[2]
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     out = np.zeros((x.shape[0], w.shape[0], size, size))

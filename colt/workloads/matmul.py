@@ -12,7 +12,7 @@ from __future__ import annotations
 import tvm
 from tvm import te
 
-from .base import Arrays, Workload, as_f32, as_f64, fan_in_scale, torch_call
+from .base import Arrays, Workload, as_f32, as_reference, fan_in_scale, torch_call
 
 
 def build_matmul(m: int, n: int, k: int) -> tvm.tirx.PrimFunc:
@@ -25,7 +25,7 @@ def build_matmul(m: int, n: int, k: int) -> tvm.tirx.PrimFunc:
 
 
 def matmul_reference(inputs: Arrays) -> Arrays:
-    a, b = as_f64(inputs)
+    a, b = as_reference(inputs)
     return as_f32([a @ b])
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import tvm
 from tvm import te
 
-from .base import Arrays, Workload, as_f32, as_f64, fan_in_scale, silu_np, torch_call
+from .base import Arrays, Workload, as_f32, as_reference, fan_in_scale, silu_np, torch_call
 
 
 def build_mlp(tokens: int, hidden: int, inter: int) -> tvm.tirx.PrimFunc:
@@ -51,10 +51,10 @@ def _linear(x: te.Tensor, weight: te.Tensor, name: str) -> te.Tensor:
 
 def mlp_reference(inputs: Arrays) -> Arrays:
     """Float64, converting one weight at a time to bound the extra memory."""
-    x = as_f64(inputs[:1])[0]
+    x = as_reference(inputs[:1])[0]
     w_gate, w_up, w_down = inputs[1:]
-    act = silu_np(x @ as_f64([w_gate])[0].T) * (x @ as_f64([w_up])[0].T)
-    return as_f32([act @ as_f64([w_down])[0].T])
+    act = silu_np(x @ as_reference([w_gate])[0].T) * (x @ as_reference([w_up])[0].T)
+    return as_f32([act @ as_reference([w_down])[0].T])
 
 
 def mlp_torch(inputs: Arrays) -> Arrays:

@@ -24,7 +24,7 @@ import numpy as np
 import tvm
 from tvm import te
 
-from .base import Arrays, Workload, as_f32, as_f64, fan_in_scale, silu_np, torch_call
+from .base import Arrays, Workload, as_f32, as_reference, fan_in_scale, silu_np, torch_call
 
 
 def expert_of(token: int, route: int, experts: int) -> int:
@@ -72,11 +72,11 @@ def _expert_projection(x: te.Tensor, weight: te.Tensor, routes: int, experts: in
 
 def moe_reference(inputs: Arrays) -> Arrays:
     """Float64, one expert at a time (the float64 copy of all weights would be 1.4 GB)."""
-    x, gate = as_f64(inputs[:2])
+    x, gate = as_reference(inputs[:2])
     w1, w3, w2 = inputs[2:]
     out = np.zeros_like(x)
     for e in range(w1.shape[0]):
-        up_w, gate_w, down_w = as_f64([w3[e], w1[e], w2[e]])
+        up_w, gate_w, down_w = as_reference([w3[e], w1[e], w2[e]])
         for t in range(x.shape[0]):
             for k in range(gate.shape[1]):
                 if expert_of(t, k, w1.shape[0]) == e:
