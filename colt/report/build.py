@@ -52,8 +52,19 @@ def _tree_table(run: RunRecord) -> Table | None:
 def _search_paragraph(run: RunRecord) -> Paragraph | None:
     if not run.search:
         return None
-    parts = [f"{key.replace('_', ' ')}: {value}" for key, value in run.search.items()]
+    parts = [
+        f"{key.replace('_', ' ')}: {_plain(value)}"
+        for key, value in run.search.items()
+        if not isinstance(value, dict)
+    ]
+    times = run.search.get("time_s") or {}
+    if times:
+        parts.append("seconds " + ", ".join(f"{k} {_plain(v)}" for k, v in times.items()))
     return Paragraph("Search: " + "; ".join(parts) + ".")
+
+
+def _plain(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _details_table(run: RunRecord) -> Table:
