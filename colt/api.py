@@ -106,7 +106,12 @@ def _execute(
     threads = config.num_threads or os.cpu_count() or 1
     journal = run.journal()
     timer = Timer()
-    session = TuningSession(workload, target, num_threads=threads, database_dir=run.database)
+    try:
+        session = TuningSession(workload, target, num_threads=threads, database_dir=run.database)
+    except Exception as error:  # TVM's own failure on this kernel, not a COLT bug to hide
+        raise UserError(
+            f"MetaSchedule cannot schedule {workload.name}: {_first_line(error)}"
+        ) from error
     naive = _naive_latency(session, journal)
     recorder = Recorder(session, journal, timer, naive)
     facts = _facts(config, workload, target, threads)
