@@ -256,7 +256,12 @@ def _workloads(args: argparse.Namespace) -> int:
 
     for name in workload_names():
         workload = get_workload(name)
-        print(f"{name:<28} {workload.flops / 1e9:8.3f} GFLOP  {workload.description}")
+        amount = (
+            f"{workload.flops / 1e9:8.3f} GFLOP"
+            if workload.flops >= 1e8
+            else (f"{workload.flops / 1e6:8.3f} MFLOP")
+        )
+        print(f"{name:<26} {amount}  {workload.description}")
     return 0
 
 
