@@ -105,7 +105,7 @@ def _execute(
 
     threads = config.num_threads or os.cpu_count() or 1
     journal = run.journal()
-    timer = Timer()
+    timer = Timer(before=_earlier_times(run))
     try:
         session = TuningSession(workload, target, num_threads=threads, database_dir=run.database)
     except Exception as error:  # TVM's own failure on this kernel, not a COLT bug to hide
@@ -139,6 +139,13 @@ def _execute(
             run_metaschedule(config, session, recorder, on_round)
     _finish(run, facts, recorder, timer, search)
     journal.close()
+
+
+def _earlier_times(run: RunDir) -> dict[str, float]:
+    """Seconds spent by the earlier sessions of a resumed run (empty for a new one)."""
+    if not run.results_path.exists():
+        return {}
+    return dict(run.results().get("time_s", {}))
 
 
 def _naive_latency(session: Any, journal: Journal) -> float:
@@ -239,10 +246,8 @@ def _results(
     facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None, *, status: str
 ) -> dict[str, Any]:
     best = recorder.best_latency_s
-    times = timer.as_json()
-    if search is not None:
-        times["search"] = search.times.overhead
-        times["proposals"] = search.times.proposals
+    searched = {"search": search.times.overhead, "proposals": search.times.proposals}
+    times = timer.as_json(**(searched if search is not None else {}))
     return {
         **facts,
         "status": status,

@@ -73,20 +73,27 @@ class CurvePoint:
 
 @dataclass
 class Timer:
-    """Wall seconds per activity of the whole run."""
+    """Wall seconds per activity of the whole run, across resumes.
+
+    ``before`` holds what earlier sessions of a resumed run spent (from their last results);
+    replaying their journal costs little and is not subtracted.
+    """
 
     seconds: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(
             ("search", "proposals", "build", "run", "verify", "cost_model"), 0.0
         )
     )
+    before: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
     def add(self, activity: str, seconds: float) -> None:
         self.seconds[activity] = self.seconds.get(activity, 0.0) + seconds
 
-    def as_json(self, previous_total: float = 0.0) -> dict[str, float]:
-        return {"total": previous_total + time.perf_counter() - self.started, **self.seconds}
+    def as_json(self, **current: float) -> dict[str, float]:
+        """Totals so far; ``current`` overrides this session's figure for an activity."""
+        now = {**self.seconds, **current, "total": time.perf_counter() - self.started}
+        return {k: self.before.get(k, 0.0) + v for k, v in now.items()}
 
 
 class RunDir:
