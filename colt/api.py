@@ -246,8 +246,10 @@ def _results(
     facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None, *, status: str
 ) -> dict[str, Any]:
     best = recorder.best_latency_s
-    searched = {"search": search.times.overhead, "proposals": search.times.proposals}
-    times = timer.as_json(**(searched if search is not None else {}))
+    searched = (
+        {"search": search.times.overhead, "proposals": search.times.proposals} if search else {}
+    )
+    times = timer.as_json(**searched)
     return {
         **facts,
         "status": status,
