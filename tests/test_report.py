@@ -321,13 +321,13 @@ def test_a_half_written_run_does_not_stop_the_grid_report(grid: Path) -> None:
 
 
 def test_command_line(grid: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from colt.report.__main__ import main
+    from colt.cli import main
 
-    assert main([str(grid / "random-missing")]) == 2
+    assert main(["report", str(grid / "random-missing")]) == 2
     started = tmp_path / "started"
     started.mkdir()
     (started / "config.json").write_text("{}")
-    assert main([str(started)]) == 2
+    assert main(["report", str(started)]) == 2
     assert "no results.json yet" in capsys.readouterr().err
-    assert main([str(grid), "--out", str(tmp_path / "elsewhere")]) == 0
+    assert main(["report", str(grid), "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "report.html").exists()
