@@ -68,8 +68,9 @@ class BenchConfig:
 
     @classmethod
     def quick(cls, grid_dir: Path | str = "runs/grid-quick", **overrides: Any) -> BenchConfig:
-        """matmul 512³, one seed, 32 samples, all six configurations: about 30 minutes on 2
-        cores with the embedded tiny LLMs (~10 s per call); widen it with ``workloads``."""
+        """matmul 512³, one seed, 32 samples, all six configurations: about 20 minutes on this
+        project's 2-core VM with the embedded tiny LLMs (docs/results/2026-11-22-bench-quick);
+        widen it with ``workloads``."""
         return cls(grid_dir=Path(grid_dir), **overrides)
 
     @classmethod
