@@ -40,7 +40,11 @@ def test_newest_child_must_itself_regress() -> None:
     assert not needs_course_alteration(tree.path(len(tree.nodes) - 1), "large")
 
 
-def test_sketch_edge_never_counts() -> None:
-    # Sketch scored below the (virtual) root would not be a proposal: only real edges count.
-    tree = _chain([(0.5, None), (0.4, "small")])
-    assert small_regressions(tree.path(2), "large") == 1
+def test_edge_out_of_the_virtual_root_never_counts() -> None:
+    # Even a first-level node attributed to a small model and scored below the root is not a
+    # regression: the root holds no program, so there is nothing to regress from.
+    tree = _chain([(0.1, "small"), (0.05, "small")])
+    tree.nodes[0].score = 1.0
+    path = tree.path(2)
+    assert small_regressions(path, "large") == 1  # only the edge between the two programs
+    assert not needs_course_alteration(path, "large")
