@@ -63,6 +63,12 @@ def validate(config: TuneConfig) -> None:
         raise UserError(f"--trials must be a positive number of samples, not {config.trials}")
     if config.num_threads is not None and config.num_threads <= 0:
         raise UserError(f"--threads must be positive, not {config.num_threads}")
+    for flag, value in (
+        ("--trials-per-round", config.search.trials_per_round),
+        ("--expansions-per-round", config.search.expansions_for(config.proposer)),
+    ):
+        if value <= 0:
+            raise UserError(f"{flag} must be a positive number, not {value}")
     if config.strategy == "colt" and config.proposer == "llm":
         from colt.llm.sets import load_model_set
 

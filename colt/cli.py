@@ -162,6 +162,13 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         default=defaults.trials_per_round,
         help="samples measured after each round of expansions",
     )
+    search.add_argument(
+        "--expansions-per-round",
+        type=int,
+        default=defaults.expansions_per_round,
+        help="tree expansions before each measurement round (default: 4 with LLMs, 32 with "
+        "the random proposer)",
+    )
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -186,6 +193,7 @@ def _tune_config(args: argparse.Namespace) -> TuneConfig:
         course_alteration=not args.no_course_alteration,
         model_selection=not args.no_model_selection,
         trials_per_round=args.trials_per_round,
+        expansions_per_round=args.expansions_per_round,
     )
     return TuneConfig(
         workload=args.workload,

@@ -11,6 +11,7 @@ from typing import Any
 
 STRATEGIES = ("colt", "evolutionary", "random")
 PROPOSERS = ("llm", "random")
+DEFAULT_EXPANSIONS_PER_ROUND = {"llm": 4, "random": 32}
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,17 @@ class SearchConfig:
     measure_exploration: float = 0.2  # share of each measurement round picked at random
     trials_per_round: int = 8
     initial_samples: int = 8  # random design-space points hung under the root with the sketches
-    expansions_per_round: int = 4  # each expansion adds two candidates: child and rollout end
+    # Each expansion adds two candidates (child and rollout end) for the cost model to rank
+    # before a measurement round. None: by proposer, see ``expansions_for``.
+    expansions_per_round: int | None = None
+
+    def expansions_for(self, proposer: str) -> int:
+        """An LLM call takes seconds, so LLM rounds expand a few nodes; a random proposal
+        takes microseconds, so it can grow the tree as far as the cost model's screening
+        pays off while staying small next to one round of measurements."""
+        if self.expansions_per_round is not None:
+            return self.expansions_per_round
+        return DEFAULT_EXPANSIONS_PER_ROUND[proposer]
 
 
 @dataclass(frozen=True)

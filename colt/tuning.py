@@ -132,7 +132,7 @@ def run_colt(
     )
     search.start(_initial_states(session, settings.initial_samples, config.seed))
     while recorder.samples < config.trials:
-        _grow(search, settings.expansions_per_round, settings.trials_per_round, on_step)
+        _grow(search, settings.expansions_for(config.proposer), settings.trials_per_round, on_step)
         batch = min(settings.trials_per_round, config.trials - recorder.samples)
         picks = search.pick_for_measurement(batch)
         if not picks:

@@ -42,6 +42,12 @@ def test_non_positive_trials(capsys: pytest.CaptureFixture[str], trials: str) ->
     assert code == 2 and "--trials must be a positive" in err
 
 
+@pytest.mark.parametrize("flag", ["--trials-per-round", "--expansions-per-round"])
+def test_non_positive_round_sizes(capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    code, err = _run(capsys, "tune", "--proposer", "random", flag, "0", "--quiet")
+    assert code == 2 and f"{flag} must be a positive" in err
+
+
 @pytest.mark.parametrize(
     ("target", "message"),
     [("cuda", "must be a JSON object"), ('{"kind": "cuda"}', "unsupported target")],

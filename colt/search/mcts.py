@@ -75,6 +75,7 @@ class Search:
         self.trials_done, self.trials_total = 0, trials_total
         self.expansions = self.duplicates = self.course_alterations = 0
         self.best_latency_s: float | None = None
+        self.latencies: dict[Hashable, float | None] = {}  # every measured program's latency
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -289,27 +290,47 @@ class Search:
 
     def record_measurement(self, key: Hashable, latency_s: float | None) -> float:
         """Feeds a real measurement back; returns the value it got (throughput relative to the
-        best seen, 0 for a failure). ``None`` means the candidate failed."""
+        best seen, 0 for a failure). ``None`` means the candidate failed.
+
+        Values are relative to the fastest program measured so far, so a new best rescales
+        every earlier measurement: a program that was the best once must not keep the value 1
+        it had then, or the tree would keep favouring whatever it measured first.
+        """
         self.trials_done += 1
-        if latency_s is not None and (
+        self.latencies[key] = latency_s
+        improved = latency_s is not None and (
             self.best_latency_s is None or latency_s < self.best_latency_s
-        ):
+        )
+        if improved:
             self.best_latency_s = latency_s
-        value = FAILED_VALUE if latency_s is None else self.best_latency_s / latency_s  # type: ignore[operator]
+        for measured_key in self.latencies if improved else (key,):
+            self._set_measured_value(measured_key)
+        return self._measured_value(key)
+
+    def _measured_value(self, key: Hashable) -> float:
+        latency_s = self.latencies[key]
+        if latency_s is None or self.best_latency_s is None:
+            return FAILED_VALUE
+        return self.best_latency_s / latency_s
+
+    def _set_measured_value(self, key: Hashable) -> None:
+        value = self._measured_value(key)
         candidate = self.pool.get(key)
         if candidate is not None:
             candidate.measured, candidate.value = True, value
         self.tree.correct(key, value)
-        return value
 
     def rescore(self) -> None:
-        """Re-predicts unmeasured candidates after the cost model was retrained."""
+        """Re-predicts unmeasured candidates after the cost model was retrained, in the pool and
+        along every path their earlier predictions were backed up: the tree's statistics then
+        reflect what the model knows now, on the same scale as the measured values."""
         pending = self.pending()
         if not pending:
             return
         scores = self._score([c.state for c in pending], [c.value for c in pending])
         for candidate, score in zip(pending, scores, strict=True):
             candidate.value = score
+            self.tree.correct(candidate.key, score, measured=False)
 
     # -- reporting --------------------------------------------------------------------------
 

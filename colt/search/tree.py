@@ -48,6 +48,7 @@ class Tree:
         root = Node(ROOT, None, None, None, root_model, None, (), 0, 0.0)
         self.nodes: list[Node] = [root]
         self.backups: dict[Hashable, list[Backup]] = {}
+        self.by_key: dict[Hashable, list[int]] = {}  # duplicates share a key
 
     def add(
         self,
@@ -75,6 +76,7 @@ class Tree:
         )
         self.nodes.append(node)
         self.nodes[parent].children.append(node.id)
+        self.by_key.setdefault(key, []).append(node.id)
         return node
 
     def live_children(self, node_id: int) -> list[Node]:
@@ -107,21 +109,23 @@ class Tree:
             self.nodes[nid].value_sum += reward
         self.backups.setdefault(key, []).append(Backup(key, reward, path))
 
-    def correct(self, key: Hashable, value: float) -> None:
-        """Replaces every reward that scored program ``key`` by its measured ``value``.
+    def correct(self, key: Hashable, value: float, *, measured: bool = True) -> None:
+        """Replaces every reward that scored program ``key`` by ``value``.
 
         A rollout's reward was a prediction; once the program is measured the tree should hold
-        what the machine said, along every path that reward travelled.
+        what the machine said, along every path that reward travelled. Unmeasured programs are
+        revalued too (``measured=False``) when the cost model is retrained, and measured ones
+        when a faster program moves the scale their value is relative to.
         """
         for index, backup in enumerate(self.backups.get(key, [])):
             delta = value - backup.reward
             for nid in backup.path:
                 self.nodes[nid].value_sum += delta
             self.backups[key][index] = Backup(key, value, backup.path)
-        for node in self.live():
-            if node.key == key:
-                node.score = value
-                node.measured = True
+        for nid in self.by_key.get(key, ()):
+            node = self.nodes[nid]
+            node.score = value
+            node.measured = node.measured or measured
 
     def live(self) -> Iterator[Node]:
         return (n for n in self.nodes[1:] if not n.pruned)

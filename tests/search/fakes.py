@@ -19,6 +19,7 @@ class LineEnvironment:
 
     def __init__(self, *, trained: bool = True) -> None:
         self.trained = trained
+        self.scale = 100  # predicted value of program x: x / scale
         self.score_calls = 0
 
     def key(self, state: int) -> int:
@@ -40,7 +41,7 @@ class LineEnvironment:
 
     def score(self, states: Sequence[int]) -> list[float | None]:
         self.score_calls += 1
-        return [s / 100 if self.trained else None for s in states]
+        return [s / self.scale if self.trained else None for s in states]
 
     def describe(self, state: int) -> str:
         return f"program {state}"

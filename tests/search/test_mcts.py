@@ -50,6 +50,48 @@ def test_measurement_replaces_predicted_reward_along_its_path() -> None:
     assert search.pool[key].measured
 
 
+def test_a_faster_program_rescales_earlier_measurements() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]))
+    for _ in range(3):
+        search.step()
+    first, second = list(search.tree.backups)[:2]
+    assert search.record_measurement(first, 2.0) == pytest.approx(1.0)
+    assert search.record_measurement(second, 1.0) == pytest.approx(1.0)
+    # the first program is half as fast as the best: its value drops from 1 to 0.5 everywhere
+    assert search.pool[first].value == pytest.approx(0.5)
+    assert all(b.reward == pytest.approx(0.5) for b in search.tree.backups[first])
+    assert all(n.score == pytest.approx(0.5) for n in search.tree.live() if n.key == first)
+    root = search.tree.nodes[ROOT]
+    assert root.value_sum == pytest.approx(
+        sum(b.reward for bs in search.tree.backups.values() for b in bs)
+    )
+
+
+def test_a_failed_measurement_is_worth_nothing_and_keeps_the_scale() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]))
+    search.step()
+    key = next(iter(search.tree.backups))
+    assert search.record_measurement(key, None) == 0.0
+    assert search.best_latency_s is None
+
+
+def test_rescore_revalues_the_tree_with_the_retrained_model() -> None:
+    env = LineEnvironment()
+    search = _search(ScriptedProposer(["Up"], ["small"]), env=env)
+    for _ in range(4):
+        search.step()
+    env.scale = 1000  # the retrained model predicts ten times lower values
+    search.rescore()
+    for key, backups in search.tree.backups.items():
+        assert all(b.reward == pytest.approx(key / 1000) for b in backups)
+        assert search.pool[key].value == pytest.approx(key / 1000)
+    root = search.tree.nodes[ROOT]
+    assert root.value_sum == pytest.approx(
+        sum(b.reward for bs in search.tree.backups.values() for b in bs)
+    )
+    assert not any(n.measured for n in search.tree.live())
+
+
 def test_branching_factor_limits_children() -> None:
     search = _search(ScriptedProposer(["Up"], ["small"]))
     for _ in range(12):

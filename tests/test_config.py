@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from colt.config import SearchConfig, TuneConfig
+
+
+def test_expansions_per_round_follow_the_proposer_unless_set() -> None:
+    assert SearchConfig().expansions_for("llm") == 4
+    assert SearchConfig().expansions_for("random") == 32
+    assert SearchConfig(expansions_per_round=7).expansions_for("random") == 7
+
+
+def test_config_round_trips_through_json() -> None:
+    config = TuneConfig(
+        workload="flux-conv",
+        proposer="random",
+        models=("a", "b"),
+        out_dir=Path("runs/x"),
+        search=SearchConfig(expansions_per_round=9, lam=0.3),
+    )
+    assert TuneConfig.from_json(config.to_json()) == config
