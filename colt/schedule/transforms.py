@@ -18,14 +18,13 @@ import numpy as np
 from tvm.s_tir import Trace
 from tvm.target import Target
 
-from colt.schedule.program import (
+from colt.schedule.program import Program, ProgramSpace
+from colt.schedule.trace_points import (
     INLINE_LOCATION,
     PARALLEL_KEY,
     ROOT_LOCATION,
     UNROLL_KEYS,
     IllegalEdit,
-    Program,
-    ProgramSpace,
     TracePoint,
 )
 from colt.search.base import Edit
