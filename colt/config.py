@@ -36,8 +36,8 @@ class SearchConfig:
 
     def expansions_for(self, proposer: str) -> int:
         """An LLM call takes seconds, so LLM rounds expand a few nodes; a random proposal
-        takes microseconds, so it can grow the tree as far as the cost model's screening
-        pays off while staying small next to one round of measurements."""
+        takes microseconds, so its rounds expand more (32: chosen, not tuned; measured at
+        ~0.03 s of search per expansion against ~1 s per measured sample on matmul)."""
         if self.expansions_per_round is not None:
             return self.expansions_per_round
         return DEFAULT_EXPANSIONS_PER_ROUND[proposer]

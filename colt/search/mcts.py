@@ -178,7 +178,7 @@ class Search:
         terminal, _ = self._apply(state, [self._random_edit()] * self.config.rollout_steps, None)
         child_score, terminal_score = self._score([state, terminal], [node.score, node.score])
         key, terminal_key = self.env.key(state), self.env.key(terminal)
-        if any(n.key == key for n in self.tree.live()):
+        if any(not self.tree.nodes[i].pruned for i in self.tree.by_key.get(key, ())):
             self.duplicates += 1
         child = self.tree.add(
             node.id,
