@@ -69,6 +69,10 @@ def validate(config: TuneConfig) -> None:
     ):
         if value <= 0:
             raise UserError(f"{flag} must be a positive number, not {value}")
+    if not 0.0 <= config.search.fresh_share <= 1.0:
+        raise UserError(f"--fresh-share must be between 0 and 1, not {config.search.fresh_share}")
+    if config.search.fresh_pool < 0:
+        raise UserError(f"--fresh-pool must not be negative, not {config.search.fresh_pool}")
     if config.strategy == "colt" and config.proposer == "llm":
         from colt.llm.sets import load_model_set
 

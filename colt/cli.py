@@ -169,6 +169,19 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         help="tree expansions before each measurement round (default: 4 with LLMs, 32 with "
         "the random proposer)",
     )
+    search.add_argument(
+        "--fresh-share",
+        type=float,
+        default=defaults.fresh_share,
+        help="share of each measurement round given to fresh design-space samples (0 to 1)",
+    )
+    search.add_argument(
+        "--fresh-pool",
+        type=int,
+        default=defaults.fresh_pool,
+        help="random design-space draws per round; the cost model picks the fresh samples "
+        "among them",
+    )
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -194,6 +207,8 @@ def _tune_config(args: argparse.Namespace) -> TuneConfig:
         model_selection=not args.no_model_selection,
         trials_per_round=args.trials_per_round,
         expansions_per_round=args.expansions_per_round,
+        fresh_share=args.fresh_share,
+        fresh_pool=args.fresh_pool,
     )
     return TuneConfig(
         workload=args.workload,

@@ -27,7 +27,12 @@ class SearchConfig:
     floor_grace_calls: int = 5  # the floor is enforced once this many calls were made
     course_alteration: bool = True
     model_selection: bool = True  # False: every expansion uses the first model of the set
-    measure_exploration: float = 0.2  # share of each measurement round picked at random
+    # Each measurement round gives this share of its slots to fresh design-space samples: the
+    # best predicted of ``fresh_pool`` random draws, which then join the tree as new roots.
+    # Local edits refine what was measured; fresh samples keep the search from settling on the
+    # basin of its first good program (measured: docs/results/*-fresh-samples).
+    fresh_share: float = 0.5
+    fresh_pool: int = 256
     trials_per_round: int = 8
     initial_samples: int = 8  # random design-space points hung under the root with the sketches
     # Each expansion adds two candidates (child and rollout end) for the cost model to rank

@@ -13,11 +13,12 @@ import tvm
 import tvm_ffi
 from tvm.s_tir import meta_schedule as ms
 
-from colt.config import TuneConfig
+from colt.config import SearchConfig, TuneConfig
 from colt.run import CurvePoint, Journal, Timer
 from colt.schedule.environment import FAILED_RUN_SECS, CostModel, TraceEnvironment, to_candidate
 from colt.schedule.measure import Measurement
 from colt.schedule.session import TuningSession
+from colt.schedule.trace_points import IllegalEdit
 from colt.schedule.transforms import vocabulary_for
 from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
@@ -130,11 +131,15 @@ def run_colt(
         trials_total=config.trials,
         transformation_help=env.help,
     )
-    search.start(_initial_states(session, settings.initial_samples, config.seed))
+    sampler = np.random.default_rng(config.seed)
+    search.start(_initial_states(session, settings.initial_samples, sampler))
     while recorder.samples < config.trials:
         _grow(search, settings.expansions_for(config.proposer), settings.trials_per_round, on_step)
         batch = min(settings.trials_per_round, config.trials - recorder.samples)
-        picks = search.pick_for_measurement(batch)
+        started = time.perf_counter()
+        fresh = _draws(session, sampler, _fresh_draws(settings))
+        picks = search.pick_for_measurement(batch, fresh)
+        recorder.timer.add("sampling", time.perf_counter() - started)
         if not picks:
             break
         candidates = [to_candidate(session.space, c.state) for c in picks]
@@ -149,16 +154,29 @@ def run_colt(
     return search
 
 
-def _initial_states(session: TuningSession, samples: int, seed: int) -> list[Any]:
+def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list[Any]:
+    """``count`` random points of the design space, fewer where sampling keeps failing."""
+    states = []
+    for _ in range(count):
+        try:
+            states.append(session.space.random_sample(rng))
+        except IllegalEdit:
+            continue
+    return states
+
+
+def _fresh_draws(settings: SearchConfig) -> int:
+    return settings.fresh_pool if settings.fresh_share > 0 else 0
+
+
+def _initial_states(session: TuningSession, samples: int, rng: np.random.Generator) -> list[Any]:
     """The sketches plus random points of the design space, without duplicates.
 
     Local edits alone move slowly away from one seeded sample per sketch; a few random points
     give the first measurement round (taken before the cost model knows anything) real
     diversity, and the tree then refines around whatever the machine says is fast.
     """
-    rng = np.random.default_rng(seed)
-    states = session.space.design_spaces()
-    states += [session.space.random_sample(rng) for _ in range(samples)]
+    states = session.space.design_spaces() + _draws(session, rng, samples)
     unique: dict[int, Any] = {}
     for state in states:
         unique.setdefault(state.key, state)

@@ -49,6 +49,20 @@ def test_non_positive_round_sizes(capsys: pytest.CaptureFixture[str], flag: str)
 
 
 @pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--fresh-share", "1.5", "must be between 0 and 1"),
+        ("--fresh-pool", "-1", "must not be negative"),
+    ],
+)
+def test_bad_fresh_samples(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    code, err = _run(capsys, "tune", "--proposer", "random", flag, value, "--quiet")
+    assert code == 2 and f"{flag} {message}" in err
+
+
+@pytest.mark.parametrize(
     ("target", "message"),
     [("cuda", "must be a JSON object"), ('{"kind": "cuda"}', "unsupported target")],
 )

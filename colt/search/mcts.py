@@ -278,15 +278,44 @@ class Search:
     def pending(self) -> list[Candidate]:
         return [c for c in self.pool.values() if not c.measured]
 
-    def pick_for_measurement(self, count: int) -> list[Candidate]:
-        """The best unmeasured candidates by prediction, plus a random share for exploration."""
-        pending = self.pending()
-        explore = min(int(round(count * self.config.measure_exploration)), len(pending))
-        ranked = sorted(pending, key=lambda c: (-c.value, c.order))
-        best = ranked[: count - explore]
-        rest = ranked[count - explore :]
-        picks = self.rng.permutation(len(rest))[: min(explore, len(rest))]
-        return best + [rest[i] for i in sorted(picks)]
+    def pick_for_measurement(self, count: int, fresh: Sequence[State] = ()) -> list[Candidate]:
+        """The programs to measure next: the best unmeasured candidates by prediction, and a
+        ``fresh_share`` of the slots for the best predicted of the ``fresh`` design-space
+        samples, which join the tree as new roots (before the cost model has data, the first
+        ones drawn: plain random samples)."""
+        wanted = min(int(round(count * self.config.fresh_share)), count)
+        newcomers = self._adopt_best(fresh, wanted)
+        taken = {c.key for c in newcomers}
+        ranked = sorted(
+            (c for c in self.pending() if c.key not in taken), key=lambda c: (-c.value, c.order)
+        )
+        return ranked[: count - len(newcomers)] + newcomers
+
+    def _adopt_best(self, states: Sequence[State], count: int) -> list[Candidate]:
+        unseen: dict[Hashable, State] = {}
+        for state in states:
+            key = self.env.key(state)
+            if key not in self.pool:
+                unseen.setdefault(key, state)
+        if not unseen or count <= 0:
+            return []
+        scores = self._score(list(unseen.values()), [0.0] * len(unseen))
+        ranked = sorted(zip(unseen.items(), scores, strict=True), key=lambda x: -x[1])[:count]
+        adopted = []
+        for (key, state), score in ranked:
+            roots = len(self.tree.nodes[ROOT].children)
+            self.tree.add(
+                ROOT,
+                state,
+                key,
+                model=self._initial_model(roots),
+                proposed_by=None,
+                edits=(),
+                score=score,
+            )
+            self._offer(key, state, score)
+            adopted.append(self.pool[key])
+        return adopted
 
     def record_measurement(self, key: Hashable, latency_s: float | None) -> float:
         """Feeds a real measurement back; returns the value it got (throughput relative to the

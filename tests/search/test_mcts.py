@@ -187,7 +187,7 @@ def test_same_seed_same_proposals_same_tree() -> None:
 
 
 def test_pick_for_measurement_prefers_best_unmeasured() -> None:
-    search = _search(ScriptedProposer(["Up"], ["small"]), measure_exploration=0.0)
+    search = _search(ScriptedProposer(["Up"], ["small"]), fresh_share=0.0)
     for _ in range(5):
         search.step()
     picks = search.pick_for_measurement(3)
@@ -215,3 +215,34 @@ def test_search_overhead_excludes_proposals() -> None:
     assert summary["search_overhead_per_expansion_s"] == pytest.approx(
         (summary["time_s"]["total"] - summary["time_s"]["proposals"]) / 3
     )
+
+
+def test_fresh_samples_take_their_share_and_join_the_tree_as_roots() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]), fresh_share=0.5)
+    for _ in range(5):
+        search.step()
+    fresh = [10, 400, 90, 300, 50]  # 50 is the sketch already in the tree: not fresh
+    picks = search.pick_for_measurement(4, fresh)
+    assert [c.key for c in picks[2:]] == [400, 300]  # the best predicted of the fresh draws
+    tree_best = sorted(c.value for c in search.pending() if c.key not in (400, 300))[::-1]
+    assert [c.value for c in picks[:2]] == tree_best[:2]
+    roots = [search.tree.nodes[i] for i in search.tree.nodes[ROOT].children]
+    assert [n.key for n in roots] == [50, 400, 300]
+    assert [n.model for n in roots] == ["small", "large", "small"]  # smallest first, in turn
+    assert all(search.pool[k].key == k for k in (400, 300))
+    assert 10 not in search.pool and 90 not in search.pool  # draws not picked are dropped
+
+
+def test_fresh_samples_before_the_cost_model_has_data_are_taken_as_drawn() -> None:
+    env = LineEnvironment(trained=False)
+    search = _search(ScriptedProposer(["Up"], ["small"]), env=env, fresh_share=0.25)
+    picks = search.pick_for_measurement(8, [7, 300, 5, 200])
+    assert [c.key for c in picks] == [50, 7, 300]  # the sketch, then the first two drawn
+
+
+def test_no_fresh_share_measures_only_what_the_tree_found() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]), fresh_share=0.0)
+    search.step()
+    picks = search.pick_for_measurement(3, [999])
+    assert 999 not in {c.key for c in picks}
+    assert len(search.tree.nodes[ROOT].children) == 1
