@@ -7,10 +7,10 @@ import pytest
 import tvm
 from tvm import te, topi
 
+from colt.schedule.cpu_vocabulary import _tile_moves
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace, host_target
 from colt.schedule.transforms import (
     CPU_VOCABULARY,
-    _tile_moves,
     apply_edit,
     point_at,
     random_edit,
