@@ -30,7 +30,7 @@ class SearchConfig:
     # Each measurement round gives this share of its slots to fresh design-space samples: the
     # best predicted of ``fresh_pool`` random draws, which then join the tree as new roots.
     # Local edits refine what was measured; fresh samples keep the search from settling on the
-    # basin of its first good program (measured: docs/results/*-fresh-samples).
+    # basin of its first good program (measured: docs/results/2026-11-22-fresh-samples-3-seeds).
     fresh_share: float = 0.5
     fresh_pool: int = 256
     trials_per_round: int = 8
