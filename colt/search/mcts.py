@@ -292,6 +292,7 @@ class Search:
         return ranked[: count - len(newcomers)] + newcomers
 
     def _adopt_best(self, states: Sequence[State], count: int) -> list[Candidate]:
+        """The ``count`` best predicted of ``states`` not seen before, hung under the root."""
         unseen: dict[Hashable, State] = {}
         for state in states:
             key = self.env.key(state)
