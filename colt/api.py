@@ -42,9 +42,9 @@ def resume(run_dir: Path, *, progress: bool = True) -> Path:
     internal sampling is not seeded end to end), so they restart from their first sample.
     """
     run = RunDir.open(run_dir)
-    config = run.config()
     if run.results_path.exists() and run.results().get("status") == "complete":
         return run.path
+    config = run.config()
     if config.strategy != "colt":
         for stale in ("journal.jsonl", "results.json"):
             (run.path / stale).unlink(missing_ok=True)

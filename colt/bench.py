@@ -104,7 +104,7 @@ class BenchConfig:
             if key in values:
                 values[key] = tuple(values[key])
         values["grid_dir"] = Path(values.get("grid_dir", "runs/grid"))
-        values["search"] = SearchConfig(**values.get("search", {}))
+        values["search"] = SearchConfig.from_json(values.get("search", {}))
         return cls(**values)
 
     @classmethod

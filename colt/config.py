@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from colt.errors import UserError
+
 STRATEGIES = ("colt", "evolutionary", "random")
 PROPOSERS = ("llm", "random")
 DEFAULT_EXPANSIONS_PER_ROUND = {"llm": 4, "random": 32}
@@ -47,6 +49,20 @@ class SearchConfig:
             return self.expansions_per_round
         return DEFAULT_EXPANSIONS_PER_ROUND[proposer]
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchConfig:
+        """The settings a run or grid was started with; settings this version no longer has
+        (a run made by an older search) are refused, since its journal would not replay."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        retired = sorted(set(data) - known)
+        if retired:
+            raise UserError(
+                f"this run or grid was started by an older COLT, with search settings this "
+                f"version does not have ({', '.join(retired)}); it would not replay the same "
+                f"way, so start a new one"
+            )
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class TuneConfig:
@@ -74,7 +90,7 @@ class TuneConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TuneConfig:
         data = dict(data)
-        data["search"] = SearchConfig(**data.get("search", {}))
+        data["search"] = SearchConfig.from_json(data.get("search", {}))
         data["models"] = tuple(data.get("models", ()))
         data["out_dir"] = Path(data["out_dir"]) if data.get("out_dir") else None
         return cls(**data)

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from colt.config import SearchConfig, TuneConfig
+from colt.errors import UserError
 
 
 def test_expansions_per_round_follow_the_proposer_unless_set() -> None:
@@ -20,3 +23,10 @@ def test_config_round_trips_through_json() -> None:
         search=SearchConfig(expansions_per_round=9, lam=0.3),
     )
     assert TuneConfig.from_json(config.to_json()) == config
+
+
+def test_a_run_with_retired_search_settings_is_refused_by_name() -> None:
+    data = TuneConfig().to_json()
+    data["search"]["measure_exploration"] = 0.2  # a setting older versions had
+    with pytest.raises(UserError, match="measure_exploration"):
+        TuneConfig.from_json(data)
