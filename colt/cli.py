@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,14 +32,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.handler(args) or 0)
     except UserError as error:
         print(f"colt: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _stop_child_processes()
         print("colt: interrupted; resume with `colt tune --resume RUN_DIR`", file=sys.stderr)
         return 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """``kill`` (SIGTERM) stops a run the way Ctrl-C does: servers shut down, workers stop."""
+    raise KeyboardInterrupt
+
+
+def _stop_child_processes() -> None:
+    """MetaSchedule's build and run workers finish the job in hand before they notice their
+    parent is gone, which for a slow kernel means minutes of a busy CPU nobody asked for."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,9 +92,21 @@ def _add(
     return sub
 
 
+class _DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default unless it has none worth showing (None, a flag's False) or
+    its help already explains it (``is``: a default of 0 is worth showing, unlike False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        unshown = action.default is None or action.default is False or action.default == ""
+        if unshown or action.default == argparse.SUPPRESS or "(default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def _add_tune(commands: argparse._SubParsersAction) -> None:
     tune = _add(commands, "tune", "search a fast schedule for one workload", _tune)
-    tune.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    tune.formatter_class = _DefaultsHelpFormatter
     tune.add_argument(
         "--workload",
         default="matmul",
@@ -131,7 +163,7 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         "--exploration",
         type=float,
         default=defaults.exploration,
-        help="MA-UCT exploration constant c",
+        help="MA-UCT exploration constant c (default: √2)",
     )
     search.add_argument(
         "--branching", type=int, default=defaults.branching_factor, help="children per node"
@@ -166,7 +198,7 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         "--expansions-per-round",
         type=int,
         default=defaults.expansions_per_round,
-        help="tree expansions before each measurement round (default: 4 with LLMs, 32 with "
+        help="tree expansions before each measurement round (default: 2 with LLMs, 16 with "
         "the random proposer)",
     )
     search.add_argument(

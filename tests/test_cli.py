@@ -106,6 +106,10 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
         main(["tune", "--help"])
     out = capsys.readouterr().out
     assert "--workload" in out and "FILE.py:FUNCTION" in out and "MA-UCT" in out
+    flat = " ".join(out.split())
+    assert "(default: None)" not in flat and "(default: False)" not in flat
+    assert "seed of every random choice of the search (default: 0)" in flat
+    assert flat.count("(default: this CPU)") == 1
 
 
 def test_unknown_model_set_lists_choices(capsys: pytest.CaptureFixture[str]) -> None:

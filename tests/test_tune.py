@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import tvm
 from tvm.s_tir import meta_schedule as ms
@@ -145,28 +146,17 @@ def test_same_seed_measures_the_same_first_round(tmp_path: Path) -> None:
     assert first == measured_keys("b")
 
 
+def _colt_random_command(run_dir: Path, *, trials: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "colt.cli", "tune", "--workload", "matmul-small"),
+        *("--strategy", "colt", "--proposer", "random", "--trials", str(trials)),
+        *("--trials-per-round", "4", "--out", str(run_dir), "--quiet"),
+    ]
+
+
 def test_killed_run_resumes_without_losing_samples(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
-    command = [
-        sys.executable,
-        "-m",
-        "colt.cli",
-        "tune",
-        "--workload",
-        "matmul-small",
-        "--strategy",
-        "colt",
-        "--proposer",
-        "random",
-        "--trials",
-        "16",
-        "--trials-per-round",
-        "4",
-        "--out",
-        str(run_dir),
-        "--quiet",
-    ]
-    process = subprocess.Popen(command, start_new_session=True)
+    process = subprocess.Popen(_colt_random_command(run_dir, trials=16), start_new_session=True)
     deadline = time.time() + 300
     while len(_measure_events(run_dir)) < 6 and time.time() < deadline and process.poll() is None:
         time.sleep(0.2)
@@ -186,3 +176,24 @@ def test_killed_run_resumes_without_losing_samples(tmp_path: Path) -> None:
     assert len({e["key"] for e in after}) == 16
     results = json.loads((run_dir / "results.json").read_text())
     assert results["status"] == "complete" and results["samples"] == 16
+
+
+def test_terminated_run_stops_its_workers(tmp_path: Path) -> None:
+    run_dir = tmp_path / "terminated"
+    process = subprocess.Popen(
+        _colt_random_command(run_dir, trials=64), start_new_session=True, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.time() + 300
+        while not _measure_events(run_dir) and time.time() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        workers = psutil.Process(process.pid).children(recursive=True)
+        assert workers, "MetaSchedule's workers should be running by now"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130 and b"resume with" in err
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, f"workers outlived the run: {[p.pid for p in alive]}"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
