@@ -198,7 +198,7 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         "--expansions-per-round",
         type=int,
         default=defaults.expansions_per_round,
-        help="tree expansions before each measurement round (default: 2 with LLMs, 16 with "
+        help="tree expansions before each measurement round (default: 4 with LLMs, 32 with "
         "the random proposer)",
     )
     search.add_argument(

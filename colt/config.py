@@ -13,7 +13,7 @@ from colt.errors import UserError
 
 STRATEGIES = ("colt", "evolutionary", "random")
 PROPOSERS = ("llm", "random")
-DEFAULT_EXPANSIONS_PER_ROUND = {"llm": 2, "random": 16}
+DEFAULT_EXPANSIONS_PER_ROUND = {"llm": 4, "random": 32}
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,7 @@ class SearchConfig:
     # basin of its first good program (measured: docs/results/2026-11-22-fresh-samples-3-seeds).
     fresh_share: float = 0.5
     fresh_pool: int = 256
-    # Small rounds feed the machine's verdict back often: with 32 samples, rounds of 4 beat
-    # rounds of 8 on matmul (docs/results/2026-11-22-rounds-of-4-3-seeds).
-    trials_per_round: int = 4
+    trials_per_round: int = 8
     initial_samples: int = 8  # random design-space points hung under the root with the sketches
     # Each expansion adds two candidates (child and rollout end) for the cost model to rank
     # before a measurement round. None: by proposer, see ``expansions_for``.
@@ -45,9 +43,8 @@ class SearchConfig:
 
     def expansions_for(self, proposer: str) -> int:
         """An LLM call takes seconds, so LLM rounds expand a few nodes; a random proposal
-        takes microseconds, so its rounds expand more (16, four per measured sample: chosen,
-        not tuned; measured at 0.03–0.3 s of search per expansion against 1–7 s per measured
-        sample)."""
+        takes microseconds, so its rounds expand more (32: chosen, not tuned; measured at
+        ~0.03 s of search per expansion against ~1 s per measured sample on matmul)."""
         if self.expansions_per_round is not None:
             return self.expansions_per_round
         return DEFAULT_EXPANSIONS_PER_ROUND[proposer]

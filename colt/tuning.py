@@ -170,16 +170,13 @@ def _fresh_draws(settings: SearchConfig) -> int:
 
 
 def _initial_states(session: TuningSession, samples: int, rng: np.random.Generator) -> list[Any]:
-    """Random points of the design space, then the sketches, without duplicates.
+    """The sketches plus random points of the design space, without duplicates.
 
     Local edits alone move slowly away from one seeded sample per sketch; a few random points
     give the first measurement round (taken before the cost model knows anything) real
-    diversity, and the tree then refines around whatever the machine says is fast. The random
-    points come first because that round takes the first ones offered: the sketches carry the
-    same decisions under every seed, and on matmul and attention they measured well below a
-    typical random point (docs/results/2026-11-22-near-measured-3-seeds).
+    diversity, and the tree then refines around whatever the machine says is fast.
     """
-    states = _draws(session, rng, samples) + session.space.design_spaces()
+    states = session.space.design_spaces() + _draws(session, rng, samples)
     unique: dict[int, Any] = {}
     for state in states:
         unique.setdefault(state.key, state)

@@ -9,8 +9,8 @@ from colt.errors import UserError
 
 
 def test_expansions_per_round_follow_the_proposer_unless_set() -> None:
-    assert SearchConfig().expansions_for("llm") == 2
-    assert SearchConfig().expansions_for("random") == 16
+    assert SearchConfig().expansions_for("llm") == 4
+    assert SearchConfig().expansions_for("random") == 32
     assert SearchConfig(expansions_per_round=7).expansions_for("random") == 7
 
 
