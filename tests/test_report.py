@@ -72,8 +72,8 @@ def make_run(
         "naive_latency_s": NAIVE_S, "best_latency_s": NAIVE_S / final_speedup,
         "speedup": final_speedup, "verified": True, "verification_failures": [],
         "samples": samples, "curve": curve,
-        "time_s": {"total": 100.0, "search": 2.0, "proposals": 50.0, "build": 20.0,
-                   "run": 20.0, "verify": 3.0},
+        "time_s": {"total": 100.0, "search": 2.0, "proposals": 50.0, "sampling": 1.0,
+                   "cost_model": 1.5, "build": 20.0, "run": 20.0, "verify": 3.0},
         "search": {"expansions": 10, "tree_size": 5, "course_alterations": 1}
         if strategy == "colt" else None,
         "model_stats": {
@@ -272,7 +272,8 @@ def test_table2_on_the_grid(grid: Path) -> None:
 def test_time_split_and_other(grid: Path) -> None:
     split = time_split(load_grid(grid).runs)
     assert split["proposals"].mean == 50.0 and split["total"].mean == 100.0
-    assert split["other"].mean == pytest.approx(5.0)  # 100 - (2 + 50 + 20 + 20 + 3)
+    assert split["sampling"].mean == 1.0 and split["cost_model"].mean == 1.5
+    assert split["other"].mean == pytest.approx(2.5)  # 100 - (2 + 50 + 1 + 1.5 + 20 + 20 + 3)
 
 
 def _embedded_pngs(html_text: str) -> list[bytes]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from colt.report.runs import RunRecord
 
-TIME_PARTS = ("search", "proposals", "build", "run", "verify")
+TIME_PARTS = ("search", "proposals", "sampling", "cost_model", "build", "run", "verify")
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def efficiency_rows(
 
 
 def time_split(runs: Sequence[RunRecord]) -> dict[str, Spread]:
-    """Mean seconds per part (search, proposals, build, run, verify, other, total)."""
+    """Mean seconds per part (``TIME_PARTS``, then other and total)."""
     parts: dict[str, Spread] = {}
     for part in TIME_PARTS + ("total",):
         value = spread(run.time_s.get(part) for run in runs if part in run.time_s)

@@ -118,8 +118,10 @@ def time_table(runs_by_config: RunsByConfig) -> Table | None:
         headers=("Configuration", *(f"{p} (s)" for p in parts)),
         rows=tuple((config, *(cell(split, p) for p in parts)) for config, split in splits.items()),
         caption="Time split: mean seconds per run (share of total)",
-        note="search: tree bookkeeping; proposals: LLM or random proposer calls; build: "
-        "compilation; run: measurement on the CPU; verify: checks against the reference.",
+        note="search: tree bookkeeping; proposals: LLM or random proposer calls; sampling: "
+        "drawing and scoring fresh design-space samples; cost_model: retraining the cost model "
+        "and re-scoring; build: compilation; run: measurement on the CPU; verify: checks "
+        "against the reference.",
     )
 
 

@@ -81,7 +81,7 @@ class Search:
 
     def start(self, sketches: Sequence[State]) -> None:
         """Hangs the design-space sketches under the virtual root."""
-        scores = self._score(sketches, [0.0] * len(sketches))
+        scores = self._score(sketches, [0.0] * len(sketches), in_step=False)
         for index, (state, score) in enumerate(zip(sketches, scores, strict=True)):
             key = self.env.key(state)
             model = self._initial_model(index)
@@ -228,12 +228,18 @@ class Search:
     def _random_edit(self) -> Edit:
         return Edit(str(self.rng.choice(list(self.env.transformations))))
 
-    def _score(self, states: Sequence[State], fallbacks: Sequence[float]) -> list[float]:
+    def _score(
+        self, states: Sequence[State], fallbacks: Sequence[float], *, in_step: bool = True
+    ) -> list[float]:
         """Predicted values; where the cost model has nothing to say yet (no measurements), a
-        state inherits the value of the program it came from instead of random noise."""
+        state inherits the value of the program it came from instead of random noise.
+
+        Only scoring inside iterations counts as the search's ``scoring`` time (a part of its
+        ``total``); scoring between measurement rounds is timed by the caller."""
         started = self.clock()
         predicted = self.env.score(states)
-        self.times.scoring += self.clock() - started
+        if in_step:
+            self.times.scoring += self.clock() - started
         return [f if p is None else float(p) for p, f in zip(predicted, fallbacks, strict=True)]
 
     def _known_value(self, key: Hashable, predicted: float) -> float:
@@ -300,7 +306,7 @@ class Search:
                 unseen.setdefault(key, state)
         if not unseen or count <= 0:
             return []
-        scores = self._score(list(unseen.values()), [0.0] * len(unseen))
+        scores = self._score(list(unseen.values()), [0.0] * len(unseen), in_step=False)
         ranked = sorted(zip(unseen.items(), scores, strict=True), key=lambda x: -x[1])[:count]
         adopted = []
         for (key, state), score in ranked:
@@ -357,7 +363,7 @@ class Search:
         pending = self.pending()
         if not pending:
             return
-        scores = self._score([c.state for c in pending], [c.value for c in pending])
+        scores = self._score([c.state for c in pending], [c.value for c in pending], in_step=False)
         for candidate, score in zip(pending, scores, strict=True):
             candidate.value = score
             self.tree.correct(candidate.key, score, measured=False)

@@ -217,6 +217,18 @@ def test_search_overhead_excludes_proposals() -> None:
     )
 
 
+def test_scoring_between_rounds_is_not_search_time() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]))
+    for _ in range(3):
+        search.step()
+    in_steps = search.summary()["time_s"]
+    search.pick_for_measurement(4, [400, 300, 90])
+    search.rescore()
+    after = search.summary()["time_s"]
+    assert 0 < in_steps["scoring"] <= in_steps["total"]
+    assert after["scoring"] == in_steps["scoring"] and after["total"] == in_steps["total"]
+
+
 def test_fresh_samples_take_their_share_and_join_the_tree_as_roots() -> None:
     search = _search(ScriptedProposer(["Up"], ["small"]), fresh_share=0.5)
     for _ in range(5):
