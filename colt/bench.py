@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from colt import interrupt
 from colt.config import SearchConfig, TuneConfig
 from colt.errors import UserError, unknown_choice
 
@@ -229,6 +230,8 @@ def run_cells(bench: BenchConfig, api: TuningAPI, *, progress: bool = True) -> l
         except UserError:
             raise
         except Exception as error:  # one broken cell must not lose the others
+            if interrupt.requested():  # Ctrl-C that came out of TVM as an error: stop the grid
+                raise KeyboardInterrupt from error
             failures.append({"config": config, "workload": workload, "seed": seed,
                              "error": f"{type(error).__name__}: {error}"})
             _say(f"    failed: {failures[-1]['error']}")

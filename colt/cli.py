@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from colt import interrupt
 from colt.config import PROPOSERS, STRATEGIES, SearchConfig, TuneConfig
 from colt.errors import UserError
 
@@ -34,24 +35,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
+    previous = (
+        {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+        if in_main_thread
+        else {}
+    )
     try:
         return int(args.handler(args) or 0)
-    except UserError as error:
-        print(f"colt: error: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:
+        if not interrupt.requested():
+            if isinstance(error, UserError):
+                print(f"colt: error: {error}", file=sys.stderr)
+                return 2
+            raise
+        return _interrupted()  # the interrupt came out of TVM as an ordinary error
     except KeyboardInterrupt:
-        _stop_child_processes()
-        print("colt: interrupted; resume with `colt tune --resume RUN_DIR`", file=sys.stderr)
-        return 130
+        return _interrupted()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        interrupt.clear()
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """``kill`` (SIGTERM) stops a run the way Ctrl-C does: servers shut down, workers stop."""
+    """Ctrl-C and ``kill`` (SIGTERM) both stop a run: servers shut down, workers stop."""
+    interrupt.request()
     raise KeyboardInterrupt
+
+
+def _interrupted() -> int:
+    _stop_child_processes()
+    print("colt: interrupted; resume with `colt tune --resume RUN_DIR`", file=sys.stderr)
+    return 130
 
 
 def _stop_child_processes() -> None:

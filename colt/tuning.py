@@ -13,6 +13,7 @@ import tvm
 import tvm_ffi
 from tvm.s_tir import meta_schedule as ms
 
+from colt import interrupt
 from colt.config import SearchConfig, TuneConfig
 from colt.run import CurvePoint, Journal, Timer
 from colt.schedule.environment import FAILED_RUN_SECS, CostModel, TraceEnvironment, to_candidate
@@ -53,6 +54,7 @@ class Recorder:
         measured: dict[int, Measurement] = {}
         if live:
             results, times = self.session.measurer.measure([candidates[i] for i in live])
+            interrupt.check()  # an interrupted batch may have "failed": journal none of it
             self.timer.add("build", times.build_s)
             self.timer.add("run", times.run_s)
             measured = dict(zip(live, results, strict=True))
@@ -71,6 +73,7 @@ class Recorder:
         ):
             started = time.perf_counter()
             error = self.session.verify(candidate.sch.mod)
+            interrupt.check()  # an interrupted check is not a wrong result
             self.timer.add("verify", time.perf_counter() - started)
             if error is not None:
                 error = f"{WRONG_RESULT}: {error}"
@@ -138,6 +141,7 @@ def run_colt(
         batch = min(settings.trials_per_round, config.trials - recorder.samples)
         started = time.perf_counter()
         fresh = _draws(session, sampler, _fresh_draws(settings))
+        interrupt.check()
         picks = search.pick_for_measurement(batch, fresh)
         recorder.timer.add("sampling", time.perf_counter() - started)
         if not picks:
@@ -187,6 +191,7 @@ def _grow(search: Search, expansions: int, wanted: int, on_step: Callable[[Searc
     """At least ``expansions`` iterations, and more (bounded) until enough candidates wait."""
     steps = 0
     while steps < expansions or (len(search.pending()) < wanted and steps < 5 * expansions):
+        interrupt.check()
         search.step()
         on_step(search)
         steps += 1
@@ -224,6 +229,7 @@ def run_metaschedule(
     while recorder.samples < config.trials:
         started = time.perf_counter()
         candidates = context.generate_measure_candidates()
+        interrupt.check()
         recorder.timer.add("search", time.perf_counter() - started)
         if not candidates:
             break

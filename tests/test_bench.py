@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from colt import interrupt
 from colt.bench import (
     CONFIGS,
     BenchConfig,
@@ -113,6 +114,21 @@ def test_a_killed_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert len(redone) == 8 - 3
     assert all(cell_state(config.cell_dir(c, w, s)) == "complete"
                for c, w, s in config.cells())
+
+
+def test_an_interrupted_cell_stops_the_grid_and_is_not_a_failure(tmp_path: Path) -> None:
+    class InterruptedAPI(FakeAPI):
+        def tune(self, config: TuneConfig, *, progress: bool = True) -> Path:
+            interrupt.request()  # Ctrl-C, which TVM hands back as an ordinary error
+            raise RuntimeError("KeyboardInterrupt in a packed function callback")
+
+    config = bench(tmp_path, configs=("random",))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_grid(config, api=InterruptedAPI(), progress=False)
+    finally:
+        interrupt.clear()
+    assert not (config.grid_dir / "failures.json").exists()
 
 
 def test_a_failing_cell_is_recorded_and_the_grid_goes_on(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from colt import interrupt
 from colt.cli import main
 
 
@@ -129,3 +130,27 @@ def test_missing_api_key_names_the_variable(
 def test_unknown_model_in_subset(capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _run(capsys, "tune", "--only-models", "gpt-2", "--quiet")
     assert code == 2 and "gpt-2" in err
+
+
+def test_an_interrupt_that_tvm_turned_into_an_error_still_stops_cleanly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C raised while TVM calls back into Python surfaces as a TVM error."""
+
+    def interrupted_inside_tvm(*args: object, **kwargs: object) -> None:
+        interrupt.request()
+        raise RuntimeError("KeyboardInterrupt raised in a packed function callback")
+
+    monkeypatch.setattr("colt.api.tune", interrupted_inside_tvm)
+    assert main(["tune", "--workload", "matmul-small", "--proposer", "random"]) == 130
+    assert "resume with" in capsys.readouterr().err
+    assert not interrupt.requested()  # cleared for whatever this process runs next
+
+
+def test_an_error_without_an_interrupt_is_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a real bug")
+
+    monkeypatch.setattr("colt.api.tune", broken)
+    with pytest.raises(RuntimeError, match="a real bug"):
+        main(["tune", "--workload", "matmul-small", "--proposer", "random"])
