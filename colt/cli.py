@@ -43,12 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except Exception as error:
-        if not interrupt.requested():
-            if isinstance(error, UserError):
-                print(f"colt: error: {error}", file=sys.stderr)
-                return 2
-            raise
-        return _interrupted()  # the interrupt came out of TVM as an ordinary error
+        if interrupt.requested():
+            return _interrupted()  # the interrupt came out of TVM as an ordinary error
+        if isinstance(error, UserError):
+            print(f"colt: error: {error}", file=sys.stderr)
+            return 2
+        raise
     except KeyboardInterrupt:
         return _interrupted()
     finally:
