@@ -61,6 +61,8 @@ def validate(config: TuneConfig) -> None:
         raise unknown_choice("proposer", config.proposer, PROPOSERS)
     if config.trials <= 0:
         raise UserError(f"--trials must be a positive number of samples, not {config.trials}")
+    if config.seed < 0:
+        raise UserError(f"--seed must be 0 or more, not {config.seed}")
     if config.num_threads is not None and config.num_threads <= 0:
         raise UserError(f"--threads must be positive, not {config.num_threads}")
     for flag, value in (

@@ -43,6 +43,11 @@ def test_non_positive_trials(capsys: pytest.CaptureFixture[str], trials: str) ->
     assert code == 2 and "--trials must be a positive" in err
 
 
+def test_negative_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(capsys, "tune", "--seed", "-1", "--quiet")
+    assert code == 2 and "--seed must be 0 or more" in err
+
+
 @pytest.mark.parametrize("flag", ["--trials-per-round", "--expansions-per-round"])
 def test_non_positive_round_sizes(capsys: pytest.CaptureFixture[str], flag: str) -> None:
     code, err = _run(capsys, "tune", "--proposer", "random", flag, "0", "--quiet")

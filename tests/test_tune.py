@@ -18,6 +18,7 @@ from tvm.s_tir import meta_schedule as ms
 
 from colt.api import tune
 from colt.config import SearchConfig, TuneConfig
+from colt.tuning import metaschedule_rand_state
 from colt.workloads import get_workload, make_inputs
 
 pytestmark = pytest.mark.slow
@@ -144,6 +145,17 @@ def test_same_seed_measures_the_same_first_round(tmp_path: Path) -> None:
     first = measured_keys("a")
     assert len(first) == 4
     assert first == measured_keys("b")
+
+
+def test_every_seed_gets_its_own_metaschedule_stream() -> None:
+    """TVM's engine treats random states 0 and 1 alike; the baselines' seeds must not."""
+    mod = get_workload("matmul-small").build()
+    target = tvm.target.Target("llvm -num-cores 1")
+    states = [
+        ms.TuneContext(mod, target=target, rand_state=metaschedule_rand_state(seed)).rand_state
+        for seed in range(4)
+    ]
+    assert len(set(states)) == 4
 
 
 def _colt_random_command(run_dir: Path, *, trials: int) -> list[str]:
