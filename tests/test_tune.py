@@ -18,6 +18,7 @@ from tvm.s_tir import meta_schedule as ms
 
 from colt.api import tune
 from colt.config import SearchConfig, TuneConfig
+from colt.schedule.program import host_target
 from colt.tuning import metaschedule_rand_state
 from colt.workloads import get_workload, make_inputs
 
@@ -150,7 +151,7 @@ def test_same_seed_measures_the_same_first_round(tmp_path: Path) -> None:
 def test_every_seed_gets_its_own_metaschedule_stream() -> None:
     """TVM's engine treats random states 0 and 1 alike; the baselines' seeds must not."""
     mod = get_workload("matmul-small").build()
-    target = tvm.target.Target("llvm -num-cores 1")
+    target = host_target(1)
     states = [
         ms.TuneContext(mod, target=target, rand_state=metaschedule_rand_state(seed)).rand_state
         for seed in range(4)
