@@ -44,7 +44,8 @@ class SearchConfig:
     def expansions_for(self, proposer: str) -> int:
         """An LLM call takes seconds, so LLM rounds expand a few nodes; a random proposal
         takes microseconds, so its rounds expand more (32: chosen, not tuned; measured at
-        ~0.03 s of search per expansion against ~1 s per measured sample on matmul)."""
+        0.02-0.34 s of search per expansion against 1.0-5.2 s to build and run one sample on
+        the six built-ins, docs/results/2026-11-22-64-samples-six-workloads)."""
         if self.expansions_per_round is not None:
             return self.expansions_per_round
         return DEFAULT_EXPANSIONS_PER_ROUND[proposer]
