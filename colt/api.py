@@ -21,6 +21,7 @@ from colt.run import Journal, RunDir, Timer, write_json
 from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
 from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
+from colt.search.seeds import streams
 from colt.search.stats import model_stats_json
 from colt.workloads import Workload, get_workload
 
@@ -75,6 +76,14 @@ def validate(config: TuneConfig) -> None:
         raise UserError(f"--fresh-share must be between 0 and 1, not {config.search.fresh_share}")
     if config.search.fresh_pool < 0:
         raise UserError(f"--fresh-pool must not be negative, not {config.search.fresh_pool}")
+    if config.search.roots < 1:
+        raise UserError(f"--roots must be at least 1, not {config.search.roots}")
+    if not 0.0 <= config.search.lam <= 1.0:
+        raise UserError(f"--lam must be between 0 and 1, not {config.search.lam}")
+    if config.search.branching_factor < 1:
+        raise UserError(f"--branching must be at least 1, not {config.search.branching_factor}")
+    if not 0.0 <= config.search.largest_model_floor <= 1.0:
+        raise UserError(f"--floor must be between 0 and 1, not {config.search.largest_model_floor}")
     if config.strategy == "colt" and config.proposer == "llm":
         from colt.llm.sets import load_model_set
 
@@ -176,7 +185,7 @@ def _naive_latency(session: Any, journal: Journal) -> float:
 @contextlib.contextmanager
 def _proposer(config: TuneConfig, run: RunDir) -> Iterator[tuple[Proposer, tuple[ModelInfo, ...]]]:
     if config.proposer == "random":
-        yield RandomProposer(config.seed), (ModelInfo(RANDOM_MODEL, 1.0),)
+        yield RandomProposer(streams(config.seed).proposer), (ModelInfo(RANDOM_MODEL, 1.0),)
         return
     from colt.llm.session import llm_proposer
 

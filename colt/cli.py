@@ -218,14 +218,21 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         "--expansions-per-round",
         type=int,
         default=defaults.expansions_per_round,
-        help="tree expansions before each measurement round (default: 4 with LLMs, 32 with "
-        "the random proposer)",
+        help="tree expansions before each measurement round (default: one per proposal slot "
+        "of a round with LLMs, 32 with the random proposer)",
     )
     search.add_argument(
         "--fresh-share",
         type=float,
         default=defaults.fresh_share,
-        help="share of each measurement round given to fresh design-space samples (0 to 1)",
+        help="share of each measurement round given to fresh design-space samples (0 to 1); "
+        "one joins the tree only when it is the fastest program so far",
+    )
+    search.add_argument(
+        "--roots",
+        type=int,
+        default=defaults.roots,
+        help="the best measured initial programs the tree starts from",
     )
     search.add_argument(
         "--fresh-pool",
@@ -261,6 +268,7 @@ def _tune_config(args: argparse.Namespace) -> TuneConfig:
         expansions_per_round=args.expansions_per_round,
         fresh_share=args.fresh_share,
         fresh_pool=args.fresh_pool,
+        roots=args.roots,
     )
     return TuneConfig(
         workload=args.workload,

@@ -13,7 +13,10 @@ from colt.errors import UserError
 
 STRATEGIES = ("colt", "evolutionary", "random")
 PROPOSERS = ("llm", "random")
-DEFAULT_EXPANSIONS_PER_ROUND = {"llm": 4, "random": 32}
+# Random proposals cost microseconds, so a random round expands many nodes and the cost model
+# ranks them; an LLM round makes one call per proposal slot of the round (None), see
+# ``SearchConfig.expansions_for``.
+DEFAULT_EXPANSIONS_PER_ROUND: dict[str, int | None] = {"llm": None, "random": 32}
 
 
 @dataclass(frozen=True)
@@ -29,26 +32,33 @@ class SearchConfig:
     floor_grace_calls: int = 5  # the floor is enforced once this many calls were made
     course_alteration: bool = True
     model_selection: bool = True  # False: every expansion uses the first model of the set
-    # Each measurement round gives this share of its slots to fresh design-space samples: the
-    # best predicted of ``fresh_pool`` random draws, which then join the tree as new roots.
-    # Local edits refine what was measured; fresh samples keep the search from settling on the
-    # basin of its first good program (measured: docs/results/2026-11-22-fresh-samples-3-seeds).
-    fresh_share: float = 0.5
+    # Each measurement round after the first gives this share of its slots to fresh
+    # design-space samples: the best predicted of ``fresh_pool`` random draws. One joins the
+    # tree as a new root only when it is the fastest program measured so far (a way out of the
+    # tree's basin); the other slots measure what the models proposed.
+    fresh_share: float = 0.25
     fresh_pool: int = 256
     trials_per_round: int = 8
-    initial_samples: int = 8  # random design-space points hung under the root with the sketches
-    # Each expansion adds two candidates (child and rollout end) for the cost model to rank
-    # before a measurement round. None: by proposer, see ``expansions_for``.
+    initial_samples: int = 8  # random design-space points measured with the sketches first
+    roots: int = 2  # the best measured initial programs the tree starts from
+    # None: by proposer, see ``expansions_for``.
     expansions_per_round: int | None = None
 
+    def proposal_slots(self) -> int:
+        """The slots of a round that measure proposed programs (the others are fresh)."""
+        fresh = min(int(round(self.trials_per_round * self.fresh_share)), self.trials_per_round)
+        return max(1, self.trials_per_round - fresh)
+
     def expansions_for(self, proposer: str) -> int:
-        """An LLM call takes seconds, so LLM rounds expand a few nodes; a random proposal
-        takes microseconds, so its rounds expand more (32: chosen, not tuned; measured at
-        0.02-0.34 s of search per expansion against 1.0-5.2 s to build and run one sample on
-        the six built-ins, docs/results/2026-11-22-64-samples-six-workloads)."""
+        """Expansions per measurement round. An LLM call takes seconds, so an LLM round makes
+        one call per proposal slot: every proposal can be measured, and models' programs fill
+        the round. A random proposal takes microseconds, so its rounds expand more and let the
+        cost model choose (32: chosen, not tuned; measured at 0.02-0.34 s of search per
+        expansion against 1.0-5.2 s to build and run one sample on the six built-ins,
+        docs/results/2026-11-22-64-samples-six-workloads)."""
         if self.expansions_per_round is not None:
             return self.expansions_per_round
-        return DEFAULT_EXPANSIONS_PER_ROUND[proposer]
+        return DEFAULT_EXPANSIONS_PER_ROUND[proposer] or self.proposal_slots()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SearchConfig:

@@ -39,6 +39,7 @@ def proposal_to_json(proposal: Proposal) -> dict[str, Any]:
         "latency_s": proposal.latency_s,
         "prompt_tokens": proposal.prompt_tokens,
         "completion_tokens": proposal.completion_tokens,
+        "answer_errors": list(proposal.answer_errors),
     }
 
 
@@ -55,6 +56,7 @@ def proposal_from_json(data: dict[str, Any]) -> Proposal:
         data["latency_s"],
         data["prompt_tokens"],
         data["completion_tokens"],
+        tuple(data.get("answer_errors", ())),
     )
 
 
@@ -118,6 +120,13 @@ class JournaledEnvironment:
         scores = self.env.score(states)
         self.replay.record({"keys": keys, "scores": scores})
         return scores
+
+    def preview(
+        self, state: State, count: int, rng: np.random.Generator
+    ) -> list[tuple[Edit, float | None]]:
+        """Not journaled: only a live scripted model asks for it, and a replayed proposal
+        does not (its answer comes from the journal)."""
+        return self.env.preview(state, count, rng)
 
     def describe(self, state: State) -> str:
         return self.env.describe(state)

@@ -69,6 +69,8 @@ class CurvePoint:
     best_latency_s: float | None
     speedup: float | None
     error: str | None
+    origin: str | None = None  # COLT: initial, fresh, proposal or rollout (colt.search.pool)
+    proposed_by: str | None = None  # the model whose proposal it was
 
 
 @dataclass

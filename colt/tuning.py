@@ -23,6 +23,7 @@ from colt.schedule.trace_points import IllegalEdit
 from colt.schedule.transforms import vocabulary_for
 from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
+from colt.search.seeds import streams
 
 WRONG_RESULT = "wrong result"  # the error prefix of a kernel whose outputs failed verification
 
@@ -46,10 +47,14 @@ class Recorder:
         return len(self.curve)
 
     def measure(
-        self, keys: Sequence[Any], candidates: Sequence[ms.MeasureCandidate]
+        self,
+        keys: Sequence[Any],
+        candidates: Sequence[ms.MeasureCandidate],
+        sources: Sequence[tuple[str | None, str | None]] = (),
     ) -> list[float | None]:
         """Measures (or replays) a batch; returns the latency each one counts with, None for a
-        failure (build, run, or wrong output)."""
+        failure (build, run, or wrong output). ``sources`` gives each sample's origin and the
+        model that proposed it (COLT only) for the run's records."""
         live = [i for i, k in enumerate(keys) if k not in self.replayed]
         measured: dict[int, Measurement] = {}
         if live:
@@ -59,9 +64,10 @@ class Recorder:
             self.timer.add("run", times.run_s)
             measured = dict(zip(live, results, strict=True))
         latencies = []
+        sources = list(sources) or [(None, None)] * len(keys)
         for index, (key, candidate) in enumerate(zip(keys, candidates, strict=True)):
             event = self.replayed.get(key) or self._record_live(key, candidate, measured[index])
-            latencies.append(self._add_point(event, candidate.sch))
+            latencies.append(self._add_point(event, candidate.sch, sources[index]))
         return latencies
 
     def _record_live(
@@ -92,7 +98,12 @@ class Recorder:
         self.replayed[key] = event
         return event
 
-    def _add_point(self, event: dict[str, Any], sch: tvm.s_tir.Schedule) -> float | None:
+    def _add_point(
+        self,
+        event: dict[str, Any],
+        sch: tvm.s_tir.Schedule,
+        source: tuple[str | None, str | None],
+    ) -> float | None:
         latency = event["latency_s"]
         if (event["error"] or "").startswith(WRONG_RESULT):
             self.verification_failures.append({"sample": self.samples + 1, "error": event["error"]})
@@ -106,6 +117,8 @@ class Recorder:
                 best_latency_s=best,
                 speedup=self.naive_latency_s / best if best else None,
                 error=event["error"],
+                origin=source[0],
+                proposed_by=source[1],
             )
         )
         return latency
@@ -121,7 +134,8 @@ def run_colt(
     on_round: Callable[[Search], None],
     on_step: Callable[[Search], None] = lambda search: None,
 ) -> Search:
-    """COLT: MCTS rounds, each followed by measuring the most promising unmeasured programs."""
+    """COLT: measure the initial programs, then rounds of MCTS expansions, each followed by
+    measuring what the models proposed (and a share of fresh design-space samples)."""
     settings = config.search
     cost_model = CostModel(session.space.context)
     env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
@@ -134,20 +148,24 @@ def run_colt(
         trials_total=config.trials,
         transformation_help=env.help,
     )
-    sampler = np.random.default_rng(config.seed)
+    sampler = streams(config.seed).sampler
     search.start(_initial_states(session, settings.initial_samples, sampler))
+    first_round = True
     while recorder.samples < config.trials:
-        _grow(search, settings.expansions_for(config.proposer), settings.trials_per_round, on_step)
+        if not first_round:
+            _grow(search, settings.expansions_for(config.proposer), settings, on_step)
+        first_round = False
         batch = min(settings.trials_per_round, config.trials - recorder.samples)
         started = time.perf_counter()
-        fresh = _draws(session, sampler, _fresh_draws(settings))
+        fresh = _draws(session, sampler, _fresh_draws(settings)) if search.tree.nodes[1:] else []
         interrupt.check()
         picks = search.pick_for_measurement(batch, fresh)
         recorder.timer.add("sampling", time.perf_counter() - started)
         if not picks:
             break
         candidates = [to_candidate(session.space, c.state) for c in picks]
-        latencies = recorder.measure([c.key for c in picks], candidates)
+        sources = [(c.origin, c.proposed_by) for c in picks]
+        latencies = recorder.measure([c.key for c in picks], candidates, sources)
         for pick, latency in zip(picks, latencies, strict=True):
             search.record_measurement(pick.key, latency)
         started = time.perf_counter()
@@ -187,10 +205,14 @@ def _initial_states(session: TuningSession, samples: int, rng: np.random.Generat
     return list(unique.values())
 
 
-def _grow(search: Search, expansions: int, wanted: int, on_step: Callable[[Search], None]) -> None:
-    """At least ``expansions`` iterations, and more (bounded) until enough candidates wait."""
+def _grow(
+    search: Search, expansions: int, settings: SearchConfig, on_step: Callable[[Search], None]
+) -> None:
+    """At least ``expansions`` iterations, and more (bounded) until the round's proposal slots
+    have unmeasured proposals waiting (duplicates and failed calls can leave them short)."""
+    wanted = settings.proposal_slots()
     steps = 0
-    while steps < expansions or (len(search.pending()) < wanted and steps < 5 * expansions):
+    while steps < expansions or (search.waiting_proposals < wanted and steps < 5 * expansions):
         interrupt.check()
         search.step()
         on_step(search)

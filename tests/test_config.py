@@ -9,7 +9,9 @@ from colt.errors import UserError
 
 
 def test_expansions_per_round_follow_the_proposer_unless_set() -> None:
-    assert SearchConfig().expansions_for("llm") == 4
+    # LLM rounds: one call per proposal slot (8 slots, a quarter of them fresh)
+    assert SearchConfig().expansions_for("llm") == 6
+    assert SearchConfig(fresh_share=0.0).expansions_for("llm") == 8
     assert SearchConfig().expansions_for("random") == 32
     assert SearchConfig(expansions_per_round=7).expansions_for("random") == 7
 

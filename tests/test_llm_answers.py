@@ -165,3 +165,13 @@ def test_schema_enums_and_formats() -> None:
 def test_error_kinds_are_the_contract() -> None:
     kinds = {_parse(t).error_kind for t in ("", '{"transformations": ["X"], "next_model": "y"}')}
     assert kinds <= set(ERROR_KINDS)
+
+
+def test_each_invalid_name_in_an_answer_counts_once() -> None:
+    answer = '{"transformations": ["Warp", "Up", "Bend"], "next_model": "huge"}'
+    proposal = parse_answer(answer, ["Up", "Down"], ["small", "large"], fallback_model="small")
+    assert sorted(proposal.answer_errors) == [
+        "unknown_model",
+        "unknown_transformation",
+        "unknown_transformation",
+    ]

@@ -87,3 +87,39 @@ def test_list_sets_never_shows_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(row["key_set"] and row["api_key_env"] == "OPENAI_API_KEY" for row in openai_rows)
     assert "sk-test-secret-value" not in repr(rows)
     assert sum(row["largest"] for row in openai_rows) == 1
+
+
+SCRIPTED = '[[models]]\nname = "s"\nparameters = 1e9\nscripted = "greedy"\n'
+SERVED = '[[models]]\nname = "a"\nparameters = 1e9\nbase_url = "http://127.0.0.1:1/v1"\n'
+
+
+def test_scripted_model_needs_no_endpoint(tmp_path: Path) -> None:
+    path = tmp_path / "scripted.toml"
+    path.write_text(SCRIPTED + 'recommends = "largest"\nscripted_k = 3\n')
+    spec = load_model_set(path).spec("s")
+    assert (spec.scripted, spec.recommends, spec.scripted_k) == ("greedy", "largest", 3)
+    assert spec.model is None and spec.base_url is None and spec.embedded is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SCRIPTED + 'base_url = "http://127.0.0.1:1/v1"\n', "cannot have base_url"),
+        (SCRIPTED + 'embedded = "smollm2-135m-instruct"\n', "cannot have embedded"),
+        (SCRIPTED + 'api_key_env = "OPENAI_API_KEY"\n', "cannot have api_key_env"),
+        (SCRIPTED.replace('"greedy"', '"clever"'), "models.0.scripted: Input should be"),
+        (SCRIPTED + 'recommends = "biggest"\n', "models.0.recommends: Input should be"),
+        (SCRIPTED + "scripted_k = 0\n", "models.0.scripted_k: Input should be greater"),
+        (SERVED + 'model = "a"\nrecommends = "smallest"\n', "sets recommends, which only"),
+        (SERVED + 'model = "a"\nscripted_k = 4\n', "sets scripted_k, which only"),
+        (SERVED, "'a' needs model"),
+    ],
+)
+def test_invalid_scripted_specs_are_one_sentence(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(UserError, match="model set 'bad' is invalid") as caught:
+        load_model_set(path)
+    message = str(caught.value)
+    assert expected in message
+    assert message.count(". ") == 0 and "\n" not in message

@@ -96,9 +96,14 @@ def test_colt_random_proposer_run(tmp_path: Path) -> None:
     run_dir = tune(config, progress=False)
     results = json.loads((run_dir / "results.json").read_text())
     assert results["verified"] and results["samples"] == 8
-    assert results["search"]["expansions"] >= 8
+    # a first round of initial programs, then a round of expansions and its measurements
+    assert results["search"]["expansions"] >= 4
     assert results["search"]["search_overhead_per_expansion_s"] > 0
-    assert results["model_stats"]["random"]["calls"] >= 8
+    assert results["model_stats"]["random"]["calls"] >= 4
+    origins = [point["origin"] for point in results["curve"]]
+    assert origins[:4] == ["initial"] * 4
+    assert "proposal" in origins[4:] and set(origins) <= {"initial", "fresh", "proposal", "rollout"}
+    assert sum(results["search"]["origins"].values()) == 8
     tree = json.loads((run_dir / "tree.json").read_text())
     assert len(tree["nodes"]) == results["search"]["tree_size"] + 1
     assert sum(n["measured"] for n in tree["nodes"]) >= 1

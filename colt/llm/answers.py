@@ -207,8 +207,13 @@ def parse_answer(
     if next_model is None:
         problems.append(f"unknown next_model {str(raw_model)[:60]!r}")
     kind = "unknown_transformation" if unknown else "unknown_model" if problems else None
+    # The paper's error count: each invalid transformation and an invalid model name, once.
+    counted = ("unknown_transformation",) * len(unknown) + (
+        ("unknown_model",) if next_model is None else ()
+    )
     if not edits:
         kind = kind if unknown else "unparsable"
-        return Proposal(None, kind, "; ".join(problems) or "empty transformations list")
+        detail = "; ".join(problems) or "empty transformations list"
+        return Proposal(None, kind, detail, answer_errors=counted if unknown else ())
     action = JointAction(tuple(edits[:max_edits]), next_model or fallback_model)
-    return Proposal(action, kind, "; ".join(problems))
+    return Proposal(action, kind, "; ".join(problems), answer_errors=counted)

@@ -42,12 +42,19 @@ def list_sets() -> list[str]:
 
 
 def check_set(name: str) -> int:
-    """Prints one line per model; 0 when every model answered a structured call, else 1."""
+    """Prints one line per model; 0 when every served model answered a structured call, else 1
+    (scripted models are not called: their line says so)."""
     rows = endpoints.check_set(name)
-    shown = [{**row, "ok": "ok" if row["ok"] else "FAILED"} for row in rows]
+    shown = [{**row, "ok": _check_outcome(row)} for row in rows]
     for line in table(shown, ("model", "ok", "latency_s", "error")):
         print(line)
     return 0 if all(row["ok"] for row in rows) else 1
+
+
+def _check_outcome(row: dict[str, Any]) -> str:
+    if row.get("scripted"):
+        return f"scripted ({row['scripted']}, not called)"
+    return "ok" if row["ok"] else "FAILED"
 
 
 def _announce(records: tuple[ServerRecord, ...]) -> None:

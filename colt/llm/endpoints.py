@@ -2,7 +2,8 @@
 
 ``running_endpoints`` yields the model set with every base_url pointing at a live endpoint:
 embedded models reuse servers that ``colt models serve`` keeps up (and leave them running) or
-get servers of their own for the duration of the block.
+get servers of their own for the duration of the block. Scripted models have no endpoint:
+nothing is started, probed or called for them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from colt.llm.servers import (
     served_records,
     write_state,
 )
-from colt.llm.sets import ModelSet, load_model_set, model_set_names
+from colt.llm.sets import ModelSet, ModelSpec, load_model_set, model_set_names
 from colt.llm.weights import cache_dir
 
 CHECK_TRANSFORMATIONS = ("Parallel", "Unroll")  # a two-name vocabulary for check calls
@@ -66,6 +67,13 @@ def running_endpoints(model_set: ModelSet, log_dir: Path) -> Iterator[ModelSet]:
         yield endpoints.model_set
 
 
+def describe_endpoint(model: ModelSpec) -> str:
+    """Where a model's answers come from, for listings."""
+    if model.scripted is not None:
+        return f"scripted: {model.scripted}, recommends {model.recommends}"
+    return model.base_url or f"embedded ({model.embedded})"
+
+
 def list_sets() -> list[dict[str, Any]]:
     """One row per model of every bundled set (keys reported as set or not, never shown)."""
     rows = []
@@ -78,8 +86,8 @@ def list_sets() -> list[dict[str, Any]]:
                     "set": set_name,
                     "model": model.name,
                     "parameters": model.parameters,
-                    "endpoint": model.base_url or f"embedded ({model.embedded})",
-                    "structured_output": model.structured_output,
+                    "endpoint": describe_endpoint(model),
+                    "structured_output": "-" if model.scripted else model.structured_output,
                     "api_key_env": model.api_key_env or "",
                     "key_set": bool(model.api_key_env) and model.api_key_env not in missing,
                     "largest": model.name == model_set.largest.name,
@@ -89,7 +97,8 @@ def list_sets() -> list[dict[str, Any]]:
 
 
 def check_set(name: str, *, log_dir: Path | None = None) -> list[dict[str, Any]]:
-    """One tiny structured call per model: rows of (model, ok, latency_s, error)."""
+    """One tiny structured call per served model: rows of (model, ok, latency_s, error); a
+    scripted model is not called, its row is ok and names its policy under ``scripted``."""
     model_set = load_model_set(name)
     schema = answer_schema(CHECK_TRANSFORMATIONS, model_set.names, max_edits=2)
     system = "You answer with one JSON object only."
@@ -108,6 +117,9 @@ def check_set(name: str, *, log_dir: Path | None = None) -> list[dict[str, Any]]
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="colt-check-")))
         live = stack.enter_context(running_endpoints(model_set, log_dir))
         for spec in live.models:
+            if spec.scripted is not None:
+                rows.append(_scripted_row(spec))
+                continue
             client = ChatClient(spec, live.api_key(spec.name))
             reply = client.complete(system, user, schema=schema, max_tokens=48)
             client.close()
@@ -123,6 +135,16 @@ def check_set(name: str, *, log_dir: Path | None = None) -> list[dict[str, Any]]
                 }
             )
     return rows
+
+
+def _scripted_row(spec: ModelSpec) -> dict[str, Any]:
+    return {
+        "model": spec.name,
+        "ok": True,
+        "latency_s": 0.0,
+        "error": "",
+        "scripted": spec.scripted,
+    }
 
 
 def serve_set(

@@ -4,6 +4,8 @@ Each ``propose`` call is synchronous: build the Appendix B prompt to fit the mod
 window, make one structured call (bounded retries), parse the answer into a ``Proposal`` and
 append one line to ``llm_calls.jsonl``. Nothing keeps running after it returns. Endpoint faults
 come back as ``Proposal.error_kind``; API keys never reach the log (every line is redacted).
+A scripted model's calls go to its ``ScriptedProposer`` instead (no prompt, no client) and are
+logged and counted like any other.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from colt.llm.answers import MAX_EDITS, answer_schema, parse_answer
 from colt.llm.client import ChatClient, ChatReply, redact
 from colt.llm.prompt import build_prompt, estimate_tokens
 from colt.llm.sets import ModelSet, ModelSpec
 from colt.search.base import PromptContext, Proposal
+from colt.search.scripted import ScriptedProposer
 
 ANSWER_MARGIN_TOKENS = 32  # room for the chat template around the prompt
 
@@ -36,7 +41,9 @@ class LLMProposer:
         log_path: Path | None,
         max_edits: int = MAX_EDITS,
         client_factory: Callable[[ModelSpec, str | None], ChatClient] = ChatClient,
+        rng: np.random.Generator | None = None,
     ) -> None:
+        """``rng`` seeds the scripted models (None: fresh entropy); served models ignore it."""
         self.model_set = model_set
         self.transformations = tuple(transformations)
         self.help = dict(help)
@@ -46,6 +53,9 @@ class LLMProposer:
         self._clients: dict[str, ChatClient] = {}
         self._token_scale: dict[str, float] = {}
         self._secrets = tuple(model_set.api_key(name) for name in model_set.names)
+        self._scripted = scripted_proposers(
+            model_set, rng if rng is not None else np.random.default_rng()
+        )
 
     def __enter__(self) -> LLMProposer:
         return self
@@ -82,6 +92,8 @@ class LLMProposer:
             transformations=offered,
             transformation_help={**self.help, **context.transformation_help},
         )
+        if spec.scripted is not None:
+            return self._propose_scripted(model, f"scripted:{spec.scripted}", context)
         system, user = build_prompt(
             context,
             max_prompt_tokens=spec.context_window - spec.max_tokens - ANSWER_MARGIN_TOKENS,
@@ -106,7 +118,17 @@ class LLMProposer:
         if reply.prompt_tokens:  # calibrate the estimate on the endpoint's own count
             ratio = reply.prompt_tokens / max(1, estimate) * 1.05
             self._token_scale[model] = min(2.0, max(0.5, ratio))
-        self._log(model, spec, system, user, reply, proposal, estimate)
+        self._log(model, spec.base_url, system, user, reply, proposal, estimate)
+        return proposal
+
+    def _propose_scripted(self, model: str, endpoint: str, context: PromptContext) -> Proposal:
+        proposal = self._scripted[model].propose(model, context)
+        reply = ChatReply(
+            error_kind=proposal.error_kind,
+            error_detail=proposal.error_detail,
+            latency_s=proposal.latency_s,
+        )
+        self._log(model, endpoint, "", "", reply, proposal, 0)
         return proposal
 
     def _proposal(self, model: str, reply: ChatReply, offered: tuple[str, ...]) -> Proposal:
@@ -124,7 +146,7 @@ class LLMProposer:
     def _log(
         self,
         model: str,
-        spec: ModelSpec | None,
+        endpoint: str | None,
         system: str,
         user: str,
         reply: ChatReply,
@@ -142,7 +164,7 @@ class LLMProposer:
         record = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "model": model,
-            "endpoint": spec.base_url if spec else None,
+            "endpoint": endpoint,
             "prompt": {"system": system, "user": user},
             "answer": reply.text,
             "prompt_tokens": proposal.prompt_tokens,
@@ -159,3 +181,16 @@ class LLMProposer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a", encoding="utf-8") as log:
             log.write(line + "\n")
+
+
+def scripted_proposers(
+    model_set: ModelSet, rng: np.random.Generator
+) -> dict[str, ScriptedProposer]:
+    """One ``ScriptedProposer`` per scripted model of the set, each on its own generator spawned
+    from ``rng`` in the set's order, so one model's draws never shift another's."""
+    scripted = [spec for spec in model_set.models if spec.scripted is not None]
+    return {
+        spec.name: ScriptedProposer(spec.scripted, spec.recommends, rng=child, k=spec.scripted_k)
+        for spec, child in zip(scripted, rng.spawn(len(scripted)), strict=True)
+        if spec.scripted is not None  # always true here; it narrows the type for mypy
+    }

@@ -197,7 +197,7 @@ class EmbeddedServers:
         self._processes.append(process)
         record = ServerRecord(
             spec.name,
-            spec.model,
+            str(spec.model),  # an embedded model always has one (ModelSpec's validator)
             str(spec.embedded),
             spec.context_window,
             port,

@@ -11,6 +11,7 @@ from colt.llm.endpoints import running_endpoints
 from colt.llm.proposer import LLMProposer
 from colt.llm.sets import load_model_set
 from colt.search.base import ModelInfo
+from colt.search.seeds import streams
 
 CALL_LOG = "llm_calls.jsonl"
 SERVER_LOGS = "servers"
@@ -28,5 +29,6 @@ def llm_proposer(
     """
     model_set = load_model_set(config.model_set).restrict(config.models)
     with running_endpoints(model_set, run_dir / SERVER_LOGS) as live:
-        with LLMProposer(live, (), {}, log_path=run_dir / CALL_LOG) as proposer:
+        rng = streams(config.seed).proposer  # draws only for the set's scripted models
+        with LLMProposer(live, (), {}, log_path=run_dir / CALL_LOG, rng=rng) as proposer:
             yield proposer, live.infos()

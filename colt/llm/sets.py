@@ -4,7 +4,8 @@ A set lists the models that share the search tree. Each model names its endpoint
 (``base_url`` + ``model`` id), how to constrain its answers (``structured_output``) and the
 *name* of the environment variable that holds its API key, never the key itself. Models of the
 embedded set have no ``base_url`` in the file: ``colt.llm.servers`` starts local servers for
-them and fills it in.
+them and fills it in. A *scripted* model (``colt.search.scripted``) has no endpoint at all: it
+stands in for an LLM of known quality where none can be served.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from colt.errors import UserError, unknown_choice
 from colt.llm.weights import EMBEDDED_WEIGHTS
 from colt.search.base import ModelInfo
+from colt.search.scripted import DEFAULT_K, Policy, Recommends
 
 StructuredOutput = Literal["json_schema", "json_object_schema", "none"]
+_SCRIPTED_ONLY = frozenset({"recommends", "scripted_k"})  # fields a served model must not set
+_SERVED_ONLY = frozenset({"base_url", "embedded", "api_key_env"})  # ... nor a scripted one
 
 
 class ModelSpec(BaseModel):
@@ -32,7 +36,7 @@ class ModelSpec(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
     parameters: float = Field(gt=0)  # parameter count, drives the size-aware prior
     base_url: str | None = None  # OpenAI-compatible root, e.g. http://127.0.0.1:8000/v1
-    model: str  # model id sent to the endpoint
+    model: str | None = None  # model id sent to the endpoint; required unless scripted
     api_key_env: str | None = None  # NAME of the variable holding the key; None: no key
     structured_output: StructuredOutput = "json_schema"
     timeout_s: float = Field(default=60.0, gt=0)  # whole call, per attempt
@@ -45,13 +49,38 @@ class ModelSpec(BaseModel):
     system_role: Literal["system", "user"] = "system"  # "user": system text joins the user turn
     edit_arguments: bool = False  # allow "Name(key=value, ...)" edits in the answer schema
     embedded: str | None = None  # key of colt.llm.weights.EMBEDDED_WEIGHTS; served locally
+    scripted: Policy | None = None  # a scripted stand-in instead of an endpoint
+    recommends: Recommends = "self"  # a scripted model's next-model choice
+    scripted_k: int = Field(default=DEFAULT_K, ge=1)  # candidates greedy/adversarial compare
 
     @model_validator(mode="after")
     def _endpoint_known(self) -> ModelSpec:
+        return self._scripted_alone() if self.scripted is not None else self._served_complete()
+
+    def _served_complete(self) -> ModelSpec:
+        stray = sorted(_SCRIPTED_ONLY & self.model_fields_set)
+        if stray:
+            fields = " and ".join(stray)
+            raise ValueError(f"model {self.name!r} sets {fields}, which only a scripted model uses")
+        if self.model is None:
+            raise ValueError(
+                f"model {self.name!r} needs model (the id its endpoint knows it by) or scripted"
+            )
         if self.embedded is not None and self.embedded not in EMBEDDED_WEIGHTS:
             raise ValueError(f"unknown embedded weights {self.embedded!r}")
         if self.embedded is None and not self.base_url:
             raise ValueError(f"model {self.name!r} needs base_url (or embedded)")
+        return self
+
+    def _scripted_alone(self) -> ModelSpec:
+        # A key variable would be demanded at load time, a base_url or weights would suggest a
+        # server: all three say the file mixes up a scripted model and a served one.
+        served = sorted(_SERVED_ONLY & self.model_fields_set)
+        if served:
+            fields = " or ".join(served)
+            raise ValueError(
+                f"scripted model {self.name!r} cannot have {fields}: it calls no endpoint"
+            )
         return self
 
 

@@ -10,9 +10,12 @@ from colt.report.build import grid_document, run_document, write_report
 from colt.report.runs import GridRecord, RunRecord, find_runs, load_grid, load_run
 from colt.report.stats import (
     InvocationRates,
+    OriginShares,
     Spread,
     efficiency_rows,
     invocation_rates,
+    merge_expansions,
+    origin_shares,
     sample_efficiency,
     spread,
     summarize_invocations,
@@ -22,6 +25,7 @@ from colt.report.stats import (
 __all__ = [
     "GridRecord",
     "InvocationRates",
+    "OriginShares",
     "RunRecord",
     "Spread",
     "efficiency_rows",
@@ -30,6 +34,8 @@ __all__ = [
     "invocation_rates",
     "load_grid",
     "load_run",
+    "merge_expansions",
+    "origin_shares",
     "run_document",
     "sample_efficiency",
     "spread",

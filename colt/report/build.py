@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from colt.errors import UserError
-from colt.report import document, plots, tables
+from colt.report import document, origins, plots, tables
 from colt.report.document import Code, Document, Figure, Paragraph, Section, Table
 from colt.report.runs import GridRecord, RunRecord, is_grid, load_grid, load_run
-from colt.report.stats import final_speedup
+from colt.report.stats import final_speedup, merge_expansions
 
 
 def _runs_by_config(runs: Sequence[RunRecord], order: Sequence[str]) -> dict[str, list[RunRecord]]:
@@ -29,9 +29,11 @@ def run_summary(run: RunRecord) -> str:
     speedup = tables.fmt(final_speedup(run), 2, "×")
     verified = "verified" if run.verified else "not verified"
     rate = tables.fmt(run.gflops, 2, " GFLOP/s")
-    return (f"{run.workload} · {how} · seed {run.seed} · {run.samples}/{run.trials} samples · "
-            f"naive {tables.fmt_ms(run.naive_latency_s)} ms → best {best} ms ({speedup}, "
-            f"{verified}) · {rate} · {run.status}")
+    return (
+        f"{run.workload} · {how} · seed {run.seed} · {run.samples}/{run.trials} samples · "
+        f"naive {tables.fmt_ms(run.naive_latency_s)} ms → best {best} ms ({speedup}, "
+        f"{verified}) · {rate} · {run.status}"
+    )
 
 
 def _tree_table(run: RunRecord) -> Table | None:
@@ -45,8 +47,11 @@ def _tree_table(run: RunRecord) -> Table | None:
     rows = tuple(
         (str(d), str(count[d]), str(measured[d]), str(pruned[d]), str(altered[d])) for d in depths
     )
-    return Table(("Depth", "Nodes", "Measured", "Pruned", "Course alterations"), rows,
-                 caption="Tree summary by depth")
+    return Table(
+        ("Depth", "Nodes", "Measured", "Pruned", "Course alterations"),
+        rows,
+        caption="Tree summary by depth",
+    )
 
 
 def _search_paragraph(run: RunRecord) -> Paragraph | None:
@@ -81,49 +86,105 @@ def _blocks(*items: document.Block | None) -> tuple[document.Block, ...]:
     return tuple(item for item in items if item is not None)
 
 
+def _section(title: str, *items: document.Block | None) -> Section | None:
+    """A section of the blocks that are there; None when none is."""
+    blocks = _blocks(*items)
+    return Section(title, blocks) if blocks else None
+
+
+def _document(title: str, summary: str, *sections: Section | None) -> Document:
+    return Document(title, summary, tuple(s for s in sections if s is not None))
+
+
+def _models_section(run: RunRecord) -> Section | None:
+    if not any(model.calls for model in run.models):
+        return None
+    calls = Figure("model-calls", plots.model_calls([run]), "Calls per model")
+    return _section("Models", tables.model_table(run), calls)
+
+
+def _search_section(run: RunRecord) -> Section | None:
+    if not run.tree and not run.search:
+        return None
+    figure = None
+    if run.tree:
+        png = plots.tree_depths(run.tree, title=run.workload)
+        caption = "Tree nodes per depth, coloured by the model that expands them"
+        figure = Figure("tree", png, caption)
+    expansions = _expansion_blocks({run.label: [run]})
+    return _section("Search tree", _search_paragraph(run), figure, _tree_table(run), *expansions)
+
+
 def run_document(run: RunRecord) -> Document:
-    sections = [
-        Section("Speedup curve", (Figure("speedup", plots.speedup_curves([run]),
-                                         "Best-so-far speedup vs. measured samples"),)),
-    ]
-    if run.models and any(model.calls for model in run.models):
-        sections.append(Section("Models", _blocks(
-            tables.model_table(run),
-            Figure("model-calls", plots.model_calls([run]), "Calls per model"),
-        )))
-    time = tables.time_table({run.label: [run]})
-    if time is not None:
-        sections.append(Section("Time split", (time,)))
-    if run.tree or run.search:
-        figure = (Figure("tree", plots.tree_depths(run.tree, title=run.workload),
-                         "Tree nodes per depth, coloured by the model that expands them")
-                  if run.tree else None)
-        sections.append(Section("Search tree", _blocks(_search_paragraph(run), figure,
-                                                       _tree_table(run))))
-    best = (Code(run.best_program, "best.py — the best verified schedule as TVMScript")
-            if run.best_program else Paragraph("No best.py was written (no verified schedule)."))
-    sections.append(Section("Best schedule", (best,)))
-    sections.append(Section("Run details", (_details_table(run),)))
-    return Document(f"COLT run: {run.workload} ({run.label})", run_summary(run), tuple(sections))
+    png = plots.speedup_curves([run])
+    curve = Figure("speedup", png, "Best-so-far speedup vs. measured samples")
+    best = (
+        Code(run.best_program, "best.py — the best verified schedule as TVMScript")
+        if run.best_program
+        else Paragraph("No best.py was written (no verified schedule).")
+    )
+    return _document(
+        f"COLT run: {run.workload} ({run.label})",
+        run_summary(run),
+        Section("Speedup curve", (curve,)),
+        _models_section(run),
+        _section("Where measured samples came from", origins.run_origin_table(run)),
+        _section("Time split", tables.time_table({run.label: [run]})),
+        _search_section(run),
+        Section("Best schedule", (best,)),
+        Section("Run details", (_details_table(run),)),
+    )
+
+
+def _expansion_blocks(by_config: dict[str, list[RunRecord]]) -> tuple[document.Block, ...]:
+    """A table per configuration that recorded expansions by depth, and one figure of them."""
+    expansion_tables = _blocks(
+        *(origins.expansion_table(config, runs) for config, runs in by_config.items())
+    )
+    if not expansion_tables:
+        return ()
+    merged = {config: merge_expansions(runs) for config, runs in by_config.items()}
+    order = tables.models_by_size([run for runs in by_config.values() for run in runs])
+    png = plots.expansion_depths(
+        {c: depths for c, depths in merged.items() if depths}, models=order
+    )
+    figure = Figure(
+        "expansions",
+        png,
+        "Expansions per depth of the expanded node, stacked by the model that answered",
+    )
+    return (figure, *expansion_tables)
 
 
 def _grid_summary(grid: GridRecord) -> str:
     complete = sum(run.complete for run in grid.runs)
     seeds = sorted({run.seed for run in grid.runs})
     trials = sorted({run.trials for run in grid.runs})
-    return (f"{len(grid.runs)} runs ({complete} complete) · configurations: "
-            f"{', '.join(grid.configs)} · workloads: {', '.join(grid.workloads)} · seeds: "
-            f"{', '.join(map(str, seeds))} · budget: {', '.join(map(str, trials))} samples")
+    return (
+        f"{len(grid.runs)} runs ({complete} complete) · configurations: "
+        f"{', '.join(grid.configs)} · workloads: {', '.join(grid.workloads)} · seeds: "
+        f"{', '.join(map(str, seeds))} · budget: {', '.join(map(str, trials))} samples"
+    )
 
 
 def _runs_table(grid: GridRecord) -> Table:
     rows = tuple(
-        (run.label, run.workload, str(run.seed), run.status, f"{run.samples}/{run.trials}",
-         tables.fmt(final_speedup(run), 2, "×"), str(run.path.relative_to(grid.path)))
+        (
+            run.label,
+            run.workload,
+            str(run.seed),
+            run.status,
+            f"{run.samples}/{run.trials}",
+            tables.fmt(final_speedup(run), 2, "×"),
+            str(run.path.relative_to(grid.path)),
+        )
         for run in grid.runs
     )
-    return Table(("Configuration", "Workload", "Seed", "Status", "Samples", "Speedup", "Path"),
-                 rows, caption="All runs")
+    return Table(
+        ("Configuration", "Workload", "Seed", "Status", "Samples", "Speedup", "Path"),
+        rows,
+        caption="All runs",
+    )
 
 
 def _machine_paragraph(grid: GridRecord) -> Paragraph | None:
@@ -139,41 +200,62 @@ def _machine_paragraph(grid: GridRecord) -> Paragraph | None:
     )
 
 
-def grid_document(grid: GridRecord) -> Document:
-    by_config = _runs_by_config(grid.runs, grid.configs)
-    figure2 = Figure("speedup", plots.speedup_curves(grid.runs, configs=grid.configs,
-                                                     workloads=grid.workloads),
-                     "Figure 2. Speedup vs. number of measured samples")
-    sections = [Section("Speedup vs. samples (Figure 2)", (figure2,))]
+def _invocation_section(grid: GridRecord, by_config: dict[str, list[RunRecord]]) -> Section | None:
     table1 = tables.table1(by_config)
-    if table1 is not None:
-        llm_runs = [run for run in grid.runs if run.proposer == "llm"]
-        calls = Figure("model-calls", plots.model_calls(llm_runs, title="Model calls per run",
-                                                  palette=grid.configs),
-                       "Mean calls per run by model and configuration")
-        sections.append(Section("Model invocation (Table 1)", (table1, calls)))
+    if table1 is None:
+        return None
+    llm_runs = [run for run in grid.runs if run.proposer == "llm"]
+    png = plots.model_calls(llm_runs, title="Model calls per run", palette=grid.configs)
+    calls = Figure("model-calls", png, "Mean calls per run by model and configuration")
+    return Section("Model invocation (Table 1)", (table1, calls))
+
+
+def _efficiency_section(grid: GridRecord) -> Section:
     baseline = str(grid.definition.get("baseline", "single-small"))
     efficiency = [
-        tables.table2(_runs_by_config([r for r in grid.runs if r.workload == w], grid.configs),
-                      workload=w, baseline=baseline)
+        tables.table2(
+            _runs_by_config([r for r in grid.runs if r.workload == w], grid.configs),
+            workload=w,
+            baseline=baseline,
+        )
         for w in grid.workloads
     ]
-    sections.append(Section("Sample efficiency (Table 2)", _blocks(*efficiency)))
-    peak = grid.peak_gflops
-    sections.append(Section("Achieved performance", (
-        tables.performance_table(by_config, peak_gflops=peak, workloads=grid.workloads),)))
-    if grid.comparisons:
-        sections.append(Section("PyTorch and numpy comparison", _blocks(
-            _machine_paragraph(grid),
-            tables.comparison_table(grid.runs, grid.comparisons, peak_gflops=peak,
-                                    workloads=grid.workloads))))
-    time = tables.time_table(by_config)
-    if time is not None:
-        sections.append(Section("Time split", (time,)))
+    return Section("Sample efficiency (Table 2)", _blocks(*efficiency))
+
+
+def _comparison_section(grid: GridRecord) -> Section | None:
+    if not grid.comparisons:
+        return None
+    table = tables.comparison_table(
+        grid.runs, grid.comparisons, peak_gflops=grid.peak_gflops, workloads=grid.workloads
+    )
+    return _section("PyTorch and numpy comparison", _machine_paragraph(grid), table)
+
+
+def grid_document(grid: GridRecord) -> Document:
+    by_config = _runs_by_config(grid.runs, grid.configs)
+    figure2 = Figure(
+        "speedup",
+        plots.speedup_curves(grid.runs, configs=grid.configs, workloads=grid.workloads),
+        "Figure 2. Speedup vs. number of measured samples",
+    )
+    performance = tables.performance_table(
+        by_config, peak_gflops=grid.peak_gflops, workloads=grid.workloads
+    )
     unreadable = tuple(Paragraph(f"Not read: {line}") for line in grid.unreadable)
-    sections.append(Section("Runs", (_runs_table(grid), *unreadable)))
-    return Document(f"COLT benchmark grid: {grid.path.name}", _grid_summary(grid),
-                    tuple(sections))
+    return _document(
+        f"COLT benchmark grid: {grid.path.name}",
+        _grid_summary(grid),
+        Section("Speedup vs. samples (Figure 2)", (figure2,)),
+        _invocation_section(grid, by_config),
+        _section("Where measured samples came from", origins.origin_table(by_config)),
+        _section("Expansions by depth", *_expansion_blocks(by_config)),
+        _efficiency_section(grid),
+        Section("Achieved performance", (performance,)),
+        _comparison_section(grid),
+        _section("Time split", tables.time_table(by_config)),
+        Section("Runs", (_runs_table(grid), *unreadable)),
+    )
 
 
 def write_report(path: Path | str, out: Path | str | None = None) -> Path:

@@ -1,4 +1,5 @@
-"""Figures as PNG bytes: the paper's Figure 2, a tree summary and per-model call bars.
+"""Figures as PNG bytes: the paper's Figure 2, a tree summary, per-model call bars and
+expansions by depth.
 
 matplotlib is imported inside each function with the Agg backend, so importing the report
 package stays cheap and works without a display.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from colt.report.runs import RunRecord, TreeNode
@@ -61,12 +62,18 @@ def speedup_curves(
             means, lows, highs = mean_curve([r.curve for r in chosen], [r.complete for r in chosen])
             samples = list(range(1, len(means) + 1))
             color = colors(color_index % 10)
-            axis.plot(samples, means, color=color, drawstyle="steps-post",
-                      label=f"{config} (n={len(chosen)})")
+            axis.plot(
+                samples,
+                means,
+                color=color,
+                drawstyle="steps-post",
+                label=f"{config} (n={len(chosen)})",
+            )
             if len(chosen) > 1:
                 several = True
-                axis.fill_between(samples, lows, highs, color=color, alpha=0.18, linewidth=0,
-                                  step="post")
+                axis.fill_between(
+                    samples, lows, highs, color=color, alpha=0.18, linewidth=0, step="post"
+                )
         axis.set_xscale("log")
         axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
         axis.set_title(workload)
@@ -96,8 +103,14 @@ def tree_depths(nodes: Sequence[TreeNode], *, title: str = "Search tree") -> byt
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     altered = Counter(node.depth for node in nodes if node.course_alteration)
     if altered:
-        axis.scatter(list(altered), [bottom[d] + 0.3 for d in altered], marker="v",
-                     color="black", label="course alteration", zorder=3)
+        axis.scatter(
+            list(altered),
+            [bottom[d] + 0.3 for d in altered],
+            marker="v",
+            color="black",
+            label="course alteration",
+            zorder=3,
+        )
     from matplotlib import ticker
 
     axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
@@ -111,9 +124,11 @@ def tree_depths(nodes: Sequence[TreeNode], *, title: str = "Search tree") -> byt
     return _png(figure)
 
 
-def model_calls(runs: Sequence[RunRecord], *, title: str = "Model calls",
-                palette: Sequence[str] = ()) -> bytes:
-    """Calls per model, regular and course alterations stacked; one group per configuration.
+def model_calls(
+    runs: Sequence[RunRecord], *, title: str = "Model calls", palette: Sequence[str] = ()
+) -> bytes:
+    """Calls per model, regular, floor calls and course alterations stacked; one group per
+    configuration.
 
     ``palette`` lists configurations in the order that picks their colours (as in Figure 2).
     """
@@ -127,22 +142,86 @@ def model_calls(runs: Sequence[RunRecord], *, title: str = "Model calls",
     colors = plt.get_cmap("tab10")
     for index, config in enumerate(configs):
         chosen = [run for run in runs if run.label == config]
-        regular, altered = [], []
+        regular, floor, altered = [], [], []
         for model in models:
             entries = [m for run in chosen for m in run.models if m.name == model]
             count = max(len(chosen), 1)
-            regular.append(sum(m.calls - m.course_alterations for m in entries) / count)
+            regular.append(sum(m.regular_calls for m in entries) / count)
+            floor.append(sum(m.floor_calls for m in entries) / count)
             altered.append(sum(m.course_alterations for m in entries) / count)
         positions = [i + (index - (len(configs) - 1) / 2) * width for i in range(len(models))]
         color = colors(palette.index(config) % 10)
         axis.bar(positions, regular, width, color=color, label=f"{config}: regular")
-        axis.bar(positions, altered, width, bottom=regular, color=color, alpha=0.45,
-                 hatch="//", label=f"{config}: course alteration")
+        if any(floor):
+            axis.bar(
+                positions,
+                floor,
+                width,
+                bottom=regular,
+                color=color,
+                alpha=0.7,
+                hatch="..",
+                label=f"{config}: floor call",
+            )
+        below = [r + f for r, f in zip(regular, floor, strict=True)]
+        axis.bar(
+            positions,
+            altered,
+            width,
+            bottom=below,
+            color=color,
+            alpha=0.45,
+            hatch="//",
+            label=f"{config}: course alteration",
+        )
     axis.set_xticks(range(len(models)), models, rotation=15)
     axis.set_ylabel("Calls per run (mean)")
     axis.set_xlabel("Model")
     axis.set_title(title)
     axis.legend(fontsize=7)
     axis.grid(True, axis="y", alpha=0.3)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def expansion_depths(
+    by_config: Mapping[str, Mapping[int, Mapping[str, int]]],
+    *,
+    models: Sequence[str] = (),
+    title: str = "Expansions by depth",
+) -> bytes:
+    """One panel per configuration: expansions per depth of the expanded node, stacked by the
+    model that answered. ``models`` fixes the stacking order and colours (largest first, say);
+    models not listed follow in order of appearance."""
+    plt = _pyplot()
+    from matplotlib import ticker
+
+    seen = (m for depths in by_config.values() for counts in depths.values() for m in counts)
+    order = list(dict.fromkeys((*models, *seen)))
+    columns = min(len(by_config), 3) or 1
+    rows = (len(by_config) + columns - 1) // columns or 1
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.4 * rows), squeeze=False)
+    colors = plt.get_cmap("tab10")
+    for index, (config, depths) in enumerate(by_config.items()):
+        axis = axes[index // columns][index % columns]
+        levels = sorted(depths)
+        bottom = [0] * len(levels)
+        for color_index, model in enumerate(order):
+            heights = [depths[level].get(model, 0) for level in levels]
+            if any(heights):
+                axis.bar(
+                    levels, heights, bottom=bottom, label=model, color=colors(color_index % 10)
+                )
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axis.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axis.set_title(config)
+        axis.set_xlabel("Depth of the expanded node")
+        axis.set_ylabel("Expansions")
+        axis.grid(True, axis="y", alpha=0.3)
+        axis.legend(fontsize=7)
+    for index in range(len(by_config), rows * columns):
+        axes[index // columns][index % columns].set_visible(False)
+    figure.suptitle(title)
     figure.tight_layout()
     return _png(figure)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,13 @@ RESULTS_FILE = "results.json"
 GRID_FILE = "grid.json"
 COMPARISONS_FILE = "comparisons.json"
 
+# Where a measured sample came from (``results.json`` curve ``origin``); None: MetaSchedule's own
+# strategies and runs written before origins were recorded.
+ORIGINS = ("initial", "fresh", "proposal", "rollout")
+# Endpoint faults, as opposed to a model's own answer errors; older runs wrote one "errors"
+# mapping, which is split by these kinds when "faults" / "answer_errors" are absent.
+FAULT_KINDS = ("timeout", "http_error", "connection_refused")
+
 
 @dataclass(frozen=True)
 class ModelRecord:
@@ -26,10 +34,21 @@ class ModelRecord:
 
     name: str
     parameters: float  # parameter count; 0.0 when the run did not say
-    calls: int = 0  # includes course alterations
+    calls: int = 0  # includes course alterations and floor calls
     course_alterations: int = 0
     hits: int = 0
     latency_s: float = 0.0  # summed over the model's calls
+    floor_calls: int = 0  # calls redirected to this (the largest) model by the minimum-share floor
+    written_regular_calls: int | None = None  # "regular_calls" as written; None in older runs
+    answer_errors: dict[str, int] = field(default_factory=dict)  # kind -> count
+    faults: dict[str, int] = field(default_factory=dict)  # endpoint faults: kind -> count
+
+    @property
+    def regular_calls(self) -> int:
+        """Calls made in the model's own turn: neither course alterations nor floor calls."""
+        if self.written_regular_calls is not None:
+            return self.written_regular_calls
+        return self.calls - self.course_alterations - self.floor_calls
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,14 @@ class RunRecord:
     config: dict[str, Any]
     tree: tuple[TreeNode, ...] | None = None
     best_program: str | None = None
+    # per measured sample, in curve order: its origin (one of ORIGINS, or None) and, for a
+    # proposal, the model that proposed it
+    sample_origins: tuple[str | None, ...] = ()
+    sample_proposers: tuple[str | None, ...] = ()
+    origins: dict[str, int] = field(default_factory=dict)  # origin -> measured samples
+    proposals_by_model: dict[str, int] = field(default_factory=dict)  # model -> measured samples
+    expansions_by_depth: dict[int, dict[str, int]] = field(default_factory=dict)
+    floor_calls: int = 0  # calls redirected to the largest model by the minimum-share floor
 
     @property
     def complete(self) -> bool:
@@ -166,20 +193,59 @@ def _models(results: dict[str, Any]) -> tuple[ModelRecord, ...]:
     stats = results.get("model_stats") or {}
     listed = {m["name"]: float(m.get("parameters") or 0.0) for m in results.get("models") or []}
     names = list(listed) + [name for name in stats if name not in listed]
-    records = []
-    for name in names:
-        entry = stats.get(name, {})
-        records.append(
-            ModelRecord(
-                name=name,
-                parameters=listed.get(name, 0.0),
-                calls=int(entry.get("calls", 0)),
-                course_alterations=int(entry.get("course_alterations", 0)),
-                hits=int(entry.get("hits", 0)),
-                latency_s=float(entry.get("latency_s", 0.0)),
-            )
+    return tuple(_model(name, listed.get(name, 0.0), stats.get(name) or {}) for name in names)
+
+
+def _model(name: str, parameters: float, entry: dict[str, Any]) -> ModelRecord:
+    errors = _counts(entry.get("errors"))
+    regular = entry.get("regular_calls")
+    return ModelRecord(
+        name=name,
+        parameters=parameters,
+        calls=int(entry.get("calls", 0)),
+        course_alterations=int(entry.get("course_alterations", 0)),
+        hits=int(entry.get("hits", 0)),
+        latency_s=float(entry.get("latency_s", 0.0)),
+        floor_calls=int(entry.get("floor_calls") or 0),
+        written_regular_calls=None if regular is None else int(regular),
+        answer_errors=_counts(entry.get("answer_errors"))
+        if "answer_errors" in entry
+        else {kind: n for kind, n in errors.items() if kind not in FAULT_KINDS},
+        faults=_counts(entry.get("faults"))
+        if "faults" in entry
+        else {kind: n for kind, n in errors.items() if kind in FAULT_KINDS},
+    )
+
+
+def _counts(mapping: Any) -> dict[str, int]:
+    """A ``{name: count}`` mapping as written, without zero or missing counts."""
+    return {str(key): int(value) for key, value in (mapping or {}).items() if value}
+
+
+def _origins(results: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Measured samples per origin and per proposing model: the search's counts when written,
+    else counted from the curve (empty when neither says)."""
+    search = results.get("search") or {}
+    points = results.get("curve") or []
+    origins = _counts(search.get("origins")) or dict(
+        Counter(p["origin"] for p in points if p.get("origin"))
+    )
+    proposals = _counts(search.get("proposals_by_model")) or dict(
+        Counter(
+            p["proposed_by"]
+            for p in points
+            if p.get("origin") == "proposal" and p.get("proposed_by")
         )
-    return tuple(records)
+    )
+    return origins, proposals
+
+
+def _expansions_by_depth(search: dict[str, Any]) -> dict[int, dict[str, int]]:
+    written = search.get("expansions_by_depth") or {}
+    return {
+        int(depth): _counts(models)
+        for depth, models in sorted(written.items(), key=lambda item: int(item[0]))
+    }
 
 
 def _tree(run_dir: Path) -> tuple[TreeNode, ...] | None:
@@ -234,6 +300,10 @@ def load_run(run_dir: Path | str, *, label: str | None = None) -> RunRecord:
     config = _read_json(config_path) if config_path.exists() else {}
     workload = results.get("workload") or {}
     best_path = run_dir / "best.py"
+    search = results.get("search") or {}
+    points = results.get("curve") or []
+    models = _models(results)
+    origins, proposals = _origins(results)
     return RunRecord(
         path=run_dir,
         label=label or default_label(run_dir, results),
@@ -251,13 +321,19 @@ def load_run(run_dir: Path | str, *, label: str | None = None) -> RunRecord:
         verified=bool(results.get("verified", False)),
         curve=best_so_far(results),
         time_s={k: float(v) for k, v in (results.get("time_s") or {}).items() if v is not None},
-        models=_models(results),
+        models=models,
         search=results.get("search"),
         machine=dict(results.get("machine") or {}),
         versions=dict(results.get("versions") or {}),
         config=config,
         tree=_tree(run_dir),
         best_program=best_path.read_text() if best_path.exists() else None,
+        sample_origins=tuple(point.get("origin") for point in points),
+        sample_proposers=tuple(point.get("proposed_by") for point in points),
+        origins=origins,
+        proposals_by_model=proposals,
+        expansions_by_depth=_expansions_by_depth(search),
+        floor_calls=int(search.get("floor_calls") or sum(m.floor_calls for m in models)),
     )
 
 

@@ -3,18 +3,25 @@
 - speedup: naive latency ÷ best verified latency (from ``results.json``)
 - sample efficiency: final speedup ÷ samples evaluated
 - sample efficiency gain: a configuration's mean efficiency ÷ the baseline's
-- invocation rate: a model's ``calls - course_alterations`` ÷ that summed over all models
+- invocation rate: a model's regular calls (``calls - course_alterations - floor_calls``, the
+  calls it made in its own turn) ÷ that summed over all models
+- floor-call share: calls the minimum-share floor redirected to the largest model ÷ all calls
 - course-alteration rate: the largest model's course alterations ÷ the small models' calls
-- largest model total share: the largest model's calls (alterations included) ÷ all calls
+- largest model total share: the largest model's calls (alterations and floor calls included)
+  ÷ all calls
+
+Beside the paper: where measured samples came from (design-space sketches and initial samples,
+fresh samples, model proposals, rollout terminals) and which model expanded nodes at each depth.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from colt.report.runs import RunRecord
+from colt.report.runs import ORIGINS, RunRecord
 
 TIME_PARTS = ("search", "proposals", "sampling", "cost_model", "build", "run", "verify")
 
@@ -68,10 +75,11 @@ def sample_efficiency(run: RunRecord) -> float | None:
 class InvocationRates:
     """Table 1 figures of one run, as fractions in [0, 1]."""
 
-    regular_share: dict[str, float]  # model -> its share of calls that were not alterations
+    regular_share: dict[str, float]  # model -> its share of all models' regular calls
     course_alteration_rate: float | None  # None when the small models made no call
     largest_total_share: float | None  # None when no call was made
     largest: str
+    floor_share: float | None = None  # floor calls ÷ all calls; None when no call was made
 
 
 def invocation_rates(run: RunRecord) -> InvocationRates | None:
@@ -79,17 +87,20 @@ def invocation_rates(run: RunRecord) -> InvocationRates | None:
     largest = run.largest_model
     if largest is None or not any(model.calls for model in run.models):
         return None
-    regular = {model.name: model.calls - model.course_alterations for model in run.models}
+    regular = {model.name: model.regular_calls for model in run.models}
     regular_total = sum(regular.values())
-    shares = {name: count / regular_total if regular_total else 0.0 for name, count in
-              regular.items()}
+    shares = {
+        name: count / regular_total if regular_total else 0.0 for name, count in regular.items()
+    }
     small_calls = sum(model.calls for model in run.models if model.name != largest.name)
     all_calls = sum(model.calls for model in run.models)
+    floor_calls = sum(model.floor_calls for model in run.models)
     return InvocationRates(
         regular_share=shares,
         course_alteration_rate=largest.course_alterations / small_calls if small_calls else None,
         largest_total_share=largest.calls / all_calls if all_calls else None,
         largest=largest.name,
+        floor_share=floor_calls / all_calls if all_calls else None,
     )
 
 
@@ -102,6 +113,7 @@ class InvocationSummary:
     course_alteration_rate: Spread | None
     largest_total_share: Spread | None
     largest: tuple[str, ...]  # the largest model(s) the runs named, in order of appearance
+    floor_share: Spread | None = None
 
 
 def summarize_invocations(config: str, runs: Sequence[RunRecord]) -> InvocationSummary | None:
@@ -117,7 +129,68 @@ def summarize_invocations(config: str, runs: Sequence[RunRecord]) -> InvocationS
         course_alteration_rate=spread(rate.course_alteration_rate for rate in rates),
         largest_total_share=spread(rate.largest_total_share for rate in rates),
         largest=tuple(dict.fromkeys(rate.largest for rate in rates)),
+        floor_share=spread(rate.floor_share for rate in rates),
     )
+
+
+@dataclass(frozen=True)
+class OriginShares:
+    """Where one configuration's measured samples came from, as fractions in [0, 1] of each
+    run's samples of known origin, mean and spread over the runs that recorded origins."""
+
+    config: str
+    runs: int  # runs that recorded origins
+    origin: dict[str, Spread]  # every one of ORIGINS (0 where absent), then any other written
+    proposed_by: dict[str, Spread]  # model -> samples it proposed (they add up to "proposal")
+    best_from: dict[str, int]  # origin of the sample that set a run's final best -> runs
+
+
+def origin_shares(config: str, runs: Sequence[RunRecord]) -> OriginShares | None:
+    """None when no run recorded origins (MetaSchedule's strategies, older runs)."""
+    counted = [run for run in runs if sum(run.origins.values())]
+    if not counted:
+        return None
+    totals = [sum(run.origins.values()) for run in counted]
+    origins = dict.fromkeys((*ORIGINS, *(o for run in counted for o in run.origins)))
+    models = dict.fromkeys(m for run in counted for m in run.proposals_by_model)
+    best = Counter(origin[0] for run in counted if (origin := best_sample_origin(run)))
+    return OriginShares(
+        config=config,
+        runs=len(counted),
+        origin=_mean_shares([run.origins for run in counted], totals, origins),
+        proposed_by=_mean_shares([run.proposals_by_model for run in counted], totals, models),
+        best_from=dict(best),
+    )
+
+
+def _mean_shares(
+    counts: Sequence[Mapping[str, int]], totals: Sequence[int], keys: Iterable[str]
+) -> dict[str, Spread]:
+    shares = {
+        key: spread(count.get(key, 0) / total for count, total in zip(counts, totals, strict=True))
+        for key in keys
+    }
+    return {key: value for key, value in shares.items() if value is not None}
+
+
+def best_sample_origin(run: RunRecord) -> tuple[str, str | None] | None:
+    """Origin of the sample that set the run's final best-so-far, and for a proposal the model
+    that proposed it; None when the run did not record it."""
+    index = (run.samples_to_best or 0) - 1
+    if not 0 <= index < len(run.sample_origins) or not run.sample_origins[index]:
+        return None
+    origin = run.sample_origins[index] or ""
+    proposer = run.sample_proposers[index] if index < len(run.sample_proposers) else None
+    return origin, proposer if origin == "proposal" else None
+
+
+def merge_expansions(runs: Iterable[RunRecord]) -> dict[int, dict[str, int]]:
+    """Expansions per depth of the expanded node and per answering model, summed over runs."""
+    merged: dict[int, Counter[str]] = {}
+    for run in runs:
+        for depth, models in run.expansions_by_depth.items():
+            merged.setdefault(depth, Counter()).update(models)
+    return {depth: dict(merged[depth]) for depth in sorted(merged)}
 
 
 @dataclass(frozen=True)
@@ -147,8 +220,9 @@ def efficiency_rows(
         partial.append((config, samples, speedup, efficiency, to_best))
     base = next((row[3].mean for row in partial if row[0] == baseline), None)
     return [
-        EfficiencyRow(config, samples, speedup, efficiency,
-                      efficiency.mean / base if base else None, to_best)
+        EfficiencyRow(
+            config, samples, speedup, efficiency, efficiency.mean / base if base else None, to_best
+        )
         for config, samples, speedup, efficiency, to_best in partial
     ]
 

@@ -1,5 +1,6 @@
 """The report's tables as :class:`Table` data: Table 1 (invocation rates), Table 2 (sample
-efficiency), time split, achieved GFLOP/s and the PyTorch/numpy comparison."""
+efficiency), time split, achieved GFLOP/s, the PyTorch/numpy comparison and per-run model
+statistics. Where samples came from and expansions by depth are in :mod:`colt.report.origins`."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
     return DASH if value is None else f"{value:.{digits}f}{suffix}"
 
 
-def fmt_spread(value: Spread | None, digits: int = 2, *, scale: float = 1.0,
-               suffix: str = "") -> str:
+def fmt_spread(
+    value: Spread | None, digits: int = 2, *, scale: float = 1.0, suffix: str = ""
+) -> str:
     return DASH if value is None else value.format(digits, scale=scale, suffix=suffix)
 
 
@@ -37,7 +39,7 @@ def fmt_ms(latency_s: float | None) -> str:
     return DASH if latency_s is None else f"{latency_s * 1e3:.3f}"
 
 
-def _models_by_size(runs: Sequence[RunRecord]) -> list[str]:
+def models_by_size(runs: Sequence[RunRecord]) -> list[str]:
     sizes: dict[str, float] = {}
     for run in runs:
         for model in run.models:
@@ -58,39 +60,66 @@ def table1(runs_by_config: RunsByConfig) -> Table | None:
     largest = {name for s in summaries for name in s.largest}
     all_runs = [run for runs in runs_by_config.values() for run in runs]
     rows = []
-    for model in _models_by_size(all_runs):
+    for model in models_by_size(all_runs):
         if not any(model in s.regular_share for s in summaries):
             continue
         label = f"{model} (regular)" if model in largest else model
-        rows.append((label, *(fmt_spread(s.regular_share.get(model), 1, scale=100)
-                              for s in summaries)))
-    rows.append(("Course alteration rate",
-                 *(fmt_spread(s.course_alteration_rate, 1, scale=100) for s in summaries)))
-    rows.append(("Largest model (total, incl. alterations)",
-                 *(fmt_spread(s.largest_total_share, 1, scale=100) for s in summaries)))
+        rows.append(
+            (label, *(fmt_spread(s.regular_share.get(model), 1, scale=100) for s in summaries))
+        )
+    rows.append(
+        (
+            "Floor calls (share of all calls)",
+            *(fmt_spread(s.floor_share, 1, scale=100) for s in summaries),
+        )
+    )
+    rows.append(
+        (
+            "Course alteration rate",
+            *(fmt_spread(s.course_alteration_rate, 1, scale=100) for s in summaries),
+        )
+    )
+    rows.append(
+        (
+            "Largest model (total, incl. alterations and floor calls)",
+            *(fmt_spread(s.largest_total_share, 1, scale=100) for s in summaries),
+        )
+    )
     return Table(
         headers=("Model", *(s.config for s in summaries)),
         rows=tuple(rows),
         caption="Table 1. Invocation rates (%) per model, mean ± std over runs (seeds × workloads)",
-        note="Invocation rate: (calls − course alterations) ÷ that summed over all models. "
-        "Course alteration rate: largest model's course alterations ÷ small models' calls. "
-        "Largest: " + ", ".join(sorted(largest)) + ".",
+        note="Invocation rate: a model's regular calls (calls − course alterations − floor "
+        "calls) ÷ all models' regular calls. Floor calls: calls the minimum-share floor "
+        "redirected to the largest model ÷ all calls. Course alteration rate: largest model's "
+        "course alterations ÷ small models' calls. Largest: " + ", ".join(sorted(largest)) + ".",
     )
 
 
-def table2(runs_by_config: RunsByConfig, *, workload: str,
-           baseline: str = "single-small") -> Table | None:
+def table2(
+    runs_by_config: RunsByConfig, *, workload: str, baseline: str = "single-small"
+) -> Table | None:
     rows = efficiency_rows(runs_by_config, baseline=baseline)
     if not rows:
         return None
     return Table(
-        headers=("Configuration", "# Samples", "Speedup (×)", "Speedup per 100 samples",
-                 "Sample eff. gain", "Samples to best"),
+        headers=(
+            "Configuration",
+            "# Samples",
+            "Speedup (×)",
+            "Speedup per 100 samples",
+            "Sample eff. gain",
+            "Samples to best",
+        ),
         rows=tuple(
-            (row.config, fmt_spread(row.samples, 0), fmt_spread(row.speedup),
-             fmt_spread(row.efficiency, 3, scale=100),
-             DASH if row.gain is None or row.config == baseline else f"{row.gain:.2f}×",
-             fmt_spread(row.samples_to_best, 0))
+            (
+                row.config,
+                fmt_spread(row.samples, 0),
+                fmt_spread(row.speedup),
+                fmt_spread(row.efficiency, 3, scale=100),
+                DASH if row.gain is None or row.config == baseline else f"{row.gain:.2f}×",
+                fmt_spread(row.samples_to_best, 0),
+            )
             for row in rows
         ),
         caption=f"Table 2. Sample efficiency on {workload} (baseline: {baseline})",
@@ -125,8 +154,9 @@ def time_table(runs_by_config: RunsByConfig) -> Table | None:
     )
 
 
-def performance_table(runs_by_config: RunsByConfig, *, peak_gflops: float | None,
-                      workloads: Sequence[str] = ()) -> Table:
+def performance_table(
+    runs_by_config: RunsByConfig, *, peak_gflops: float | None, workloads: Sequence[str] = ()
+) -> Table:
     rows = []
     for config, runs in runs_by_config.items():
         for workload in dict.fromkeys((*workloads, *(run.workload for run in runs))):
@@ -136,15 +166,26 @@ def performance_table(runs_by_config: RunsByConfig, *, peak_gflops: float | None
             best = spread(run.best_latency_s for run in chosen)
             rate = spread(run.gflops for run in chosen)
             verified = sum(run.verified for run in chosen)
-            rows.append((
-                config, workload, fmt_spread(best, 3, scale=1e3), fmt_spread(rate, 2),
-                fmt(percent_of_peak(rate.mean if rate else None, peak_gflops), 1, "%"),
-                f"{verified}/{len(chosen)}",
-            ))
+            rows.append(
+                (
+                    config,
+                    workload,
+                    fmt_spread(best, 3, scale=1e3),
+                    fmt_spread(rate, 2),
+                    fmt(percent_of_peak(rate.mean if rate else None, peak_gflops), 1, "%"),
+                    f"{verified}/{len(chosen)}",
+                )
+            )
     peak = f"{peak_gflops:.1f} GFLOP/s" if peak_gflops else "not measured"
     return Table(
-        headers=("Configuration", "Workload", "Best latency (ms)", "GFLOP/s", "% of peak",
-                 "Verified"),
+        headers=(
+            "Configuration",
+            "Workload",
+            "Best latency (ms)",
+            "GFLOP/s",
+            "% of peak",
+            "Verified",
+        ),
         rows=tuple(rows),
         caption="Achieved performance of the best verified schedule",
         note=f"GFLOP/s = flops ÷ best latency ÷ 1e9; peak = measured BLAS peak ({peak}).",
@@ -155,12 +196,18 @@ def _timing_cell(entry: Mapping[str, Any] | None) -> tuple[float | None, str]:
     if not entry:
         return None, "not measured"
     latency = entry.get("latency_s")
-    return (float(latency), fmt_ms(float(latency))) if latency else (None, entry.get("note") or
-                                                                       DASH)
+    return (
+        (float(latency), fmt_ms(float(latency))) if latency else (None, entry.get("note") or DASH)
+    )
 
 
-def comparison_table(runs: Sequence[RunRecord], comparisons: Mapping[str, Any],
-                     *, peak_gflops: float | None, workloads: Sequence[str] = ()) -> Table:
+def comparison_table(
+    runs: Sequence[RunRecord],
+    comparisons: Mapping[str, Any],
+    *,
+    peak_gflops: float | None,
+    workloads: Sequence[str] = (),
+) -> Table:
     """Best tuned latency per workload against PyTorch and numpy on the same CPU."""
     per_workload = comparisons.get("workloads", {})
     rows = []
@@ -170,8 +217,11 @@ def comparison_table(runs: Sequence[RunRecord], comparisons: Mapping[str, Any],
             continue
         flops = next((run.flops for run in chosen if run.flops), 0.0)
         naive = spread(run.naive_latency_s for run in chosen)
-        tuned = min((run for run in chosen if run.best_latency_s),
-                    key=lambda run: run.best_latency_s or 0.0, default=None)
+        tuned = min(
+            (run for run in chosen if run.best_latency_s),
+            key=lambda run: run.best_latency_s or 0.0,
+            default=None,
+        )
         tuned_s = tuned.best_latency_s if tuned else None
         torch_s, torch_text = _timing_cell(per_workload.get(workload, {}).get("torch"))
         numpy_s, numpy_text = _timing_cell(per_workload.get(workload, {}).get("numpy"))
@@ -179,20 +229,40 @@ def comparison_table(runs: Sequence[RunRecord], comparisons: Mapping[str, Any],
         def rate(latency: float | None, flops: float = flops) -> str:
             value = gflops(flops, latency)
             share = percent_of_peak(value, peak_gflops)
-            return DASH if value is None else f"{value:.1f}" + (
-                f" ({share:.1f}%)" if share is not None else "")
+            return (
+                DASH
+                if value is None
+                else f"{value:.1f}" + (f" ({share:.1f}%)" if share is not None else "")
+            )
 
-        rows.append((
-            workload, fmt(flops / 1e9, 3), fmt_ms(naive.mean if naive else None),
-            fmt_ms(tuned_s) + (f" [{tuned.label}]" if tuned else ""), torch_text, numpy_text,
-            rate(tuned_s), rate(torch_s), rate(numpy_s),
-            fmt(torch_s / tuned_s if torch_s and tuned_s else None, 2, "×"),
-        ))
+        rows.append(
+            (
+                workload,
+                fmt(flops / 1e9, 3),
+                fmt_ms(naive.mean if naive else None),
+                fmt_ms(tuned_s) + (f" [{tuned.label}]" if tuned else ""),
+                torch_text,
+                numpy_text,
+                rate(tuned_s),
+                rate(torch_s),
+                rate(numpy_s),
+                fmt(torch_s / tuned_s if torch_s and tuned_s else None, 2, "×"),
+            )
+        )
     peak = f"{peak_gflops:.1f} GFLOP/s" if peak_gflops else "not measured"
     return Table(
-        headers=("Workload", "GFLOP", "Naive (ms)", "Best tuned (ms)", "PyTorch CPU (ms)",
-                 "numpy (ms)", "Tuned GFLOP/s (% peak)", "PyTorch GFLOP/s (% peak)",
-                 "numpy GFLOP/s (% peak)", "PyTorch ÷ tuned"),
+        headers=(
+            "Workload",
+            "GFLOP",
+            "Naive (ms)",
+            "Best tuned (ms)",
+            "PyTorch CPU (ms)",
+            "numpy (ms)",
+            "Tuned GFLOP/s (% peak)",
+            "PyTorch GFLOP/s (% peak)",
+            "numpy GFLOP/s (% peak)",
+            "PyTorch ÷ tuned",
+        ),
         rows=tuple(rows),
         caption="Comparison with PyTorch and numpy on this CPU",
         note=f"Latencies are medians of repeats; peak = measured BLAS peak ({peak}), "
@@ -201,27 +271,61 @@ def comparison_table(runs: Sequence[RunRecord], comparisons: Mapping[str, Any],
 
 
 def model_table(run: RunRecord) -> Table | None:
-    """Per-model calls, alterations, invocation rate and hit rate of one run."""
+    """Per-model calls (regular, floor, alterations), invocation rate, hits, answer errors and
+    endpoint faults of one run."""
     rates = invocation_rates(run)
     if rates is None:
         return None
     rows = tuple(
-        (model.name, fmt(model.parameters / 1e6, 0, "M") if model.parameters else DASH,
-         str(model.calls), str(model.course_alterations),
-         fmt(100 * rates.regular_share.get(model.name, 0.0), 1, "%"), str(model.hits),
-         fmt(100 * model.hits / model.calls if model.calls else None, 1, "%"),
-         fmt(model.latency_s / model.calls if model.calls else None, 2))
+        (
+            model.name,
+            fmt(model.parameters / 1e6, 0, "M") if model.parameters else DASH,
+            str(model.calls),
+            str(model.regular_calls),
+            str(model.floor_calls),
+            str(model.course_alterations),
+            fmt(100 * rates.regular_share.get(model.name, 0.0), 1, "%"),
+            str(model.hits),
+            fmt(100 * model.hits / model.calls if model.calls else None, 1, "%"),
+            count_cell(model.answer_errors),
+            count_cell(model.faults),
+            fmt(model.latency_s / model.calls if model.calls else None, 2),
+        )
         for model in run.models
     )
     return Table(
-        headers=("Model", "Parameters", "Calls", "Course alterations", "Invocation rate", "Hits",
-                 "Hit rate", "s per call"),
+        headers=(
+            "Model",
+            "Parameters",
+            "Calls",
+            "Regular",
+            "Floor calls",
+            "Course alterations",
+            "Invocation rate",
+            "Hits",
+            "Hit rate",
+            "Answer errors",
+            "Faults",
+            "s per call",
+        ),
         rows=rows,
         caption="Model statistics",
-        note=f"Course alteration rate: {fmt(_pct(rates.course_alteration_rate), 1, '%')}; "
-        f"largest model ({rates.largest}) total share incl. alterations: "
+        note="Invocation rate: regular calls ÷ all models' regular calls. Answer errors: the "
+        "model's own (unparsable, unknown transformation or model, invalid edit); faults: the "
+        f"endpoint's (timeout, HTTP error, refused connection). Floor calls: "
+        f"{fmt(_pct(rates.floor_share), 1, '%')} of all calls; course alteration rate: "
+        f"{fmt(_pct(rates.course_alteration_rate), 1, '%')}; largest model ({rates.largest}) "
+        f"total share incl. alterations and floor calls: "
         f"{fmt(_pct(rates.largest_total_share), 1, '%')}.",
     )
+
+
+def count_cell(counts: Mapping[str, int]) -> str:
+    """``"3 (unparsable 2, timeout 1)"``, or ``"0"``."""
+    total = sum(counts.values())
+    if not total:
+        return "0"
+    return f"{total} (" + ", ".join(f"{kind} {n}" for kind, n in counts.items()) + ")"
 
 
 def _pct(value: float | None) -> float | None:

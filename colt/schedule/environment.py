@@ -9,7 +9,7 @@ import numpy as np
 from tvm.s_tir import meta_schedule as ms
 
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace
-from colt.schedule.transforms import Transformation, apply_edit
+from colt.schedule.transforms import Transformation, apply_edit, random_edit
 from colt.search.base import ApplyResult, Edit
 
 FAILED_RUN_SECS = [1e10]  # what MetaSchedule's cost model is told about a candidate that failed
@@ -89,6 +89,22 @@ class TraceEnvironment:
 
     def score(self, states: Sequence[Program]) -> list[float | None]:
         return self.cost_model.predict([to_candidate(self.space, s) for s in states])
+
+    def preview(
+        self, state: Program, count: int, rng: np.random.Generator
+    ) -> list[tuple[Edit, float | None]]:
+        """``count`` random edits with explicit arguments (fewer where none applies), scored
+        in one cost-model call."""
+        drawn: list[tuple[Edit, Program]] = []
+        for _ in range(count):
+            try:
+                drawn.append(random_edit(self.space, state, rng, self.vocabulary))
+            except IllegalEdit:
+                continue
+        if not drawn:
+            return []
+        scores = self.score([program for _, program in drawn])
+        return [(edit, score) for (edit, _), score in zip(drawn, scores, strict=True)]
 
     def describe(self, state: Program) -> str:
         return self.space.describe(state)

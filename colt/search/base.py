@@ -7,7 +7,7 @@ schedule layer implements :class:`Environment` over MetaSchedule traces, the LLM
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,7 +50,9 @@ class Proposal:
     """The outcome of one proposer call; errors are data, the search goes on without an action.
 
     ``error_kind`` is one of ``ERROR_KINDS`` or None; ``action`` may be set together with an
-    error when only part of the answer was usable (e.g. unknown next model).
+    error when only part of the answer was usable (e.g. unknown next model). ``answer_errors``
+    lists every error of the answer once (each unknown transformation name, an unknown model
+    name), as the paper counts them; empty means ``error_kind`` alone counts once.
     """
 
     action: JointAction | None
@@ -59,6 +61,7 @@ class Proposal:
     latency_s: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    answer_errors: tuple[str, ...] = ()
 
 
 ERROR_KINDS = (
@@ -70,6 +73,9 @@ ERROR_KINDS = (
     "connection_refused",
     "invalid_edit",
 )
+# Faults of the endpoint, not of the model's answer: counted apart (the prompt's error count and
+# the paper's are about answers).
+FAULT_KINDS = ("timeout", "http_error", "connection_refused")
 
 
 @dataclass(frozen=True)
@@ -91,9 +97,10 @@ class ModelInfo:
 class ModelStats:
     """Global per-model statistics shown in the prompt and written to results."""
 
-    calls: int = 0
-    hits: int = 0  # calls whose child scored better than its parent
-    errors: dict[str, int] = field(default_factory=dict)
+    calls: int = 0  # every call: regular, floor and course-alteration calls
+    hits: int = 0  # calls whose child was predicted better than its parent
+    errors: dict[str, int] = field(default_factory=dict)  # the model's answer errors by kind
+    faults: dict[str, int] = field(default_factory=dict)  # endpoint faults by kind
     course_alterations: int = 0  # calls made as a course alteration (largest model only)
     floor_calls: int = 0  # calls redirected to the largest model by the minimum-share floor
     latency_s: float = 0.0
@@ -107,6 +114,11 @@ class ModelStats:
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+    @property
+    def regular_calls(self) -> int:
+        """Calls the tree policy chose this model for: Table 1's invocation count."""
+        return self.calls - self.course_alterations - self.floor_calls
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,10 @@ class PromptContext:
     leaf_depth: int
     trials_done: int
     trials_total: int
+    # Realized random edits of the current program with their predicted values (None while the
+    # cost model has seen no measurement): ``preview(k)`` draws k. Scripted models decide with
+    # it; LLMs never see it. None where the caller offers no preview (prompt-only tests).
+    preview: Callable[[int], list[tuple[Edit, float | None]]] | None = None
 
 
 class Proposer(Protocol):
@@ -158,6 +174,13 @@ class Environment(Protocol):
     def score(self, states: Sequence[State]) -> list[float | None]:
         """Predicted normalized throughput in [0, 1] (higher is faster), one batched call;
         None where nothing can be predicted yet (a cost model that has seen no measurement)."""
+        ...
+
+    def preview(
+        self, state: State, count: int, rng: np.random.Generator
+    ) -> list[tuple[Edit, float | None]]:
+        """Up to ``count`` random edits of ``state``, each with explicit arguments (applying it
+        again gives the same program), and the predicted value of the program it leads to."""
         ...
 
     def describe(self, state: State) -> str:

@@ -7,32 +7,32 @@ from collections.abc import Sequence
 from colt.search.tree import Node
 
 
-def is_small_regression(node: Node, parent: Node, largest: str) -> bool:
-    """A child worse than its parent, created by a proposal of a model other than the largest."""
-    return node.proposed_by not in (None, largest) and node.score < parent.score
+def is_small_regression(node: Node, largest: str) -> bool:
+    """A child that a model other than the largest proposed, predicted worse than its parent
+    when it was made (both predictions from one cost-model call)."""
+    return node.regressed and node.proposed_by not in (None, largest)
 
 
 def small_regressions(path: Sequence[Node], largest: str) -> int:
-    """Counts regressions attributable to small models along ``path`` (root first).
+    """Small-model regressions on ``path`` (root first) since its last course alteration.
 
-    Regressions need not be adjacent: the paper calls two regressions on the same path
-    "consecutive" whenever both come from small-model invocations. Edges out of the virtual
-    root (to the design-space sketches) are not proposals and never count.
+    The paper calls two regressions on one path "consecutive" whenever both come from
+    small-model invocations, adjacent or not. A course alteration answers the ones above it:
+    only regressions below the path's newest altered node count towards the next alteration.
     """
-    return sum(
-        1
-        for parent, node in zip(path, path[1:], strict=False)
-        if parent.parent is not None and is_small_regression(node, parent, largest)
-    )
+    count = 0
+    for node in path:
+        if node.course_alteration:
+            count = 0
+        elif is_small_regression(node, largest):
+            count += 1
+    return count
 
 
 def needs_course_alteration(path: Sequence[Node], largest: str, *, threshold: int = 2) -> bool:
     """True when the newest node is itself a small-model regression and, with it, the path
-    holds ``threshold`` of them: the regressive child is then pruned and its parent re-expanded
-    by the largest model."""
-    if len(path) < 3:
-        return False
-    child, parent = path[-1], path[-2]
-    if parent.parent is None or not is_small_regression(child, parent, largest):
+    holds ``threshold`` of them since its last alteration: the regressive child is then pruned
+    and its parent re-expanded by the largest model."""
+    if not path or not is_small_regression(path[-1], largest):
         return False
     return small_regressions(path, largest) >= threshold

@@ -1,15 +1,20 @@
 """The COLT search loop: select (MA-UCT) → expand (acting model) → rollout → course alteration →
 backpropagate, over one tree shared by every model. No I/O: the environment, the proposer and
-the clock come in as arguments."""
+the clock come in as arguments; measurements come back through :meth:`Search.record_measurement`.
+
+The tree's roots are the best measured initial programs (``SearchConfig.roots`` of them); a
+fresh design-space sample joins them only when its measurement beats every program so far, and
+then with that measurement as its first visit, so it competes under MA-UCT instead of winning
+every selection as an unvisited node would.
+"""
 
 from __future__ import annotations
 
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-
-import numpy as np
 
 from colt.config import SearchConfig
 from colt.search.base import (
@@ -23,22 +28,13 @@ from colt.search.base import (
     State,
 )
 from colt.search.course import needs_course_alteration
-from colt.search.policy import ma_uct, phi_small
+from colt.search.policy import floor_applies, ma_uct, phi_small
+from colt.search.pool import ORIGINS, Candidate, Pool
+from colt.search.seeds import streams
 from colt.search.stats import ModelCounters, SearchTimes
 from colt.search.tree import ROOT, Node, Tree
 
 FAILED_VALUE = 0.0  # value of a program that failed to build, run or verify
-
-
-@dataclass
-class Candidate:
-    """A scored program that may be measured: tree nodes and rollout terminals alike."""
-
-    key: Hashable
-    state: State
-    value: float  # predicted until measured, then the measured value
-    order: int
-    measured: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,41 +62,71 @@ class Search:
         self.largest = max(self.models, key=lambda m: m.parameters).name
         self.phi = {m.name: phi_small(m.name, self.models) for m in self.models}
         self.root_model = self.largest if config.model_selection else self.models[0].name
-        self.rng = np.random.default_rng(seed)
+        rngs = streams(seed)
+        self.rng, self.preview_rng = rngs.search, rngs.preview
         self.tree = Tree(self.root_model)
         self.counters = {m.name: ModelCounters() for m in self.models}
-        self.pool: dict[Hashable, Candidate] = {}
+        self.pool = Pool()
         self.times = SearchTimes()
         self.help = transformation_help or {}
         self.trials_done, self.trials_total = 0, trials_total
         self.expansions = self.duplicates = self.course_alterations = 0
         self.best_latency_s: float | None = None
         self.latencies: dict[Hashable, float | None] = {}  # every measured program's latency
+        self.origins: Counter[str] = Counter()  # measured samples by origin
+        self.measured_proposals: Counter[str] = Counter()  # measured samples by proposing model
+        self.depth_calls: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        self._rescored_from = 0  # pool offers below this were re-predicted once already
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def start(self, sketches: Sequence[State]) -> None:
-        """Hangs the design-space sketches under the virtual root."""
-        scores = self._score(sketches, [0.0] * len(sketches), in_step=False)
-        for index, (state, score) in enumerate(zip(sketches, scores, strict=True)):
-            key = self.env.key(state)
-            model = self._initial_model(index)
-            self.tree.add(ROOT, state, key, model=model, proposed_by=None, edits=(), score=score)
-            self._offer(key, state, score)
+    def start(self, initial: Sequence[State]) -> None:
+        """Offers the initial programs (design-space sketches and random samples) for the first
+        measurement round; the best measured ones become the tree's roots."""
+        for state in initial:
+            self.pool.offer(self.env.key(state), state, 0.0, "initial")
 
-    def _initial_model(self, index: int) -> str:
-        """Starting states go to the models in turn, smallest first: no model is favoured
-        before the tree has any evidence (MA-UCT's prior and the floor take it from there)."""
+    def _plant_roots(self) -> None:
+        """The ``roots`` best initial programs (measured first, then by prediction) go under
+        the virtual root with their measurement as first visit; the others leave the pool."""
+        initial = [c for c in self.pool.values() if c.origin == "initial"]
+        ranked = sorted(initial, key=lambda c: (not c.measured, -c.value, c.order))
+        for index, candidate in enumerate(ranked):
+            if index < max(1, self.config.roots):
+                self._add_root(candidate, self._root_model(index))
+            elif not candidate.measured:
+                self.pool.withdraw(candidate.key)
+
+    def _root_model(self, index: int) -> str:
+        """Roots go to the models in turn, smallest first: the tree has no evidence yet, and
+        MA-UCT with its small-model prior decides from there."""
         if not self.config.model_selection:
             return self.root_model
         by_size = sorted(self.models, key=lambda m: (m.parameters, m.name))
         return by_size[index % len(by_size)].name
+
+    def _add_root(self, candidate: Candidate, model: str) -> Node:
+        node = self.tree.add(
+            ROOT,
+            candidate.state,
+            candidate.key,
+            model=model,
+            proposed_by=None,
+            edits=(),
+            score=candidate.value,
+        )
+        if candidate.measured:
+            self.tree.backpropagate(node.id, candidate.value, candidate.key)
+            node.measured = node.measurement_backed_up = True
+        return node
 
     # -- one iteration ----------------------------------------------------------------------
 
     def step(self) -> Node:
         """One MCTS iteration; returns the node whose reward was backed up."""
         started = self.clock()
+        if not self.tree.live_children(ROOT):
+            self._plant_roots()
         node = self._select()
         if not self._expandable(node):
             self.tree.backpropagate(node.id, node.score, node.key)
@@ -109,7 +135,7 @@ class Search:
         model = self._acting_model(node)
         expansion = self._expand_and_rollout(node, model)
         if self._needs_alteration(model, expansion.child):
-            self.tree.prune(expansion.child.id)
+            self._prune(expansion)
             self.course_alterations += 1
             self.counters[self.largest].course_alterations += 1
             expansion = self._expand_and_rollout(node, self.largest, course_alteration=True)
@@ -119,6 +145,7 @@ class Search:
         return expansion.child
 
     def _select(self) -> Node:
+        """Descends by MA-UCT from the virtual root while the node has all its children."""
         node = self.tree.nodes[ROOT]
         while node.id == ROOT or not self._expandable(node):
             children = self.tree.live_children(node.id)
@@ -147,12 +174,12 @@ class Search:
 
     def _acting_model(self, node: Node) -> str:
         """The node's model, unless the largest model's share of calls is under its floor."""
-        total = sum(c.calls for c in self.counters.values())
-        largest_share = self.counters[self.largest].calls / total if total else 1.0
-        if (
-            node.model != self.largest
-            and total >= self.config.floor_grace_calls
-            and largest_share < self.config.largest_model_floor
+        calls = {name: c.calls for name, c in self.counters.items()}
+        if node.model != self.largest and floor_applies(
+            calls,
+            self.largest,
+            floor=self.config.largest_model_floor,
+            grace_calls=self.config.floor_grace_calls,
         ):
             self.counters[self.largest].floor_calls += 1
             return self.largest
@@ -165,18 +192,27 @@ class Search:
             and needs_course_alteration(self.tree.path(child.id), self.largest)
         )
 
+    def _prune(self, expansion: Expansion) -> None:
+        """The regressive child leaves the tree and, with its rollout end, the pool."""
+        self.tree.prune(expansion.child.id)
+        self.pool.withdraw(expansion.child.key)
+        self.pool.withdraw(expansion.terminal_key)
+
     # -- expansion and rollout --------------------------------------------------------------
 
     def _expand_and_rollout(
         self, node: Node, model: str, *, course_alteration: bool = False
     ) -> Expansion:
         proposal = self._propose(node, model)
+        self.depth_calls[node.depth][model] += 1
+        node.expanded_by = model
         edits, next_model = self._interpret(proposal, model)
         state, applied = self._apply(node.state, edits, model)
         if self.env.key(state) == node.key:  # nothing legal changed: still make progress
             state, applied = self._apply(node.state, (self._random_edit(),), None)
-        terminal, _ = self._apply(state, [self._random_edit()] * self.config.rollout_steps, None)
-        child_score, terminal_score = self._score([state, terminal], [node.score, node.score])
+        rollout = [self._random_edit() for _ in range(self.config.rollout_steps)]
+        terminal, _ = self._apply(state, rollout, None)
+        parent_now, child_score, terminal_score = self._predict(node, state, terminal)
         key, terminal_key = self.env.key(state), self.env.key(terminal)
         if any(not self.tree.nodes[i].pruned for i in self.tree.by_key.get(key, ())):
             self.duplicates += 1
@@ -189,16 +225,26 @@ class Search:
             edits=applied,
             score=self._known_value(key, child_score),
             course_alteration=course_alteration,
+            regressed=child_score < parent_now,
         )
-        if child.score > node.score:
+        if child_score > parent_now:
             self.counters[model].hits += 1
-        self._offer(key, state, child_score)
-        self._offer(terminal_key, terminal, terminal_score)
+        self.pool.offer(key, state, child_score, "proposal", model)
+        self.pool.offer(terminal_key, terminal, terminal_score, "rollout")
         return Expansion(child, terminal_key, self._known_value(terminal_key, terminal_score))
+
+    def _predict(self, node: Node, child: State, terminal: State) -> tuple[float, float, float]:
+        """Parent, child and rollout end predicted in one cost-model call, so the child is
+        compared with its parent like with like. Before the cost model has data every program
+        inherits the parent's value: no noise reaches the tree, and nothing regresses."""
+        parent, child_score, terminal_score = self._score(
+            [node.state, child, terminal], [node.score] * 3
+        )
+        return parent, child_score, terminal_score
 
     def _propose(self, node: Node, model: str) -> Proposal:
         started = self.clock()
-        proposal = self.proposer.propose(model, self._context(node))
+        proposal = self.proposer.propose(model, self._context(node, model))
         self.times.proposals += self.clock() - started
         self.counters[model].record_call(proposal)
         return proposal
@@ -231,8 +277,7 @@ class Search:
     def _score(
         self, states: Sequence[State], fallbacks: Sequence[float], *, in_step: bool = True
     ) -> list[float]:
-        """Predicted values; where the cost model has nothing to say yet (no measurements), a
-        state inherits the value of the program it came from instead of random noise.
+        """Predicted values, ``fallbacks`` where the cost model has nothing to say yet.
 
         Only scoring inside iterations counts as the search's ``scoring`` time (a part of its
         ``total``); scoring between measurement rounds is timed by the caller."""
@@ -248,17 +293,15 @@ class Search:
             return candidate.value
         return predicted
 
-    def _offer(self, key: Hashable, state: State, predicted: float) -> None:
-        if key not in self.pool:
-            self.pool[key] = Candidate(key, state, predicted, len(self.pool))
-
     # -- prompts --------------------------------------------------------------------------
 
-    def _context(self, node: Node) -> PromptContext:
+    def _context(self, node: Node, acting: str) -> PromptContext:
+        """The prompt's view of ``node``, naming ``acting`` (the model that answers: the
+        node's own, or the largest under the floor or a course alteration) as its expander."""
         parent = self.tree.ancestor(node.id, 1)
         grandparent = self.tree.ancestor(node.id, 2)
         return PromptContext(
-            current=self._view(node),
+            current=replace(self._view(node), model=acting),
             parent=self._view(parent) if parent else None,
             grandparent=self._view(grandparent) if grandparent else None,
             transformations=tuple(self.env.transformations),
@@ -268,6 +311,7 @@ class Search:
             leaf_depth=node.depth,
             trials_done=self.trials_done,
             trials_total=self.trials_total,
+            preview=lambda count: self.env.preview(node.state, count, self.preview_rng),
         )
 
     def _view(self, node: Node) -> NodeView:
@@ -275,30 +319,45 @@ class Search:
             program=self.env.describe(node.state),
             history=self.env.history(node.state),
             score=node.score,
-            model=node.model,
+            model=node.expanded_by or node.model,
             depth=node.depth,
         )
 
     # -- measurement feedback -------------------------------------------------------------
 
     def pending(self) -> list[Candidate]:
-        return [c for c in self.pool.values() if not c.measured]
+        return self.pool.pending()
+
+    @property
+    def waiting_proposals(self) -> int:
+        """Proposed programs not measured yet (what the next round would measure first)."""
+        return self.pool.waiting_proposals
+
+    def fresh_slots(self, count: int) -> int:
+        """How many of a round's ``count`` slots go to fresh design-space samples."""
+        return min(int(round(count * self.config.fresh_share)), count)
 
     def pick_for_measurement(self, count: int, fresh: Sequence[State] = ()) -> list[Candidate]:
-        """The programs to measure next: the best unmeasured candidates by prediction, and a
-        ``fresh_share`` of the slots for the best predicted of the ``fresh`` design-space
-        samples, which join the tree as new roots (before the cost model has data, the first
-        ones drawn: plain random samples)."""
-        wanted = min(int(round(count * self.config.fresh_share)), count)
-        newcomers = self._adopt_best(fresh, wanted)
-        taken = {c.key for c in newcomers}
-        ranked = sorted(
-            (c for c in self.pending() if c.key not in taken), key=lambda c: (-c.value, c.order)
-        )
-        return ranked[: count - len(newcomers)] + newcomers
+        """The programs to measure next.
 
-    def _adopt_best(self, states: Sequence[State], count: int) -> list[Candidate]:
-        """The ``count`` best predicted of ``states`` not seen before, hung under the root."""
+        Before the tree has roots: the initial programs, in the order given. After: a
+        ``fresh_share`` of the slots for the best predicted of the ``fresh`` design-space
+        samples, the rest for unmeasured proposals (best predicted first), topped up with
+        rollout ends and then (unless the fresh share is 0) more fresh samples when the models
+        left slots empty.
+        """
+        if not self.tree.live_children(ROOT):
+            waiting = [c for c in self.pool.pending() if c.origin == "initial"]
+            return waiting[:count]
+        wanted = self.fresh_slots(count)
+        tree_ranked = self.pool.ranked_for_measurement()
+        short = max(0, count - wanted - len(tree_ranked)) if wanted else 0
+        newcomers = self._best_fresh(fresh, wanted + short)
+        return tree_ranked[: count - len(newcomers)] + newcomers
+
+    def _best_fresh(self, states: Sequence[State], count: int) -> list[Candidate]:
+        """Up to ``count`` of ``states`` not seen before, best predicted first, offered to the
+        pool as fresh samples (before the cost model has data: in the order drawn)."""
         unseen: dict[Hashable, State] = {}
         for state in states:
             key = self.env.key(state)
@@ -308,29 +367,15 @@ class Search:
             return []
         scores = self._score(list(unseen.values()), [0.0] * len(unseen), in_step=False)
         ranked = sorted(zip(unseen.items(), scores, strict=True), key=lambda x: -x[1])[:count]
-        adopted = []
-        for (key, state), score in ranked:
-            roots = len(self.tree.nodes[ROOT].children)
-            self.tree.add(
-                ROOT,
-                state,
-                key,
-                model=self._initial_model(roots),
-                proposed_by=None,
-                edits=(),
-                score=score,
-            )
-            self._offer(key, state, score)
-            adopted.append(self.pool[key])
-        return adopted
+        return [self.pool.offer(key, state, score, "fresh") for (key, state), score in ranked]
 
     def record_measurement(self, key: Hashable, latency_s: float | None) -> float:
         """Feeds a real measurement back; returns the value it got (throughput relative to the
         best seen, 0 for a failure). ``None`` means the candidate failed.
 
-        Values are relative to the fastest program measured so far, so a new best rescales
-        every earlier measurement: a program that was the best once must not keep the value 1
-        it had then, or the tree would keep favouring whatever it measured first.
+        The value reaches W and N of every live node that holds the program and of their
+        ancestors (one more visit each). Values are relative to the fastest program measured so
+        far, so a new best rescales every earlier measurement wherever it was backed up.
         """
         self.trials_done += 1
         self.latencies[key] = latency_s
@@ -339,9 +384,28 @@ class Search:
         )
         if improved:
             self.best_latency_s = latency_s
+        candidate = self.pool[key]
+        self.pool.mark_measured(key, self._measured_value(key))
+        self._count_origin(candidate)
         for measured_key in self.latencies if improved else (key,):
             self._set_measured_value(measured_key)
-        return self._measured_value(key)
+        value = self._measured_value(key)
+        self._back_up_measurement(key, value)
+        if candidate.origin == "fresh" and improved and self.tree.live_children(ROOT):
+            self._add_root(candidate, self._root_model(len(self.tree.nodes[ROOT].children)))
+        return value
+
+    def _count_origin(self, candidate: Candidate) -> None:
+        self.origins[candidate.origin] += 1
+        if candidate.origin == "proposal" and candidate.proposed_by is not None:
+            self.measured_proposals[candidate.proposed_by] += 1
+
+    def _back_up_measurement(self, key: Hashable, value: float) -> None:
+        for node_id in self.tree.by_key.get(key, ()):
+            node = self.tree.nodes[node_id]
+            if not node.pruned and not node.measurement_backed_up:
+                self.tree.backpropagate(node_id, value, key)
+                node.measured = node.measurement_backed_up = True
 
     def _measured_value(self, key: Hashable) -> float:
         latency_s = self.latencies[key]
@@ -353,14 +417,15 @@ class Search:
         value = self._measured_value(key)
         candidate = self.pool.get(key)
         if candidate is not None:
-            candidate.measured, candidate.value = True, value
+            candidate.value = value
         self.tree.correct(key, value)
 
     def rescore(self) -> None:
-        """Re-predicts unmeasured candidates after the cost model was retrained, in the pool and
-        along every path their earlier predictions were backed up: the tree's statistics then
-        reflect what the model knows now, on the same scale as the measured values."""
-        pending = self.pending()
+        """Re-predicts, after the cost model was retrained, the unmeasured candidates offered
+        since the last retraining, in the pool and along every path their predictions were
+        backed up. Each candidate is re-predicted once, so the cost stays linear in the run."""
+        pending = self.pool.pending(since_order=self._rescored_from)
+        self._rescored_from = self.pool.offers
         if not pending:
             return
         scores = self._score([c.state for c in pending], [c.value for c in pending], in_step=False)
@@ -375,9 +440,16 @@ class Search:
             "expansions": self.expansions,
             "tree_size": len(self.tree.nodes) - 1,
             "tree_depth": self.tree.depth(),
+            "roots": len(self.tree.live_children(ROOT)),
             "course_alterations": self.course_alterations,
+            "floor_calls": sum(c.floor_calls for c in self.counters.values()),
             "duplicates": self.duplicates,
             "invalid_edits": sum(c.errors.get("invalid_edit", 0) for c in self.counters.values()),
+            "origins": {origin: self.origins.get(origin, 0) for origin in ORIGINS},
+            "proposals_by_model": dict(self.measured_proposals),
+            "expansions_by_depth": {
+                str(depth): dict(calls) for depth, calls in sorted(self.depth_calls.items())
+            },
             "search_overhead_per_expansion_s": (
                 self.times.overhead / self.expansions if self.expansions else None
             ),

@@ -37,3 +37,12 @@ def ma_uct(
     exploit = value_sum / visits
     explore = math.sqrt(math.log(max(parent_visits, 1)) / visits)
     return (1.0 - lam) * exploit + lam * phi + c * explore
+
+
+def floor_applies(calls: dict[str, int], largest: str, *, floor: float, grace_calls: int) -> bool:
+    """True when the largest model's share of all calls so far is under ``floor`` (§3.3: the
+    largest model must get a minimum fraction of calls), once ``grace_calls`` calls were made."""
+    total = sum(calls.values())
+    if total < grace_calls or total == 0:
+        return False
+    return calls.get(largest, 0) / total < floor

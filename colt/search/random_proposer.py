@@ -12,8 +12,8 @@ RANDOM_MODEL = "random"  # the pseudo-model name a random-proposer run records i
 
 
 class RandomProposer:
-    def __init__(self, seed: int, *, max_edits: int = 3) -> None:
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, rng: np.random.Generator, *, max_edits: int = 3) -> None:
+        self.rng = rng
         self.max_edits = max_edits
 
     def propose(self, model: str, context: PromptContext) -> Proposal:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from colt.search.base import ModelStats, Proposal
+from colt.search.base import FAULT_KINDS, ModelStats, Proposal
 
 
 @dataclass
 class ModelCounters:
     calls: int = 0
     hits: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)  # answer errors
+    faults: dict[str, int] = field(default_factory=dict)  # endpoint faults
     course_alterations: int = 0
     floor_calls: int = 0
     latency_s: float = 0.0
@@ -23,17 +24,21 @@ class ModelCounters:
         self.latency_s += proposal.latency_s
         self.prompt_tokens += proposal.prompt_tokens
         self.completion_tokens += proposal.completion_tokens
-        if proposal.error_kind:
-            self.add_error(proposal.error_kind)
+        for kind in proposal.answer_errors or (
+            (proposal.error_kind,) if proposal.error_kind else ()
+        ):
+            self.add_error(kind)
 
     def add_error(self, kind: str, count: int = 1) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + count
+        bucket = self.faults if kind in FAULT_KINDS else self.errors
+        bucket[kind] = bucket.get(kind, 0) + count
 
     def snapshot(self) -> ModelStats:
         return ModelStats(
             calls=self.calls,
             hits=self.hits,
             errors=dict(self.errors),
+            faults=dict(self.faults),
             course_alterations=self.course_alterations,
             floor_calls=self.floor_calls,
             latency_s=self.latency_s,
@@ -58,14 +63,18 @@ class SearchTimes:
 
 
 def model_stats_json(counters: dict[str, ModelCounters]) -> dict[str, dict[str, object]]:
+    """``errors`` keeps the union of answer errors and faults for readers of older runs."""
     out: dict[str, dict[str, object]] = {}
     for name, c in counters.items():
         snap = c.snapshot()
         out[name] = {
             "calls": snap.calls,
+            "regular_calls": snap.regular_calls,
             "hits": snap.hits,
             "hit_rate": snap.hit_rate,
-            "errors": dict(snap.errors),
+            "errors": {**snap.errors, **snap.faults},
+            "answer_errors": dict(snap.errors),
+            "faults": dict(snap.faults),
             "course_alterations": snap.course_alterations,
             "floor_calls": snap.floor_calls,
             "latency_s": snap.latency_s,

@@ -32,6 +32,11 @@ class Node:
     measured: bool = False
     pruned: bool = False
     course_alteration: bool = False  # created by a largest-model re-expansion
+    # Decided once, when the node is made: the child's prediction against its parent's, both
+    # from the same cost model in the same call (like with like).
+    regressed: bool = False
+    expanded_by: str | None = None  # the model that last answered for this node
+    measurement_backed_up: bool = False  # its own measurement reached W/N along its path
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class Tree:
         edits: tuple[Edit, ...],
         score: float,
         course_alteration: bool = False,
+        regressed: bool = False,
     ) -> Node:
         node = Node(
             id=len(self.nodes),
@@ -73,6 +79,7 @@ class Tree:
             depth=self.nodes[parent].depth + 1,
             score=score,
             course_alteration=course_alteration,
+            regressed=regressed,
         )
         self.nodes.append(node)
         self.nodes[parent].children.append(node.id)
@@ -149,6 +156,8 @@ class Tree:
                     "measured": n.measured,
                     "pruned": n.pruned,
                     "course_alteration": n.course_alteration,
+                    "regressed": n.regressed,
+                    "expanded_by": n.expanded_by,
                 }
                 for n in self.nodes
             ]

@@ -17,8 +17,9 @@ class LineEnvironment:
 
     transformations = ("Up", "Down")
 
-    def __init__(self, *, trained: bool = True) -> None:
+    def __init__(self, *, trained: bool = True, spread: int = 3) -> None:
         self.trained = trained
+        self.spread = spread  # an edit moves the program by 1..spread
         self.scale = 100  # predicted value of program x: x / scale
         self.score_calls = 0
 
@@ -28,7 +29,7 @@ class LineEnvironment:
     def apply(self, state: int, edits: Sequence[Edit], rng: np.random.Generator) -> ApplyResult:
         applied, invalid = [], []
         for edit in edits:
-            step = int(rng.integers(1, 4))
+            step = int(rng.integers(1, self.spread + 1))
             if edit.name == "Up":
                 state += edit.arg("by", step)
             elif edit.name == "Down":
@@ -42,6 +43,18 @@ class LineEnvironment:
     def score(self, states: Sequence[int]) -> list[float | None]:
         self.score_calls += 1
         return [s / self.scale if self.trained else None for s in states]
+
+    def preview(
+        self, state: int, count: int, rng: np.random.Generator
+    ) -> list[tuple[Edit, float | None]]:
+        drawn = []
+        for _ in range(count):
+            name = str(rng.choice(self.transformations))
+            by = int(rng.integers(1, self.spread + 1))
+            result = self.apply(state, [Edit(name, (("by", by),))], rng).state
+            drawn.append((Edit(name, (("by", by),)), result))
+        scores = self.score([program for _, program in drawn])
+        return [(edit, score) for (edit, _), score in zip(drawn, scores, strict=True)]
 
     def describe(self, state: int) -> str:
         return f"program {state}"
@@ -67,3 +80,43 @@ class ScriptedProposer:
 class FailingProposer:
     def propose(self, model: str, context: PromptContext) -> Proposal:
         return Proposal(None, error_kind="timeout", error_detail="no answer in 1 s")
+
+
+class PerModelProposer:
+    """Each model answers with its own fixed edits and its own next-model recommendation."""
+
+    def __init__(self, answers: dict[str, tuple[Sequence[str], str]]) -> None:
+        self.answers = {
+            m: (tuple(Edit(e) for e in edits), nxt) for m, (edits, nxt) in answers.items()
+        }
+        self.calls: list[tuple[str, PromptContext]] = []
+
+    def propose(self, model: str, context: PromptContext) -> Proposal:
+        self.calls.append((model, context))
+        edits, next_model = self.answers[model]
+        return Proposal(JointAction(edits, next_model))
+
+
+def fake_latency(program: int) -> float | None:
+    """Higher programs run faster; programs at or below -200 fail to build."""
+    return 100.0 / (program + 200.0) if program > -200 else None
+
+
+def simulate(
+    search, rounds: int, *, expansions: int, batch: int = 8, fresh=(), top_up: bool = True
+) -> None:
+    """The tuning loop of ``colt.tuning.run_colt`` without TVM: measure the initial programs,
+    then rounds of expansions (topped up, bounded, until the proposal slots have proposals
+    waiting) each followed by a measurement round."""
+    wanted = batch - search.fresh_slots(batch)
+    for index in range(rounds + 1):
+        steps = 0
+        while index and (
+            steps < expansions
+            or (top_up and search.waiting_proposals < wanted and steps < 5 * expansions)
+        ):
+            search.step()
+            steps += 1
+        for pick in search.pick_for_measurement(batch, fresh):
+            search.record_measurement(pick.key, fake_latency(pick.key))
+        search.rescore()

@@ -4,15 +4,25 @@ from colt.search.course import needs_course_alteration, small_regressions
 from colt.search.tree import ROOT, Tree
 
 
-def _chain(scores_and_models: list[tuple[float, str | None]]) -> Tree:
-    """A single path: a sketch (proposed_by None) then one child per (score, proposer)."""
+def _chain(scores_and_models: list[tuple[float, str | None]], altered: int = -1) -> Tree:
+    """A single path: a root (proposed_by None) then one child per (predicted score,
+    proposer); a child predicted below its parent is a regression. Node ``altered`` (an index
+    into the list) was made by a course alteration."""
     tree = Tree("large")
-    parent = ROOT
+    parent, parent_score = ROOT, None
     for index, (score, proposer) in enumerate(scores_and_models):
         node = tree.add(
-            parent, index, index, model="small", proposed_by=proposer, edits=(), score=score
+            parent,
+            index,
+            index,
+            model="small",
+            proposed_by=proposer,
+            edits=(),
+            score=score,
+            course_alteration=index == altered,
+            regressed=parent_score is not None and score < parent_score,
         )
-        parent = node.id
+        parent, parent_score = node.id, score
     return tree
 
 
@@ -40,11 +50,9 @@ def test_newest_child_must_itself_regress() -> None:
     assert not needs_course_alteration(tree.path(len(tree.nodes) - 1), "large")
 
 
-def test_edge_out_of_the_virtual_root_never_counts() -> None:
-    # Even a first-level node attributed to a small model and scored below the root is not a
-    # regression: the root holds no program, so there is nothing to regress from.
-    tree = _chain([(0.1, "small"), (0.05, "small")])
-    tree.nodes[0].score = 1.0
-    path = tree.path(2)
-    assert small_regressions(path, "large") == 1  # only the edge between the two programs
+def test_only_regressions_below_the_last_alteration_count() -> None:
+    scores = [(0.5, None), (0.4, "small"), (0.6, "large"), (0.3, "small")]
+    path = _chain(scores, altered=2).path(4)
+    assert small_regressions(path, "large") == 1
     assert not needs_course_alteration(path, "large")
+    assert needs_course_alteration(_chain(scores).path(4), "large")

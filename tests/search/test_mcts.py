@@ -8,7 +8,12 @@ from colt.config import SearchConfig
 from colt.search.base import ModelInfo
 from colt.search.mcts import Search
 from colt.search.tree import ROOT
-from tests.search.fakes import FailingProposer, LineEnvironment, ScriptedProposer
+from tests.search.fakes import (
+    FailingProposer,
+    LineEnvironment,
+    PerModelProposer,
+    ScriptedProposer,
+)
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
 
@@ -100,18 +105,24 @@ def test_branching_factor_limits_children() -> None:
         assert len(search.tree.live_children(node.id)) <= 2
 
 
-def test_next_model_is_advisory_child_model() -> None:
-    search = _search(ScriptedProposer(["Up"], ["small"]))
+def test_next_model_is_the_childs_model_and_expands_it() -> None:
+    # The root goes to the small model; the small model recommends the large one.
+    proposer = PerModelProposer({"small": (["Up"], "large"), "large": (["Up"], "small")})
+    search = _search(proposer, largest_model_floor=0.0, course_alteration=False)
     child = search.step()
-    assert child.proposed_by == "small"  # the first starting state goes to the smallest model
-    assert child.model == "small"
+    assert (child.proposed_by, child.model) == ("small", "large")
+    search.step()  # the root takes its second child
+    grandchild = search.step()  # the selection descends into a child: its model answers
+    assert search.tree.nodes[grandchild.parent].model == grandchild.proposed_by
+    assert [model for model, _ in proposer.calls] == ["small", "small", "large"]
 
 
-def test_failed_call_counts_error_and_search_goes_on() -> None:
+def test_failed_call_counts_a_fault_and_search_goes_on() -> None:
     search = _search(FailingProposer())
     for _ in range(3):
         search.step()
-    assert search.counters["small"].errors == {"timeout": 3}  # the child keeps the acting model
+    assert search.counters["small"].faults == {"timeout": 3}  # the child keeps the acting model
+    assert search.counters["small"].errors == {}  # a fault is not the model's answer error
     assert len(search.tree.nodes) == 5  # root, sketch, three children
 
 
@@ -186,13 +197,14 @@ def test_same_seed_same_proposals_same_tree() -> None:
     assert run() == run()
 
 
-def test_pick_for_measurement_prefers_best_unmeasured() -> None:
+def test_pick_for_measurement_takes_proposals_first_best_predicted_first() -> None:
     search = _search(ScriptedProposer(["Up"], ["small"]), fresh_share=0.0)
     for _ in range(5):
         search.step()
     picks = search.pick_for_measurement(3)
-    values = sorted((c.value for c in search.pending()), reverse=True)
-    assert [c.value for c in picks] == values[:3]
+    proposals = sorted((c.value for c in search.pending() if c.origin == "proposal"), reverse=True)
+    assert [c.origin for c in picks] == ["proposal"] * 3
+    assert [c.value for c in picks] == proposals[:3]
     for c in picks:
         search.record_measurement(c.key, 1.0)
     assert all(c.key not in {p.key for p in search.pick_for_measurement(3)} for c in picks)
@@ -229,27 +241,41 @@ def test_scoring_between_rounds_is_not_search_time() -> None:
     assert after["scoring"] == in_steps["scoring"] and after["total"] == in_steps["total"]
 
 
-def test_fresh_samples_take_their_share_and_join_the_tree_as_roots() -> None:
+def test_fresh_samples_take_their_share_but_stay_out_of_the_tree() -> None:
     search = _search(ScriptedProposer(["Up"], ["small"]), fresh_share=0.5)
     for _ in range(5):
         search.step()
-    fresh = [10, 400, 90, 300, 50]  # 50 is the sketch already in the tree: not fresh
+    fresh = [10, 400, 90, 300, 50]  # 50 is the root already in the pool: not fresh
     picks = search.pick_for_measurement(4, fresh)
     assert [c.key for c in picks[2:]] == [400, 300]  # the best predicted of the fresh draws
-    tree_best = sorted(c.value for c in search.pending() if c.key not in (400, 300))[::-1]
-    assert [c.value for c in picks[:2]] == tree_best[:2]
-    roots = [search.tree.nodes[i] for i in search.tree.nodes[ROOT].children]
-    assert [n.key for n in roots] == [50, 400, 300]
-    assert [n.model for n in roots] == ["small", "large", "small"]  # smallest first, in turn
-    assert all(search.pool[k].key == k for k in (400, 300))
+    assert [c.origin for c in picks] == ["proposal", "proposal", "fresh", "fresh"]
+    roots = [search.tree.nodes[i].key for i in search.tree.nodes[ROOT].children]
+    assert roots == [50]  # picked for measurement, not planted as unvisited roots
     assert 10 not in search.pool and 90 not in search.pool  # draws not picked are dropped
 
 
-def test_fresh_samples_before_the_cost_model_has_data_are_taken_as_drawn() -> None:
+def test_a_fresh_sample_joins_the_roots_only_as_the_new_best_with_its_measurement() -> None:
+    search = _search(ScriptedProposer(["Up"], ["small"]), fresh_share=0.5)
+    for _ in range(3):
+        search.step()
+    for pick in search.pick_for_measurement(2):
+        search.record_measurement(pick.key, 1.0)
+    fresh = [c for c in search.pick_for_measurement(4, [300, 400]) if c.origin == "fresh"]
+    fast, slow = fresh
+    search.record_measurement(slow.key, 2.0)  # slower than the best: stays out of the tree
+    search.record_measurement(fast.key, 0.5)  # the fastest so far: a new root
+    roots = search.tree.live_children(ROOT)
+    assert [n.key for n in roots] == [50, fast.key]
+    assert (roots[1].visits, roots[1].value_sum) == (1, pytest.approx(1.0))
+
+
+def test_before_the_tree_has_roots_the_initial_programs_are_measured() -> None:
     env = LineEnvironment(trained=False)
     search = _search(ScriptedProposer(["Up"], ["small"]), env=env, fresh_share=0.25)
-    picks = search.pick_for_measurement(8, [7, 300, 5, 200])
-    assert [c.key for c in picks] == [50, 7, 300]  # the sketch, then the first two drawn
+    search.start([7, 300, 5])
+    picks = search.pick_for_measurement(8, [200, 100])
+    assert [c.key for c in picks] == [50, 7, 300, 5]
+    assert {c.origin for c in picks} == {"initial"}
 
 
 def test_no_fresh_share_measures_only_what_the_tree_found() -> None:

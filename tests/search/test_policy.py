@@ -36,4 +36,3 @@ def test_smaller_model_preferred_at_equal_value() -> None:
     small = ma_uct(2.0, 4, 10, phi_small("small", MODELS))
     large = ma_uct(2.0, 4, 10, phi_small("large", MODELS))
     assert small - large == pytest.approx(0.5)
-
