@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from colt.config import SearchConfig
@@ -21,20 +21,18 @@ from colt.search.base import (
     Edit,
     Environment,
     ModelInfo,
-    NodeView,
-    PromptContext,
     Proposal,
     Proposer,
     State,
 )
+from colt.search.context import prompt_context
 from colt.search.course import needs_course_alteration
+from colt.search.feedback import MeasurementFeedback
 from colt.search.policy import floor_applies, ma_uct, phi_small
 from colt.search.pool import ORIGINS, Candidate, Pool
 from colt.search.seeds import streams
 from colt.search.stats import ModelCounters, SearchTimes
 from colt.search.tree import ROOT, Node, Tree
-
-FAILED_VALUE = 0.0  # value of a program that failed to build, run or verify
 
 
 @dataclass(frozen=True)
@@ -71,10 +69,7 @@ class Search:
         self.help = transformation_help or {}
         self.trials_done, self.trials_total = 0, trials_total
         self.expansions = self.duplicates = self.course_alterations = 0
-        self.best_latency_s: float | None = None
-        self.latencies: dict[Hashable, float | None] = {}  # every measured program's latency
-        self.origins: Counter[str] = Counter()  # measured samples by origin
-        self.measured_proposals: Counter[str] = Counter()  # measured samples by proposing model
+        self.feedback = MeasurementFeedback(self.tree, self.pool)
         self.depth_calls: defaultdict[int, Counter[str]] = defaultdict(Counter)
         self._rescored_from = 0  # pool offers below this were re-predicted once already
 
@@ -244,7 +239,7 @@ class Search:
 
     def _propose(self, node: Node, model: str) -> Proposal:
         started = self.clock()
-        proposal = self.proposer.propose(model, self._context(node, model))
+        proposal = self.proposer.propose(model, prompt_context(self, node, model))
         self.times.proposals += self.clock() - started
         self.counters[model].record_call(proposal)
         return proposal
@@ -293,36 +288,6 @@ class Search:
             return candidate.value
         return predicted
 
-    # -- prompts --------------------------------------------------------------------------
-
-    def _context(self, node: Node, acting: str) -> PromptContext:
-        """The prompt's view of ``node``, naming ``acting`` (the model that answers: the
-        node's own, or the largest under the floor or a course alteration) as its expander."""
-        parent = self.tree.ancestor(node.id, 1)
-        grandparent = self.tree.ancestor(node.id, 2)
-        return PromptContext(
-            current=replace(self._view(node), model=acting),
-            parent=self._view(parent) if parent else None,
-            grandparent=self._view(grandparent) if grandparent else None,
-            transformations=tuple(self.env.transformations),
-            transformation_help=dict(self.help),
-            models=self.models,
-            model_stats={name: c.snapshot() for name, c in self.counters.items()},
-            leaf_depth=node.depth,
-            trials_done=self.trials_done,
-            trials_total=self.trials_total,
-            preview=lambda count: self.env.preview(node.state, count, self.preview_rng),
-        )
-
-    def _view(self, node: Node) -> NodeView:
-        return NodeView(
-            program=self.env.describe(node.state),
-            history=self.env.history(node.state),
-            score=node.score,
-            model=node.expanded_by or node.model,
-            depth=node.depth,
-        )
-
     # -- measurement feedback -------------------------------------------------------------
 
     def pending(self) -> list[Candidate]:
@@ -370,55 +335,19 @@ class Search:
         return [self.pool.offer(key, state, score, "fresh") for (key, state), score in ranked]
 
     def record_measurement(self, key: Hashable, latency_s: float | None) -> float:
-        """Feeds a real measurement back; returns the value it got (throughput relative to the
-        best seen, 0 for a failure). ``None`` means the candidate failed.
-
-        The value reaches W and N of every live node that holds the program and of their
-        ancestors (one more visit each). Values are relative to the fastest program measured so
-        far, so a new best rescales every earlier measurement wherever it was backed up.
-        """
+        """Feeds a real measurement back (``None``: the candidate failed); returns the value it
+        got, its throughput relative to the fastest program so far (0 for a failure). A fresh
+        sample that is the fastest so far joins the tree's roots, its measurement its first
+        visit."""
         self.trials_done += 1
-        self.latencies[key] = latency_s
-        improved = latency_s is not None and (
-            self.best_latency_s is None or latency_s < self.best_latency_s
-        )
-        if improved:
-            self.best_latency_s = latency_s
-        candidate = self.pool[key]
-        self.pool.mark_measured(key, self._measured_value(key))
-        self._count_origin(candidate)
-        for measured_key in self.latencies if improved else (key,):
-            self._set_measured_value(measured_key)
-        value = self._measured_value(key)
-        self._back_up_measurement(key, value)
+        candidate, value, improved = self.feedback.record(key, latency_s)
         if candidate.origin == "fresh" and improved and self.tree.live_children(ROOT):
             self._add_root(candidate, self._root_model(len(self.tree.nodes[ROOT].children)))
         return value
 
-    def _count_origin(self, candidate: Candidate) -> None:
-        self.origins[candidate.origin] += 1
-        if candidate.origin == "proposal" and candidate.proposed_by is not None:
-            self.measured_proposals[candidate.proposed_by] += 1
-
-    def _back_up_measurement(self, key: Hashable, value: float) -> None:
-        for node_id in self.tree.by_key.get(key, ()):
-            node = self.tree.nodes[node_id]
-            if not node.pruned and not node.measurement_backed_up:
-                self.tree.backpropagate(node_id, value, key)
-                node.measured = node.measurement_backed_up = True
-
-    def _measured_value(self, key: Hashable) -> float:
-        latency_s = self.latencies[key]
-        if latency_s is None or self.best_latency_s is None:
-            return FAILED_VALUE
-        return self.best_latency_s / latency_s
-
-    def _set_measured_value(self, key: Hashable) -> None:
-        value = self._measured_value(key)
-        candidate = self.pool.get(key)
-        if candidate is not None:
-            candidate.value = value
-        self.tree.correct(key, value)
+    @property
+    def best_latency_s(self) -> float | None:
+        return self.feedback.best_latency_s
 
     def rescore(self) -> None:
         """Re-predicts, after the cost model was retrained, the unmeasured candidates offered
@@ -445,8 +374,8 @@ class Search:
             "floor_calls": sum(c.floor_calls for c in self.counters.values()),
             "duplicates": self.duplicates,
             "invalid_edits": sum(c.errors.get("invalid_edit", 0) for c in self.counters.values()),
-            "origins": {origin: self.origins.get(origin, 0) for origin in ORIGINS},
-            "proposals_by_model": dict(self.measured_proposals),
+            "origins": {origin: self.feedback.origins.get(origin, 0) for origin in ORIGINS},
+            "proposals_by_model": dict(self.feedback.measured_proposals),
             "expansions_by_depth": {
                 str(depth): dict(calls) for depth, calls in sorted(self.depth_calls.items())
             },

@@ -1,0 +1,69 @@
+"""Measurements back into the tree: values relative to the fastest program, backed up along
+every path that holds the program, and the origin of every measured sample."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable
+
+from colt.search.pool import Candidate, Pool
+from colt.search.tree import Tree
+
+FAILED_VALUE = 0.0  # value of a program that failed to build, run or verify
+
+
+class MeasurementFeedback:
+    def __init__(self, tree: Tree, pool: Pool) -> None:
+        self.tree, self.pool = tree, pool
+        self.best_latency_s: float | None = None
+        self.latencies: dict[Hashable, float | None] = {}  # every measured program's latency
+        self.origins: Counter[str] = Counter()  # measured samples by origin
+        self.measured_proposals: Counter[str] = Counter()  # measured samples by proposing model
+
+    def record(self, key: Hashable, latency_s: float | None) -> tuple[Candidate, float, bool]:
+        """The measured candidate, the value it got and whether it is the fastest so far.
+
+        The value reaches W and N of every live node that holds the program and of their
+        ancestors (one more visit each). Values are relative to the fastest program measured so
+        far, so a new best rescales every earlier measurement wherever it was backed up: a
+        program that was the best once must not keep the value 1 it had then.
+        """
+        self.latencies[key] = latency_s
+        improved = latency_s is not None and (
+            self.best_latency_s is None or latency_s < self.best_latency_s
+        )
+        if improved:
+            self.best_latency_s = latency_s
+        candidate = self.pool[key]
+        self.pool.mark_measured(key, self.value(key))
+        self._count_origin(candidate)
+        for measured_key in self.latencies if improved else (key,):
+            self._set_value(measured_key)
+        value = self.value(key)
+        self._back_up(key, value)
+        return candidate, value, improved
+
+    def value(self, key: Hashable) -> float:
+        latency_s = self.latencies[key]
+        if latency_s is None or self.best_latency_s is None:
+            return FAILED_VALUE
+        return self.best_latency_s / latency_s
+
+    def _count_origin(self, candidate: Candidate) -> None:
+        self.origins[candidate.origin] += 1
+        if candidate.origin == "proposal" and candidate.proposed_by is not None:
+            self.measured_proposals[candidate.proposed_by] += 1
+
+    def _back_up(self, key: Hashable, value: float) -> None:
+        for node_id in self.tree.by_key.get(key, ()):
+            node = self.tree.nodes[node_id]
+            if not node.pruned and not node.measurement_backed_up:
+                self.tree.backpropagate(node_id, value, key)
+                node.measured = node.measurement_backed_up = True
+
+    def _set_value(self, key: Hashable) -> None:
+        value = self.value(key)
+        candidate = self.pool.get(key)
+        if candidate is not None:
+            candidate.value = value
+        self.tree.correct(key, value)
