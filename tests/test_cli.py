@@ -59,9 +59,13 @@ def test_non_positive_round_sizes(capsys: pytest.CaptureFixture[str], flag: str)
     [
         ("--fresh-share", "1.5", "must be between 0 and 1"),
         ("--fresh-pool", "-1", "must not be negative"),
+        ("--roots", "0", "must be at least 1"),
+        ("--lam", "2", "must be between 0 and 1"),
+        ("--branching", "0", "must be at least 1"),
+        ("--floor", "-0.1", "must be between 0 and 1"),
     ],
 )
-def test_bad_fresh_samples(
+def test_bad_search_settings(
     capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
 ) -> None:
     code, err = _run(capsys, "tune", "--proposer", "random", flag, value, "--quiet")
