@@ -14,7 +14,7 @@ from typing import Any
 
 from colt import __version__
 from colt.config import PROPOSERS, STRATEGIES, TuneConfig
-from colt.errors import UserError, unknown_choice
+from colt.errors import UserError, last_line, unknown_choice
 from colt.progress import RunProgress
 from colt.replay import JournaledEnvironment, JournaledProposer
 from colt.run import Journal, RunDir, Timer, write_json
@@ -111,11 +111,7 @@ def resolve_target(spec: str | None, num_threads: int | None) -> Any:
     try:
         return tvm.target.Target(data)
     except Exception as error:
-        raise UserError(f"TVM rejected the target {spec}: {_first_line(error)}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[-1]
+        raise UserError(f"TVM rejected the target {spec}: {last_line(error)}") from None
 
 
 def _execute(
@@ -131,7 +127,7 @@ def _execute(
         session = TuningSession(workload, target, num_threads=threads, database_dir=run.database)
     except Exception as error:  # TVM's own failure on this kernel, not a COLT bug to hide
         raise UserError(
-            f"MetaSchedule cannot schedule {workload.name}: {_first_line(error)}"
+            f"MetaSchedule cannot schedule {workload.name}: {last_line(error)}"
         ) from error
     naive = _naive_latency(session, journal)
     recorder = Recorder(session, journal, timer, naive)

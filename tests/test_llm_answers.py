@@ -163,8 +163,9 @@ def test_schema_enums_and_formats() -> None:
 
 
 def test_error_kinds_are_the_contract() -> None:
-    kinds = {_parse(t).error_kind for t in ("", '{"transformations": ["X"], "next_model": "y"}')}
-    assert kinds <= set(ERROR_KINDS)
+    kinds = [_parse(t).error_kind for t in ("", '{"transformations": ["X"], "next_model": "y"}')]
+    assert kinds == ["unparsable", "unknown_transformation"]
+    assert set(kinds) <= set(ERROR_KINDS)
 
 
 def test_each_invalid_name_in_an_answer_counts_once() -> None:

@@ -18,6 +18,8 @@ import numpy as np
 import tvm
 from tvm.s_tir import meta_schedule as ms
 
+from colt.errors import last_line
+
 # One run per timing: ``min_repeat_ms`` already raises the count for fast kernels, and for slow
 # ones (most early candidates take 0.1–1 s) three runs per timing only multiplied the time while
 # the median of the five timings already absorbs a stray slow run. Measured with random sampling
@@ -88,7 +90,7 @@ class Measurer:
         ]
         futures = self.runner.run([inp for _, inp in runnable])
         results: list[Measurement] = [
-            Measurement(None, (), f"build failed: {_first_line(b.error_msg)}") for b in built
+            Measurement(None, (), f"build failed: {last_line(b.error_msg)}") for b in built
         ]
         for (index, _), future in zip(runnable, futures, strict=True):
             results[index] = _to_measurement(future.result())
@@ -97,14 +99,9 @@ class Measurer:
 
 def _to_measurement(result: ms.runner.RunnerResult) -> Measurement:
     if result.error_msg is not None or not result.run_secs:
-        return Measurement(None, (), f"run failed: {_first_line(result.error_msg)}")
+        return Measurement(None, (), f"run failed: {last_line(result.error_msg)}")
     secs = tuple(float(s) for s in result.run_secs)
     return Measurement(statistics.median(secs), secs, None)
-
-
-def _first_line(message: str | None) -> str:
-    lines = [ln for ln in (message or "unknown error").strip().splitlines() if ln.strip()]
-    return lines[-1][:300] if lines else "unknown error"
 
 
 def naive_candidate(mod: tvm.IRModule) -> ms.MeasureCandidate:

@@ -26,6 +26,7 @@ from tvm.s_tir import meta_schedule as ms
 from tvm.s_tir.schedule import Instruction, SBlockRV
 from tvm.target import Target
 
+from colt.errors import last_line
 from colt.schedule import tir_walk
 from colt.schedule.trace_points import (
     IllegalEdit,
@@ -163,7 +164,7 @@ class ProgramSpace:
                 sch, remove_postproc=True, decision_provider=probe
             )
         except Exception as err:  # TVM raises assorted error types for a failed primitive
-            raise IllegalEdit(f"replay failed: {_first_line(err)}") from err
+            raise IllegalEdit(f"replay failed: {last_line(err)}") from err
         return probe.legal
 
     def loop_extents(self, program: Program) -> list[tuple[int, ...]]:
@@ -176,7 +177,7 @@ class ProgramSpace:
         try:
             program.trace.apply_to_schedule(sch, remove_postproc=True)
         except Exception as err:
-            raise IllegalEdit(f"replay failed: {_first_line(err)}") from err
+            raise IllegalEdit(f"replay failed: {last_line(err)}") from err
         return tir_walk.loop_nests(sch.mod)
 
     # -- internals -----------------------------------------------------------------------------
@@ -197,7 +198,7 @@ class ProgramSpace:
         try:
             trace.apply_to_schedule(sch, remove_postproc=True, decision_provider=recorder)
         except Exception as err:  # TVM raises assorted error types for a failed primitive
-            raise IllegalEdit(f"replay failed: {_first_line(err)}") from err
+            raise IllegalEdit(f"replay failed: {last_line(err)}") from err
         replayed = _sub_trace(sch.trace, list(sch.trace.insts))  # detached: postprocs append
         if not resample:
             _check_unaltered(trace, replayed)
@@ -212,7 +213,7 @@ class ProgramSpace:
             try:
                 accepted = postproc.apply(sch)
             except Exception as err:
-                raise IllegalEdit(f"{type(postproc).__name__} failed: {_first_line(err)}") from err
+                raise IllegalEdit(f"{type(postproc).__name__} failed: {last_line(err)}") from err
             if not accepted:
                 raise IllegalEdit(f"{type(postproc).__name__} rejected the program")
 
@@ -304,8 +305,3 @@ def _check_unaltered(requested: Trace, replayed: Trace) -> None:
             raise IllegalEdit(
                 f"TVM altered {asked.kind.name} (instruction {index}) from {want} to {have}"
             )
-
-
-def _first_line(err: Exception) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[-1][:200] if lines else type(err).__name__
