@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from colt import interrupt
-from colt.config import SearchConfig, TuneConfig
+from colt.config import SearchConfig, TuneConfig, load_search_config
 from colt.errors import UserError, unknown_choice
 
 CONFIGS = ("single-small", "single-large", "colt", "colt-random", "evolutionary", "random")
-PAPER_WORKLOADS = ("llama3-8b-attention", "deepseek-r1-moe", "flux-attention", "flux-conv",
-                   "llama4-scout-mlp")
+PAPER_WORKLOADS = (
+    "llama3-8b-attention",
+    "deepseek-r1-moe",
+    "flux-attention",
+    "flux-conv",
+    "llama4-scout-mlp",
+)
 QUICK_WORKLOADS = ("matmul",)
 GRID_FILE = "grid.json"
 COMPARISONS_FILE = "comparisons.json"
@@ -77,8 +82,11 @@ class BenchConfig:
     @classmethod
     def paper(cls, grid_dir: Path | str = "runs/grid-paper", **overrides: Any) -> BenchConfig:
         """The paper's five workloads, 1000 samples, 10 seeds (§4.1: 10 repetitions)."""
-        values: dict[str, Any] = {"workloads": PAPER_WORKLOADS, "trials": 1000,
-                                  "seeds": tuple(range(10))}
+        values: dict[str, Any] = {
+            "workloads": PAPER_WORKLOADS,
+            "trials": 1000,
+            "seeds": tuple(range(10)),
+        }
         return cls(grid_dir=Path(grid_dir), **(values | overrides))
 
     def cell_dir(self, config: str, workload: str, seed: int) -> Path:
@@ -105,7 +113,7 @@ class BenchConfig:
             if key in values:
                 values[key] = tuple(values[key])
         values["grid_dir"] = Path(values.get("grid_dir", "runs/grid"))
-        values["search"] = SearchConfig.from_json(values.get("search", {}))
+        values["search"] = load_search_config(values.get("search", {}))
         return cls(**values)
 
     @classmethod
@@ -114,12 +122,13 @@ class BenchConfig:
         path = Path(grid_dir) / GRID_FILE
         if not path.exists():
             raise UserError(f"{grid_dir} is not a grid directory (no {GRID_FILE})")
-        return dataclasses.replace(cls.from_json(json.loads(path.read_text())),
-                                   grid_dir=Path(grid_dir))
+        return dataclasses.replace(
+            cls.from_json(json.loads(path.read_text())), grid_dir=Path(grid_dir)
+        )
 
 
 def cell_state(run_dir: Path) -> str:
-    """"complete", "incomplete" (started: config.json exists) or "missing"."""
+    """ "complete", "incomplete" (started: config.json exists) or "missing"."""
     results = run_dir / "results.json"
     if results.exists():
         try:
@@ -151,8 +160,9 @@ def set_models(model_set: str, allowed: Sequence[str] = ()) -> list[tuple[str, f
     loaded = load_model_set(model_set, require_keys=False)
     if allowed:
         loaded = loaded.restrict(tuple(allowed))
-    return sorted(((info.name, info.parameters) for info in loaded.infos()),
-                  key=lambda item: item[1])
+    return sorted(
+        ((info.name, info.parameters) for info in loaded.infos()), key=lambda item: item[1]
+    )
 
 
 def model_pair(bench: BenchConfig) -> tuple[str, str]:
@@ -165,17 +175,25 @@ def model_pair(bench: BenchConfig) -> tuple[str, str]:
     except UserError as error:
         known = reported_models(bench.grid_dir, bench.models)
         if not known:
-            raise UserError(f"cannot tell the smallest and largest model ({error}); name them "
-                            "with --small-model and --large-model") from error
+            raise UserError(
+                f"cannot tell the smallest and largest model ({error}); name them "
+                "with --small-model and --large-model"
+            ) from error
     return bench.small_model or known[0][0], bench.large_model or known[-1][0]
 
 
 def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> TuneConfig:
     """The run one cell makes; every configuration shares the harness and the budget."""
-    base = TuneConfig(workload=workload, trials=bench.trials, seed=seed,
-                      model_set=bench.model_set, models=bench.models,
-                      num_threads=bench.num_threads, search=bench.search,
-                      out_dir=bench.cell_dir(config, workload, seed))
+    base = TuneConfig(
+        workload=workload,
+        trials=bench.trials,
+        seed=seed,
+        model_set=bench.model_set,
+        models=bench.models,
+        num_threads=bench.num_threads,
+        search=bench.search,
+        out_dir=bench.cell_dir(config, workload, seed),
+    )
     if config == "colt":
         return base
     if config == "colt-random":
@@ -184,7 +202,8 @@ def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> Tu
         return dataclasses.replace(base, strategy=config)
     small, large = model_pair(bench)
     return dataclasses.replace(
-        base, models=(small if config == "single-small" else large,),
+        base,
+        models=(small if config == "single-small" else large,),
         search=dataclasses.replace(bench.search, model_selection=False),
     )
 
@@ -196,16 +215,24 @@ def _write_definition(bench: BenchConfig) -> None:
         old = json.loads(path.read_text())
         for key in ("trials", "model_set"):
             if old.get(key) != data[key]:
-                raise UserError(f"{bench.grid_dir} was started with {key}={old.get(key)!r}, "
-                                f"not {data[key]!r}; use another grid directory")
+                raise UserError(
+                    f"{bench.grid_dir} was started with {key}={old.get(key)!r}, "
+                    f"not {data[key]!r}; use another grid directory"
+                )
         for key in ("configs", "workloads", "seeds"):
             data[key] = list(dict.fromkeys(old.get(key, []) + data[key]))
     from colt import __version__
 
     data["colt_version"] = __version__
-    data["cells"] = [{"config": c, "workload": w, "seed": s,
-                      "path": str(bench.cell_dir(c, w, s).relative_to(bench.grid_dir))}
-                     for c, w, s in bench.cells()]
+    data["cells"] = [
+        {
+            "config": c,
+            "workload": w,
+            "seed": s,
+            "path": str(bench.cell_dir(c, w, s).relative_to(bench.grid_dir)),
+        }
+        for c, w, s in bench.cells()
+    ]
     bench.grid_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
 
@@ -232,8 +259,14 @@ def run_cells(bench: BenchConfig, api: TuningAPI, *, progress: bool = True) -> l
         except Exception as error:  # one broken cell must not lose the others
             if interrupt.requested():  # Ctrl-C that came out of TVM as an error: stop the grid
                 raise KeyboardInterrupt from error
-            failures.append({"config": config, "workload": workload, "seed": seed,
-                             "error": f"{type(error).__name__}: {error}"})
+            failures.append(
+                {
+                    "config": config,
+                    "workload": workload,
+                    "seed": seed,
+                    "error": f"{type(error).__name__}: {error}",
+                }
+            )
             _say(f"    failed: {failures[-1]['error']}")
             continue
         _say(f"    done in {time.monotonic() - started:.0f} s")
@@ -256,8 +289,7 @@ def run_comparisons(bench: BenchConfig) -> Path:
     for name in bench.workloads:
         if name not in timings:
             _say(f"timing PyTorch and numpy on {name}")
-            timings[name] = compare.compare_workload(get_workload(name),
-                                                     threads=bench.num_threads)
+            timings[name] = compare.compare_workload(get_workload(name), threads=bench.num_threads)
         path.write_text(json.dumps(data, indent=2) + "\n")
     return path
 
@@ -289,8 +321,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     preset.add_argument("--resume", metavar="GRID", help="finish a grid as it was defined")
     parser.add_argument("--grid", help="grid directory (default runs/grid-quick or -paper)")
     parser.add_argument("--workloads", nargs="+")
-    parser.add_argument("--configs", nargs="+", choices=CONFIGS, metavar="CONFIG",
-                        help="of: " + ", ".join(CONFIGS))
+    parser.add_argument(
+        "--configs", nargs="+", choices=CONFIGS, metavar="CONFIG", help="of: " + ", ".join(CONFIGS)
+    )
     parser.add_argument("--seeds", nargs="+", type=int)
     parser.add_argument("--trials", type=int, help="measured samples per run")
     parser.add_argument("--model-set")
@@ -304,9 +337,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
-    overrides = {key: getattr(args, key) for key in (
-        "workloads", "configs", "seeds", "trials", "model_set", "models", "small_model",
-        "large_model", "num_threads", "compare", "report") if getattr(args, key) is not None}
+    overrides = {
+        key: getattr(args, key)
+        for key in (
+            "workloads",
+            "configs",
+            "seeds",
+            "trials",
+            "model_set",
+            "models",
+            "small_model",
+            "large_model",
+            "num_threads",
+            "compare",
+            "report",
+        )
+        if getattr(args, key) is not None
+    }
     for key in ("workloads", "configs", "seeds", "models"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])

@@ -16,7 +16,6 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from colt.config import SearchConfig
 from colt.search.base import (
     Edit,
     Environment,
@@ -25,6 +24,7 @@ from colt.search.base import (
     Proposer,
     State,
 )
+from colt.search.config import SearchConfig
 from colt.search.context import prompt_context
 from colt.search.course import needs_course_alteration
 from colt.search.feedback import MeasurementFeedback
