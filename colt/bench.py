@@ -22,6 +22,7 @@ from typing import Any, Protocol, cast
 from colt import interrupt
 from colt.config import SearchConfig, TuneConfig, load_search_config
 from colt.errors import UserError, unknown_choice
+from colt.options import add_llm_options, llm_names
 
 CONFIGS = ("single-small", "single-large", "colt", "colt-random", "evolutionary", "random")
 PAPER_WORKLOADS = (
@@ -326,8 +327,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seeds", nargs="+", type=int)
     parser.add_argument("--trials", type=int, help="measured samples per run")
-    parser.add_argument("--model-set")
-    parser.add_argument("--models", nargs="+", help="restrict the model set to these")
+    add_llm_options(parser, set_dest="model_set", subset_dest="models", old_set="--model-set",
+                    old_subset="--models", default_set=None)
     parser.add_argument("--small-model")
     parser.add_argument("--large-model")
     parser.add_argument("--threads", type=int, dest="num_threads")
@@ -354,9 +355,11 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         )
         if getattr(args, key) is not None
     }
-    for key in ("workloads", "configs", "seeds", "models"):
+    for key in ("workloads", "configs", "seeds"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])
+    if "models" in overrides:
+        overrides["models"] = llm_names(overrides["models"])
     if args.resume:
         return dataclasses.replace(BenchConfig.load(args.resume), **overrides)
     make = BenchConfig.paper if args.paper else BenchConfig.quick

@@ -13,6 +13,7 @@ from pathlib import Path
 from colt import interrupt
 from colt.config import PROPOSERS, STRATEGIES, SearchConfig, TuneConfig
 from colt.errors import UserError
+from colt.options import add_llm_options, llm_names
 
 EPILOG = """examples:
   colt tune                                    COLT on matmul with the two embedded local LLMs
@@ -20,7 +21,7 @@ EPILOG = """examples:
   colt tune --strategy evolutionary --trials 32     MetaSchedule's stock search, as a baseline
   colt tune --strategy colt --proposer random       COLT's tree without any LLM (ablation)
   colt tune --workload my_kernels.py:make_gemm      your own function returning a TVM PrimFunc
-  colt tune --models openai                         the paper's GPT-5.2 + gpt-5-mini set
+  colt tune --llms openai                           the paper's GPT-5.2 + gpt-5-mini set
   colt tune --resume runs/matmul-colt-20261122-101500
   colt show runs/matmul-colt-20261122-101500
   colt report runs/matmul-colt-20261122-101500      an HTML + Markdown page with plots
@@ -144,13 +145,13 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         choices=PROPOSERS,
         help="who proposes transformations in COLT: the model set's LLMs, or random (no LLM)",
     )
-    tune.add_argument(
-        "--models",
-        default="embedded",
-        help="model set: a name from `colt models list` or a TOML file",
-    )
-    tune.add_argument(
-        "--only-models", default="", help="comma-separated subset of the model set to use"
+    add_llm_options(
+        tune,
+        set_dest="llms",
+        subset_dest="only_llms",
+        old_set="--models",
+        old_subset="--only-models",
+        default_set="embedded",
     )
     tune.add_argument("--trials", type=int, default=64, help="measured samples (the budget)")
     tune.add_argument(
@@ -274,8 +275,8 @@ def _tune_config(args: argparse.Namespace) -> TuneConfig:
         workload=args.workload,
         strategy=args.strategy,
         proposer=args.proposer,
-        model_set=args.models,
-        models=tuple(m.strip() for m in args.only_models.split(",") if m.strip()),
+        model_set=args.llms,
+        models=llm_names(args.only_llms),
         trials=args.trials,
         seed=args.seed,
         target=args.target,

@@ -123,7 +123,7 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unknown_model_set_lists_choices(capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = _run(capsys, "tune", "--models", "gpt-17", "--quiet")
+    code, err = _run(capsys, "tune", "--llms", "gpt-17", "--quiet")
     assert code == 2 and "embedded" in err and "openai" in err
 
 
@@ -131,14 +131,35 @@ def test_missing_api_key_names_the_variable(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    code, err = _run(capsys, "tune", "--models", "openai", "--out", str(tmp_path / "r"), "--quiet")
+    code, err = _run(capsys, "tune", "--llms", "openai", "--out", str(tmp_path / "r"), "--quiet")
     assert code == 2 and "OPENAI_API_KEY" in err and "not set" in err
     assert not (tmp_path / "r").exists()  # nothing was started or written
 
 
 def test_unknown_model_in_subset(capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = _run(capsys, "tune", "--only-models", "gpt-2", "--quiet")
+    code, err = _run(capsys, "tune", "--only-llms", "gpt-2", "--quiet")
     assert code == 2 and "gpt-2" in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "value"),
+    [("--models", "--llms", "gpt-17"), ("--only-models", "--only-llms", "gpt-2")],
+)
+def test_old_llm_spellings_still_work_and_say_so(
+    capsys: pytest.CaptureFixture[str], old: str, new: str, value: str
+) -> None:
+    code, err = _run(capsys, "tune", old, value, "--quiet")
+    assert code == 2 and value in err  # the value reached the same check
+    assert f"{old} is deprecated; use {new}" in err
+
+
+def test_bench_takes_the_same_llm_spelling() -> None:
+    from colt import bench, cli
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["bench", "--llms", "controlled", "--only-llms", "a,b", "c"])
+    config = bench.config_from_args(args)
+    assert (config.model_set, config.models) == ("controlled", ("a", "b", "c"))
 
 
 def test_an_interrupt_that_tvm_turned_into_an_error_still_stops_cleanly(

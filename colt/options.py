@@ -1,0 +1,81 @@
+"""Command-line pieces shared by `colt tune` and `colt bench`: the LLM-set options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+class DeprecatedSpelling(argparse.Action):
+    """An old option spelling kept for one release: it still works and says what replaces it."""
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, *, replacement: str, **kwargs: Any
+    ) -> None:
+        self.replacement = replacement
+        kwargs.setdefault("help", f"deprecated spelling of {replacement}")
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        print(
+            f"colt: warning: {option_string} is deprecated; use {self.replacement}", file=sys.stderr
+        )
+        setattr(namespace, self.dest, values)
+
+
+def add_llm_options(
+    parser: argparse.ArgumentParser,
+    *,
+    set_dest: str,
+    subset_dest: str,
+    old_set: str,
+    old_subset: str,
+    default_set: str | None,
+) -> None:
+    """``--llms SET`` and ``--only-llms NAME ...`` (commas also separate names), with the
+    command's old spellings as deprecated aliases."""
+    shown = f" (default: {default_set})" if default_set else ""
+    parser.add_argument(
+        "--llms",
+        dest=set_dest,
+        default=default_set,
+        metavar="SET",
+        help=f"the LLM set: a name from `colt models list` or a TOML file{shown}",
+    )
+    parser.add_argument(
+        "--only-llms",
+        dest=subset_dest,
+        nargs="+",
+        metavar="NAME",
+        help="use only these LLMs of the set",
+    )
+    parser.add_argument(
+        old_set,
+        dest=set_dest,
+        action=DeprecatedSpelling,
+        replacement="--llms",
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        old_subset,
+        dest=subset_dest,
+        nargs="+",
+        action=DeprecatedSpelling,
+        replacement="--only-llms",
+        help=argparse.SUPPRESS,
+    )
+
+
+def llm_names(values: Sequence[str] | None) -> tuple[str, ...]:
+    """``--only-llms a b`` or ``--only-llms a,b``: the names, in order."""
+    return tuple(
+        name.strip() for value in values or () for name in value.split(",") if name.strip()
+    )
