@@ -170,7 +170,7 @@ def run_colt(
             search.record_measurement(pick.key, latency)
         started = time.perf_counter()
         cost_model.update(candidates, [[lat] if lat else None for lat in latencies])
-        search.rescore()
+        search.end_round()
         recorder.timer.add("cost_model", time.perf_counter() - started)
         on_round(search)
     return search

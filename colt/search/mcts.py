@@ -29,9 +29,10 @@ from colt.search.context import prompt_context
 from colt.search.course import needs_course_alteration
 from colt.search.feedback import MeasurementFeedback
 from colt.search.policy import floor_applies, ma_uct, phi_small
-from colt.search.pool import ORIGINS, Candidate, Pool
+from colt.search.pool import Candidate, Pool
 from colt.search.seeds import streams
 from colt.search.stats import ModelCounters, SearchTimes
+from colt.search.summary import search_summary
 from colt.search.tree import ROOT, Node, Tree
 
 
@@ -70,6 +71,7 @@ class Search:
         self.trials_done, self.trials_total = 0, trials_total
         self.expansions = self.duplicates = self.course_alterations = 0
         self.feedback = MeasurementFeedback(self.tree, self.pool)
+        self.overhead_marks: list[dict[str, float]] = []  # one per measurement round
         self.depth_calls: defaultdict[int, Counter[str]] = defaultdict(Counter)
         self._rescored_from = 0  # pool offers below this were re-predicted once already
 
@@ -349,6 +351,18 @@ class Search:
     def best_latency_s(self) -> float | None:
         return self.feedback.best_latency_s
 
+    def end_round(self) -> None:
+        """After a measurement round and the cost model's retraining: re-predict what is new,
+        and note the search's own overhead so far (a run shows whether it stays linear)."""
+        self.rescore()
+        self.overhead_marks.append(
+            {
+                "samples": self.trials_done,
+                "expansions": self.expansions,
+                "overhead_s": round(self.times.overhead, 4),
+            }
+        )
+
     def rescore(self) -> None:
         """Re-predicts, after the cost model was retrained, the unmeasured candidates offered
         since the last retraining, in the pool and along every path their predictions were
@@ -362,30 +376,5 @@ class Search:
             candidate.value = score
             self.tree.correct(candidate.key, score, measured=False)
 
-    # -- reporting --------------------------------------------------------------------------
-
     def summary(self) -> dict[str, Any]:
-        return {
-            "expansions": self.expansions,
-            "tree_size": len(self.tree.nodes) - 1,
-            "tree_depth": self.tree.depth(),
-            "roots": len(self.tree.live_children(ROOT)),
-            "course_alterations": self.course_alterations,
-            "floor_calls": sum(c.floor_calls for c in self.counters.values()),
-            "duplicates": self.duplicates,
-            "invalid_edits": sum(c.errors.get("invalid_edit", 0) for c in self.counters.values()),
-            "origins": {origin: self.feedback.origins.get(origin, 0) for origin in ORIGINS},
-            "proposals_by_model": dict(self.feedback.measured_proposals),
-            "expansions_by_depth": {
-                str(depth): dict(calls) for depth, calls in sorted(self.depth_calls.items())
-            },
-            "search_overhead_per_expansion_s": (
-                self.times.overhead / self.expansions if self.expansions else None
-            ),
-            "time_s": {
-                "total": self.times.total,
-                "proposals": self.times.proposals,
-                "scoring": self.times.scoring,
-                "edits": self.times.edits,
-            },
-        }
+        return search_summary(self)

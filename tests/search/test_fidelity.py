@@ -250,3 +250,15 @@ def _golden_tree() -> list[tuple]:
 
 def test_golden_tree() -> None:
     assert _golden_tree() == GOLDEN
+
+
+def test_each_round_notes_the_search_overhead_so_far() -> None:
+    search = _search(PerModelProposer({"small": (["Up"], "small"), "large": (["Up"], "small")}))
+    for _ in range(3):
+        for _ in range(4):
+            search.step()
+        search.end_round()
+    marks = search.summary()["overhead_by_round"]
+    assert [m["expansions"] for m in marks] == [4, 8, 12]
+    assert marks[0]["overhead_s"] > 0
+    assert [m["overhead_s"] for m in marks] == sorted(m["overhead_s"] for m in marks)
