@@ -262,3 +262,33 @@ def test_each_round_notes_the_search_overhead_so_far() -> None:
     assert [m["expansions"] for m in marks] == [4, 8, 12]
     assert marks[0]["overhead_s"] > 0
     assert [m["overhead_s"] for m in marks] == sorted(m["overhead_s"] for m in marks)
+
+
+class _Router:
+    """Each model answers through its own proposer (what LLMProposer does for scripted models)."""
+
+    def __init__(self, proposers: dict) -> None:
+        self.proposers = proposers
+
+    def propose(self, model, context):
+        return self.proposers[model].propose(model, context)
+
+
+def test_scripted_adversarial_small_model_is_corrected_by_the_greedy_largest() -> None:
+    from colt.search.scripted import ScriptedProposer
+
+    rngs = streams(11)
+    router = _Router(
+        {
+            "small": ScriptedProposer("adversarial", "self", rng=rngs.proposer),
+            "large": ScriptedProposer("greedy", "smallest", rng=rngs.proposer),
+        }
+    )
+    search = _search(router, env=LineEnvironment(spread=20), largest_model_floor=0.0)
+    simulate(search, rounds=3, expansions=8)
+    assert search.course_alterations >= 2
+    altered = [n for n in search.tree.nodes if n.course_alteration]
+    assert all(n.proposed_by == "large" for n in altered)
+    # the greedy largest model's re-expansion improves on the parent the small model spoiled
+    parents = [search.tree.nodes[n.parent] for n in altered]
+    assert sum(n.key > p.key for n, p in zip(altered, parents, strict=True)) == len(altered)
