@@ -28,9 +28,23 @@ from colt.report import compare
 from colt.report.stats import gflops, percent_of_peak
 
 COLUMNS = (
-    "workload", "gflop", "naive_ms", "evolutionary_ms", "evolutionary_speedup", "trials",
-    "samples", "verified", "torch_ms", "numpy_ms", "evolutionary_gflops", "torch_gflops",
-    "numpy_gflops", "evolutionary_pct_peak", "torch_pct_peak", "numpy_pct_peak", "tune_s",
+    "workload",
+    "gflop",
+    "naive_ms",
+    "evolutionary_ms",
+    "evolutionary_speedup",
+    "trials",
+    "samples",
+    "verified",
+    "torch_ms",
+    "numpy_ms",
+    "evolutionary_gflops",
+    "torch_gflops",
+    "numpy_gflops",
+    "evolutionary_pct_peak",
+    "torch_pct_peak",
+    "numpy_pct_peak",
+    "tune_s",
     "notes",
 )
 
@@ -41,8 +55,9 @@ def tuned_results(workload: str, trials: int, run_dir: Path, api: Any) -> dict[s
     if state == "incomplete":
         api.resume(run_dir, progress=False)
     elif state == "missing":
-        config = TuneConfig(workload=workload, strategy="evolutionary", trials=trials,
-                            out_dir=run_dir)
+        config = TuneConfig(
+            workload=workload, strategy="evolutionary", trials=trials, out_dir=run_dir
+        )
         api.tune(config, progress=False)
     return dict(json.loads((run_dir / "results.json").read_text()))
 
@@ -55,25 +70,33 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def baseline_row(workload: Any, results: dict[str, Any], timings: dict[str, Any],
-                 peak_gflops: float) -> dict[str, str]:
+def baseline_row(
+    workload: Any, results: dict[str, Any], timings: dict[str, Any], peak_gflops: float
+) -> dict[str, str]:
     """One CSV row; empty cells where a figure does not exist, the reason in ``notes``."""
     tuned_s = results.get("best_latency_s")
     torch_s = timings["torch"]["latency_s"]
     numpy_s = timings["numpy"]["latency_s"]
-    notes = [f"{name}: {timings[name]['note']}" for name in ("torch", "numpy")
-             if timings[name]["note"]]
+    notes = [
+        f"{name}: {timings[name]['note']}" for name in ("torch", "numpy") if timings[name]["note"]
+    ]
     if results.get("best_latency_s") and not results.get("verified"):
         notes.append("evolutionary best not verified")
-    rates = {name: gflops(workload.flops, latency) for name, latency in
-             (("evolutionary", tuned_s), ("torch", torch_s), ("numpy", numpy_s))}
+    rates = {
+        name: gflops(workload.flops, latency)
+        for name, latency in (("evolutionary", tuned_s), ("torch", torch_s), ("numpy", numpy_s))
+    }
     row = {
-        "workload": workload.name, "gflop": f"{workload.flops / 1e9:.4g}",
-        "naive_ms": _ms(results.get("naive_latency_s")), "evolutionary_ms": _ms(tuned_s),
+        "workload": workload.name,
+        "gflop": f"{workload.flops / 1e9:.4g}",
+        "naive_ms": _ms(results.get("naive_latency_s")),
+        "evolutionary_ms": _ms(tuned_s),
         "evolutionary_speedup": _num(results.get("speedup")),
-        "trials": str(results.get("trials", "")), "samples": str(results.get("samples", "")),
+        "trials": str(results.get("trials", "")),
+        "samples": str(results.get("samples", "")),
         "verified": str(bool(results.get("verified"))).lower(),
-        "torch_ms": _ms(torch_s), "numpy_ms": _ms(numpy_s),
+        "torch_ms": _ms(torch_s),
+        "numpy_ms": _ms(numpy_s),
         "tune_s": _num((results.get("time_s") or {}).get("total"), 0),
         "notes": "; ".join(notes),
     }
@@ -84,8 +107,9 @@ def baseline_row(workload: Any, results: dict[str, Any], timings: dict[str, Any]
 
 
 def header(machine: dict[str, Any], peak: compare.Peak, trials: int) -> list[str]:
-    versions = ", ".join(f"{k} {v}" for k, v in {"colt": __version__,
-                                                  **machine["versions"]}.items())
+    versions = ", ".join(
+        f"{k} {v}" for k, v in {"colt": __version__, **machine["versions"]}.items()
+    )
     return [
         "# COLT baseline",
         "",
@@ -99,11 +123,28 @@ def header(machine: dict[str, Any], peak: compare.Peak, trials: int) -> list[str
 
 
 def markdown(rows: Sequence[dict[str, str]], head: list[str]) -> str:
-    shown = ("workload", "gflop", "naive_ms", "evolutionary_ms", "evolutionary_speedup",
-             "torch_ms", "numpy_ms", "evolutionary_gflops", "torch_gflops", "numpy_gflops",
-             "evolutionary_pct_peak", "torch_pct_peak", "numpy_pct_peak", "notes")
-    lines = [*head, "", "| " + " | ".join(shown) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(shown) - 2) + ["---"]) + "|"]
+    shown = (
+        "workload",
+        "gflop",
+        "naive_ms",
+        "evolutionary_ms",
+        "evolutionary_speedup",
+        "torch_ms",
+        "numpy_ms",
+        "evolutionary_gflops",
+        "torch_gflops",
+        "numpy_gflops",
+        "evolutionary_pct_peak",
+        "torch_pct_peak",
+        "numpy_pct_peak",
+        "notes",
+    )
+    lines = [
+        *head,
+        "",
+        "| " + " | ".join(shown) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(shown) - 2) + ["---"]) + "|",
+    ]
     lines += ["| " + " | ".join(row[c] or "—" for c in shown) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -122,8 +163,9 @@ def run(workloads: Sequence[str], trials: int, out: Path, *, api: Any = None) ->
         print(f"{name}: evolutionary search, {trials} samples", file=sys.stderr, flush=True)
         results = tuned_results(name, trials, out / "runs" / name, api)
         print(f"{name}: timing PyTorch and numpy", file=sys.stderr, flush=True)
-        rows.append(baseline_row(workload, results, compare.compare_workload(workload),
-                                 peak.gflops))
+        rows.append(
+            baseline_row(workload, results, compare.compare_workload(workload), peak.gflops)
+        )
     csv_path, md_path = out / "baseline.csv", out / "baseline.md"
     with csv_path.open("w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=COLUMNS)
@@ -138,8 +180,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=64, help="measured samples per workload")
-    parser.add_argument("--workloads", nargs="+", default=workload_names(include_small=False),
-                        help="default: every full-size built-in workload")
+    parser.add_argument(
+        "--workloads",
+        nargs="+",
+        default=workload_names(include_small=False),
+        help="default: every full-size built-in workload",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/baseline"))
     args = parser.parse_args(argv)
     for path in run(args.workloads, args.trials, args.out):

@@ -31,8 +31,10 @@ from colt.report.runs import RunRecord, load_grid
 from colt.report.stats import final_speedup, invocation_rates
 
 TARGET_WINS, TARGET_LARGEST_SHARE = 4, 0.35
-_RUNS_ROW = re.compile(r"^\| (?P<config>[\w-]+) \| (?P<workload>[\w.-]+) \| (?P<seed>\d+) \| "
-                       r"complete \| \d+/\d+ \| (?P<speedup>[\d.]+)× \|")
+_RUNS_ROW = re.compile(
+    r"^\| (?P<config>[\w-]+) \| (?P<workload>[\w.-]+) \| (?P<seed>\d+) \| "
+    r"complete \| \d+/\d+ \| (?P<speedup>[\d.]+)× \|"
+)
 
 
 def reference_speedups(report_md: Path, config: str = "colt-random") -> dict[str, list[float]]:
@@ -64,15 +66,22 @@ def verdict(table: dict[str, dict[str, list[float]]], runs: list[RunRecord]) -> 
     colt, large = table.get("colt", {}), table.get("single-large", {})
     both = sorted(set(colt) & set(large))
     wins = [w for w in both if (_mean(colt[w]) or 0) >= (_mean(large[w]) or 0)]
-    shares = [rates.largest_total_share for run in runs if run.label == "colt" and run.complete
-              and (rates := invocation_rates(run)) and rates.largest_total_share is not None]
+    shares = [
+        rates.largest_total_share
+        for run in runs
+        if run.label == "colt"
+        and run.complete
+        and (rates := invocation_rates(run))
+        and rates.largest_total_share is not None
+    ]
     share = _mean(shares)
     return {
         "workloads_compared": both,
         "colt_at_least_single_large": wins,
         "largest_total_share_mean": share,
-        "target_met": (len(wins) >= TARGET_WINS and share is not None
-                       and share <= TARGET_LARGEST_SHARE),
+        "target_met": (
+            len(wins) >= TARGET_WINS and share is not None and share <= TARGET_LARGEST_SHARE
+        ),
     }
 
 
@@ -83,8 +92,10 @@ def origins(runs: list[RunRecord]) -> dict[str, dict[str, float]]:
         if run.complete:
             for origin, count in run.origins.items():
                 counts[run.label][origin] += count
-    return {config: {o: c / max(1, sum(by.values())) for o, c in by.items()}
-            for config, by in counts.items()}
+    return {
+        config: {o: c / max(1, sum(by.values())) for o, c in by.items()}
+        for config, by in counts.items()
+    }
 
 
 def depths(runs: list[RunRecord]) -> dict[str, list[int]]:
@@ -97,16 +108,22 @@ def depths(runs: list[RunRecord]) -> dict[str, list[int]]:
     return dict(found)
 
 
-def reference_ratios(table: dict[str, dict[str, list[float]]],
-                     reference: dict[str, list[float]]) -> dict[str, Any]:
+def reference_ratios(
+    table: dict[str, dict[str, list[float]]], reference: dict[str, list[float]]
+) -> dict[str, Any]:
     """colt-random's mean speedup now ÷ then, per workload both have, and their geomean."""
     ratios: dict[str, dict[str, float]] = {}
     for workload, old in sorted(reference.items()):
         new = table.get("colt-random", {}).get(workload, [])
         if new and old:
             now, then = statistics.fmean(new), statistics.fmean(old)
-            ratios[workload] = {"now": now, "now_n": len(new), "then": then,
-                                "then_n": len(old), "ratio": now / then}
+            ratios[workload] = {
+                "now": now,
+                "now_n": len(new),
+                "then": then,
+                "then_n": len(old),
+                "ratio": now / then,
+            }
     values = [r["ratio"] for r in ratios.values() if r["ratio"] > 0]
     geomean = math.exp(statistics.fmean(math.log(v) for v in values)) if values else None
     return {"per_workload": ratios, "geomean": geomean}
@@ -124,19 +141,25 @@ def markdown(figures: dict[str, Any]) -> str:
         lines.append(f"| {workload} | " + " | ".join(cells) + " |")
     target = figures["verdict"]
     share = target["largest_total_share_mean"]
-    lines += ["", f"COLT ≥ single-large on {len(target['colt_at_least_single_large'])} of "
-              f"{len(target['workloads_compared'])} workloads compared "
-              f"({', '.join(target['colt_at_least_single_large']) or 'none'}); largest model's "
-              f"total share {share:.1%} (mean over COLT's runs)." if share is not None else
-              "No COLT run with model statistics yet.",
-              f"Target (≥ {TARGET_WINS} of 6, share ≤ {TARGET_LARGEST_SHARE:.0%}): "
-              f"{'met' if target['target_met'] else 'not met'}."]
+    lines += [
+        "",
+        f"COLT ≥ single-large on {len(target['colt_at_least_single_large'])} of "
+        f"{len(target['workloads_compared'])} workloads compared "
+        f"({', '.join(target['colt_at_least_single_large']) or 'none'}); largest model's "
+        f"total share {share:.1%} (mean over COLT's runs)."
+        if share is not None
+        else "No COLT run with model statistics yet.",
+        f"Target (≥ {TARGET_WINS} of 6, share ≤ {TARGET_LARGEST_SHARE:.0%}): "
+        f"{'met' if target['target_met'] else 'not met'}.",
+    ]
     reference = figures.get("reference")
     if reference:
         lines += ["", "| workload | colt-random now | then | ratio |", "|---|---:|---:|---:|"]
         for workload, row in reference["per_workload"].items():
-            lines.append(f"| {workload} | {row['now']:.1f}× (n={row['now_n']}) | "
-                         f"{row['then']:.1f}× (n={row['then_n']}) | {row['ratio']:.2f} |")
+            lines.append(
+                f"| {workload} | {row['now']:.1f}× (n={row['now_n']}) | "
+                f"{row['then']:.1f}× (n={row['then_n']}) | {row['ratio']:.2f} |"
+            )
         if reference["geomean"] is not None:
             lines.append(f"\nGeometric mean of the ratios: {reference['geomean']:.2f}.")
     return "\n".join(lines) + "\n"

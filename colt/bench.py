@@ -327,8 +327,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seeds", nargs="+", type=int)
     parser.add_argument("--trials", type=int, help="measured samples per run")
-    add_llm_options(parser, set_dest="model_set", subset_dest="models", old_set="--model-set",
-                    old_subset="--models", default_set=None)
+    add_llm_options(
+        parser,
+        set_dest="model_set",
+        subset_dest="models",
+        old_set="--model-set",
+        old_subset="--models",
+        default_set=None,
+    )
     parser.add_argument("--small-model")
     parser.add_argument("--large-model")
     parser.add_argument("--threads", type=int, dest="num_threads")

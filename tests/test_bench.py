@@ -56,18 +56,32 @@ class FakeAPI:
     def _write(config: TuneConfig, *, status: str) -> None:
         assert config.out_dir is not None
         models = config.models or (SMALL, LARGE)
-        calls = {name: (10, 0) for name in models} if config.strategy == "colt" and \
-            config.proposer == "llm" else None
-        make_run(config.out_dir, workload=config.workload, strategy=config.strategy,
-                 proposer=config.proposer if config.strategy == "colt" else None,
-                 seed=config.seed, samples=config.trials, model_calls=calls, status=status)
+        calls = (
+            {name: (10, 0) for name in models}
+            if config.strategy == "colt" and config.proposer == "llm"
+            else None
+        )
+        make_run(
+            config.out_dir,
+            workload=config.workload,
+            strategy=config.strategy,
+            proposer=config.proposer if config.strategy == "colt" else None,
+            seed=config.seed,
+            samples=config.trials,
+            model_calls=calls,
+            status=status,
+        )
         (config.out_dir / "config.json").write_text(json.dumps(config.to_json()))
 
 
 def bench(tmp_path: Path, **overrides: object) -> BenchConfig:
-    values: dict[str, object] = {"workloads": ("matmul-small", "flux-conv-small"),
-                                 "seeds": (0, 1), "trials": 8, "compare": False,
-                                 "report": False}
+    values: dict[str, object] = {
+        "workloads": ("matmul-small", "flux-conv-small"),
+        "seeds": (0, 1),
+        "trials": 8,
+        "compare": False,
+        "report": False,
+    }
     return BenchConfig.quick(tmp_path / "grid", **(values | overrides))
 
 
@@ -112,8 +126,7 @@ def test_a_killed_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
     redone = {c.out_dir for c in second.tuned}
     assert redone.isdisjoint(c.out_dir for c in first.tuned)  # nothing done twice
     assert len(redone) == 8 - 3
-    assert all(cell_state(config.cell_dir(c, w, s)) == "complete"
-               for c, w, s in config.cells())
+    assert all(cell_state(config.cell_dir(c, w, s)) == "complete" for c, w, s in config.cells())
 
 
 def test_an_interrupted_cell_stops_the_grid_and_is_not_a_failure(tmp_path: Path) -> None:
@@ -186,9 +199,25 @@ def test_presets_round_trip_and_validate(tmp_path: Path) -> None:
 
 def test_command_line_overrides(tmp_path: Path) -> None:
     parser = add_arguments(argparse.ArgumentParser())
-    args = parser.parse_args(["--grid", str(tmp_path / "g"), "--workloads", "matmul",
-                                      "--seeds", "0", "1", "--trials", "16", "--no-compare"])
+    args = parser.parse_args(
+        [
+            "--grid",
+            str(tmp_path / "g"),
+            "--workloads",
+            "matmul",
+            "--seeds",
+            "0",
+            "1",
+            "--trials",
+            "16",
+            "--no-compare",
+        ]
+    )
     config = config_from_args(args)
     assert (config.workloads, config.seeds, config.trials, config.compare) == (
-        ("matmul",), (0, 1), 16, False)
+        ("matmul",),
+        (0, 1),
+        16,
+        False,
+    )
     assert config.configs == CONFIGS and config.grid_dir == tmp_path / "g"

@@ -31,8 +31,14 @@ class FakeAPI:
     def tune(self, config: TuneConfig, *, progress: bool = True) -> Path:
         assert config.out_dir is not None
         self.tuned.append(config)
-        make_run(config.out_dir, workload=config.workload, strategy=config.strategy,
-                 proposer=None, samples=config.trials, final_speedup=5.0)
+        make_run(
+            config.out_dir,
+            workload=config.workload,
+            strategy=config.strategy,
+            proposer=None,
+            samples=config.trials,
+            final_speedup=5.0,
+        )
         return config.out_dir
 
     def resume(self, run_dir: Path, *, progress: bool = True) -> Path:
@@ -41,8 +47,11 @@ class FakeAPI:
 
 def test_baseline_writes_csv_and_markdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     baseline = load_script()
-    monkeypatch.setattr(compare, "measured_peak_gflops",
-                        lambda: compare.Peak(50.0, "numpy float32 matmul (test)", 2))
+    monkeypatch.setattr(
+        compare,
+        "measured_peak_gflops",
+        lambda: compare.Peak(50.0, "numpy float32 matmul (test)", 2),
+    )
     api = FakeAPI()
     csv_path, md_path = baseline.run(["matmul-small"], 8, tmp_path, api=api)
     assert [(c.strategy, c.trials) for c in api.tuned] == [("evolutionary", 8)]
@@ -57,8 +66,15 @@ def test_baseline_writes_csv_and_markdown(tmp_path: Path, monkeypatch: pytest.Mo
     assert float(row["evolutionary_pct_peak"]) == pytest.approx(100 * rate / 50.0, abs=0.05)
     assert float(row["numpy_ms"]) > 0 and row["verified"] == "true"
     text = md_path.read_text()
-    for needle in ("- date: ", "- machine: ", "cores", "- versions: colt", "tvm",
-                   "measured BLAS peak: 50.0 GFLOP/s", "| matmul-small |"):
+    for needle in (
+        "- date: ",
+        "- machine: ",
+        "cores",
+        "- versions: colt",
+        "tvm",
+        "measured BLAS peak: 50.0 GFLOP/s",
+        "| matmul-small |",
+    ):
         assert needle in text
     baseline.run(["matmul-small"], 8, tmp_path, api=api)  # complete runs are reused
     assert len(api.tuned) == 1

@@ -36,9 +36,7 @@ def _server_processes(run_dir: Path) -> list[psutil.Process]:
 
 def test_short_colt_run_with_embedded_models(tmp_path: Path) -> None:
     run_dir = tmp_path / "embedded"
-    config = TuneConfig(
-        workload="matmul-small", trials=4, out_dir=run_dir, search=FAST_ROUNDS
-    )
+    config = TuneConfig(workload="matmul-small", trials=4, out_dir=run_dir, search=FAST_ROUNDS)
     results = json.loads((tune(config, progress=False) / "results.json").read_text())
     stats = results["model_stats"]
     assert set(stats) == {"smollm2-135m", "gemma3-270m"}
@@ -110,7 +108,10 @@ def test_failing_endpoints_are_counted_and_keys_never_written(
 ) -> None:
     run_dir = tmp_path / "faulty"
     config = TuneConfig(
-        workload="matmul-small", trials=4, out_dir=run_dir, search=FAST_ROUNDS,
+        workload="matmul-small",
+        trials=4,
+        out_dir=run_dir,
+        search=FAST_ROUNDS,
         model_set=str(faulty_model_set),
     )
     results = json.loads((tune(config, progress=False) / "results.json").read_text())
@@ -126,8 +127,19 @@ def test_failing_endpoints_are_counted_and_keys_never_written(
 def test_a_killed_model_server_is_counted_and_the_run_finishes(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed-server"
     command = [
-        sys.executable, "-m", "colt.cli", "tune", "--workload", "matmul-small", "--trials", "8",
-        "--trials-per-round", "4", "--out", str(run_dir), "--quiet",
+        sys.executable,
+        "-m",
+        "colt.cli",
+        "tune",
+        "--workload",
+        "matmul-small",
+        "--trials",
+        "8",
+        "--trials-per-round",
+        "4",
+        "--out",
+        str(run_dir),
+        "--quiet",
     ]
     process = subprocess.Popen(command)
     calls = run_dir / "llm_calls.jsonl"
@@ -136,9 +148,7 @@ def test_a_killed_model_server_is_counted_and_the_run_finishes(tmp_path: Path) -
         if calls.exists() and len(calls.read_text().splitlines()) >= 2:
             break
         time.sleep(0.5)
-    (victim,) = [
-        p for p in _server_processes(run_dir) if "smollm2" in " ".join(p.cmdline())
-    ]
+    (victim,) = [p for p in _server_processes(run_dir) if "smollm2" in " ".join(p.cmdline())]
     for child in victim.children(recursive=True):
         child.send_signal(signal.SIGKILL)
     victim.send_signal(signal.SIGKILL)

@@ -58,51 +58,126 @@ def make_run(
         error = "build failed" if sample % 5 == 0 and sample != middle else None
         latency = None if error else NAIVE_S / speedup
         best = min(best, latency or math.inf)
-        curve.append({"sample": sample, "latency_s": latency,
-                      "best_latency_s": best if best < math.inf else None,
-                      "speedup": None if latency is None else NAIVE_S / latency, "error": error})
+        curve.append(
+            {
+                "sample": sample,
+                "latency_s": latency,
+                "best_latency_s": best if best < math.inf else None,
+                "speedup": None if latency is None else NAIVE_S / latency,
+                "error": error,
+            }
+        )
     results: dict[str, Any] = {
-        "colt_version": "0.1.0", "status": status,
+        "colt_version": "0.1.0",
+        "status": status,
         "workload": {"name": workload, "flops": 2 * 128**3, "description": "test"},
-        "strategy": strategy, "proposer": proposer,
+        "strategy": strategy,
+        "proposer": proposer,
         "model_set": "embedded" if proposer == "llm" else None,
         "models": [{"name": name, "parameters": sizes[name]} for name in model_calls],
-        "seed": seed, "trials": 32, "num_threads": 2,
-        "versions": {"colt": "0.1.0"}, "machine": {"cpu": "test cpu", "cores": 2},
-        "naive_latency_s": NAIVE_S, "best_latency_s": NAIVE_S / final_speedup,
-        "speedup": final_speedup, "verified": True, "verification_failures": [],
-        "samples": samples, "curve": curve,
-        "time_s": {"total": 100.0, "search": 2.0, "proposals": 50.0, "sampling": 1.0,
-                   "cost_model": 1.5, "build": 20.0, "run": 20.0, "verify": 3.0},
+        "seed": seed,
+        "trials": 32,
+        "num_threads": 2,
+        "versions": {"colt": "0.1.0"},
+        "machine": {"cpu": "test cpu", "cores": 2},
+        "naive_latency_s": NAIVE_S,
+        "best_latency_s": NAIVE_S / final_speedup,
+        "speedup": final_speedup,
+        "verified": True,
+        "verification_failures": [],
+        "samples": samples,
+        "curve": curve,
+        "time_s": {
+            "total": 100.0,
+            "search": 2.0,
+            "proposals": 50.0,
+            "sampling": 1.0,
+            "cost_model": 1.5,
+            "build": 20.0,
+            "run": 20.0,
+            "verify": 3.0,
+        },
         "search": {"expansions": 10, "tree_size": 5, "course_alterations": 1}
-        if strategy == "colt" else None,
+        if strategy == "colt"
+        else None,
         "model_stats": {
-            name: {"calls": calls, "hits": calls // 3, "course_alterations": altered,
-                   "latency_s": 5.0 * calls}
+            name: {
+                "calls": calls,
+                "hits": calls // 3,
+                "course_alterations": altered,
+                "latency_s": 5.0 * calls,
+            }
             for name, (calls, altered) in model_calls.items()
         },
     }
     (run_dir / "results.json").write_text(json.dumps(results))
     (run_dir / "config.json").write_text(json.dumps({"workload": workload, "seed": seed}))
-    (run_dir / "best.py").write_text("# from tvm.script import tirx as T\n@T.prim_func\n"
-                                     "def main(A: T.Buffer((128, 128), 'float32')): pass\n")
+    (run_dir / "best.py").write_text(
+        "# from tvm.script import tirx as T\n@T.prim_func\n"
+        "def main(A: T.Buffer((128, 128), 'float32')): pass\n"
+    )
     if tree:
         nodes = [
-            {"id": 0, "parent": None, "depth": 0, "model": SMALL, "proposed_by": None,
-             "edits": [], "score": 0.1, "measured": True, "pruned": False,
-             "course_alteration": False},
-            {"id": 1, "parent": 0, "depth": 1, "model": LARGE, "proposed_by": SMALL,
-             "edits": ["TileSize"], "score": 0.4, "measured": True, "pruned": False,
-             "course_alteration": False},
-            {"id": 2, "parent": 0, "depth": 1, "model": SMALL, "proposed_by": SMALL,
-             "edits": ["Unroll"], "score": 0.2, "measured": False, "pruned": True,
-             "course_alteration": False},
-            {"id": 3, "parent": 0, "depth": 1, "model": SMALL, "proposed_by": LARGE,
-             "edits": ["Parallel", "Vectorize"], "score": 0.5, "measured": True,
-             "pruned": False, "course_alteration": True},
-            {"id": 4, "parent": 3, "depth": 2, "model": SMALL, "proposed_by": SMALL,
-             "edits": ["TileSize"], "score": 0.6, "measured": False, "pruned": False,
-             "course_alteration": False},
+            {
+                "id": 0,
+                "parent": None,
+                "depth": 0,
+                "model": SMALL,
+                "proposed_by": None,
+                "edits": [],
+                "score": 0.1,
+                "measured": True,
+                "pruned": False,
+                "course_alteration": False,
+            },
+            {
+                "id": 1,
+                "parent": 0,
+                "depth": 1,
+                "model": LARGE,
+                "proposed_by": SMALL,
+                "edits": ["TileSize"],
+                "score": 0.4,
+                "measured": True,
+                "pruned": False,
+                "course_alteration": False,
+            },
+            {
+                "id": 2,
+                "parent": 0,
+                "depth": 1,
+                "model": SMALL,
+                "proposed_by": SMALL,
+                "edits": ["Unroll"],
+                "score": 0.2,
+                "measured": False,
+                "pruned": True,
+                "course_alteration": False,
+            },
+            {
+                "id": 3,
+                "parent": 0,
+                "depth": 1,
+                "model": SMALL,
+                "proposed_by": LARGE,
+                "edits": ["Parallel", "Vectorize"],
+                "score": 0.5,
+                "measured": True,
+                "pruned": False,
+                "course_alteration": True,
+            },
+            {
+                "id": 4,
+                "parent": 3,
+                "depth": 2,
+                "model": SMALL,
+                "proposed_by": SMALL,
+                "edits": ["TileSize"],
+                "score": 0.6,
+                "measured": False,
+                "pruned": False,
+                "course_alteration": False,
+            },
         ]
         (run_dir / "tree.json").write_text(json.dumps({"nodes": nodes}))
     return run_dir
@@ -121,30 +196,51 @@ def grid(tmp_path: Path) -> Path:
 def make_grid(grid_dir: Path) -> Path:
     """3 configurations × 2 workloads × 2 seeds, with PyTorch / numpy comparisons."""
     grid_dir.mkdir(parents=True)
-    (grid_dir / "grid.json").write_text(json.dumps({
-        "configs": ["single-small", "colt", "evolutionary"],
-        "workloads": ["matmul-small", "flux-conv-small"], "seeds": [0, 1], "trials": 32}))
+    (grid_dir / "grid.json").write_text(
+        json.dumps(
+            {
+                "configs": ["single-small", "colt", "evolutionary"],
+                "workloads": ["matmul-small", "flux-conv-small"],
+                "seeds": [0, 1],
+                "trials": 32,
+            }
+        )
+    )
     for config in SPEEDUPS:
         for workload in ("matmul-small", "flux-conv-small"):
             for seed in (0, 1):
                 calls = {"single-small": {SMALL: (32, 0)}, "colt": COLT_CALLS[seed]}.get(config)
-                make_run(grid_dir / config / workload / f"seed{seed}", workload=workload,
-                         strategy="evolutionary" if config == "evolutionary" else "colt",
-                         proposer=None if config == "evolutionary" else "llm", seed=seed,
-                         samples=SAMPLES[config][seed], final_speedup=SPEEDUPS[config][seed],
-                         model_calls=calls, tree=config == "colt")
-    (grid_dir / "comparisons.json").write_text(json.dumps({
-        "peak": {"gflops": 100.0, "label": "measured BLAS peak"},
-        "workloads": {
-            "matmul-small": {"numpy": {"latency_s": 0.001}, "torch": {"latency_s": 0.002}},
-            "flux-conv-small": {"numpy": {"latency_s": None, "note": "not applicable"},
-                                "torch": {"latency_s": None, "note": "not installed"}},
-        }}))
+                make_run(
+                    grid_dir / config / workload / f"seed{seed}",
+                    workload=workload,
+                    strategy="evolutionary" if config == "evolutionary" else "colt",
+                    proposer=None if config == "evolutionary" else "llm",
+                    seed=seed,
+                    samples=SAMPLES[config][seed],
+                    final_speedup=SPEEDUPS[config][seed],
+                    model_calls=calls,
+                    tree=config == "colt",
+                )
+    (grid_dir / "comparisons.json").write_text(
+        json.dumps(
+            {
+                "peak": {"gflops": 100.0, "label": "measured BLAS peak"},
+                "workloads": {
+                    "matmul-small": {"numpy": {"latency_s": 0.001}, "torch": {"latency_s": 0.002}},
+                    "flux-conv-small": {
+                        "numpy": {"latency_s": None, "note": "not applicable"},
+                        "torch": {"latency_s": None, "note": "not installed"},
+                    },
+                },
+            }
+        )
+    )
     return grid_dir
 
 
-def by_config(runs: tuple[RunRecord, ...], workload: str | None = None
-              ) -> dict[str, list[RunRecord]]:
+def by_config(
+    runs: tuple[RunRecord, ...], workload: str | None = None
+) -> dict[str, list[RunRecord]]:
     grouped: dict[str, list[RunRecord]] = {}
     for run in runs:
         if workload is None or run.workload == workload:
@@ -153,8 +249,15 @@ def by_config(runs: tuple[RunRecord, ...], workload: str | None = None
 
 
 def test_load_run_reads_the_documented_fields(tmp_path: Path) -> None:
-    run = load_run(make_run(tmp_path / "run", samples=10, final_speedup=4.0,
-                            model_calls={SMALL: (8, 0), LARGE: (4, 1)}, tree=True))
+    run = load_run(
+        make_run(
+            tmp_path / "run",
+            samples=10,
+            final_speedup=4.0,
+            model_calls={SMALL: (8, 0), LARGE: (4, 1)},
+            tree=True,
+        )
+    )
     assert run.workload == "matmul-small" and run.complete and run.samples == 10
     assert run.label == "colt"  # not inside a grid: named from strategy and proposer
     assert run.largest_model is not None and run.largest_model.name == LARGE
@@ -213,8 +316,9 @@ def test_rates_reproduce_the_papers_table1_column() -> None:
     """Llama-3.3-70B as largest, COLT(2): 49.4 % regular, 16.9 % alterations -> 53.4 % total."""
     small_calls, large_regular = 506, 494
     altered = round(0.169 * small_calls)
-    run = load_run_from_calls({"small": (small_calls, 0), "large": (large_regular + altered,
-                                                                    altered)})
+    run = load_run_from_calls(
+        {"small": (small_calls, 0), "large": (large_regular + altered, altered)}
+    )
     rates = invocation_rates(run)
     assert rates is not None
     assert rates.regular_share["large"] == pytest.approx(0.494)
@@ -225,16 +329,44 @@ def test_rates_reproduce_the_papers_table1_column() -> None:
 def load_run_from_calls(calls: dict[str, tuple[int, int]]) -> RunRecord:
     from colt.report.runs import ModelRecord
 
-    models = tuple(ModelRecord(name, {"small": 1e9, "large": 7e10}[name], c, a)
-                   for name, (c, a) in calls.items())
-    return RunRecord(Path("."), "colt", "complete", "w", 1.0, "colt", "llm", 0, 1, 1, 1.0,
-                     1.0, 1.0, True, (1.0,), {}, models, None, {}, {}, {})
+    models = tuple(
+        ModelRecord(name, {"small": 1e9, "large": 7e10}[name], c, a)
+        for name, (c, a) in calls.items()
+    )
+    return RunRecord(
+        Path("."),
+        "colt",
+        "complete",
+        "w",
+        1.0,
+        "colt",
+        "llm",
+        0,
+        1,
+        1,
+        1.0,
+        1.0,
+        1.0,
+        True,
+        (1.0,),
+        {},
+        models,
+        None,
+        {},
+        {},
+        {},
+    )
 
 
 def test_table2_reproduces_the_papers_gains() -> None:
     """Table 2 of the paper, GPT-5.2 as largest: (samples, speedup) -> gain over gpt-5-mini."""
-    paper = {"gpt-5-mini": (660, 5.46), "GPT-5.2": (530, 5.01), "COLT(2)": (710, 7.78),
-             "COLT(4)": (390, 5.02), "COLT(8)": (580, 7.16)}
+    paper = {
+        "gpt-5-mini": (660, 5.46),
+        "GPT-5.2": (530, 5.01),
+        "COLT(2)": (710, 7.78),
+        "COLT(4)": (390, 5.02),
+        "COLT(8)": (580, 7.16),
+    }
     runs = {name: [_with(samples, speedup)] for name, (samples, speedup) in paper.items()}
     gains = {row.config: row.gain for row in efficiency_rows(runs, baseline="gpt-5-mini")}
     assert gains["gpt-5-mini"] == pytest.approx(1.0)
@@ -288,8 +420,15 @@ def test_grid_report_is_self_contained(grid: Path, tmp_path: Path) -> None:
     pngs = _embedded_pngs(text)
     assert len(pngs) == 2 and all(png.startswith(PNG_MAGIC) for png in pngs)  # Figure 2, calls
     assert not re.search(r'(src|href)="(?!data:)', text)  # nothing external
-    for needle in ("Table 1.", "Table 2. Sample efficiency on matmul-small", "PyTorch",
-                   "measured BLAS peak", "Time split", "1.76×", "not installed"):
+    for needle in (
+        "Table 1.",
+        "Table 2. Sample efficiency on matmul-small",
+        "PyTorch",
+        "measured BLAS peak",
+        "Time split",
+        "1.76×",
+        "not installed",
+    ):
         assert needle in text
     markdown = (out / "report.md").read_text()
     assert "![Figure 2." in markdown and "| colt |" in markdown
@@ -301,15 +440,22 @@ def test_run_report_has_curve_models_tree_and_schedule(grid: Path) -> None:
     run_dir = grid / "colt" / "matmul-small" / "seed0"
     text = write_report(run_dir).read_text()
     assert len(_embedded_pngs(text)) == 3  # curve, model calls, tree
-    for needle in ("Model statistics", "Tree summary by depth", "best.py", "T.prim_func",
-                   "matmul-small · colt / llm", "Time split"):
+    for needle in (
+        "Model statistics",
+        "Tree summary by depth",
+        "best.py",
+        "T.prim_func",
+        "matmul-small · colt / llm",
+        "Time split",
+    ):
         assert needle in text
     assert (run_dir / "report.md").exists() and (run_dir / "tree.png").exists()
 
 
 def test_report_of_a_running_baseline_without_models(tmp_path: Path) -> None:
-    run_dir = make_run(tmp_path / "run", strategy="random", proposer=None, status="running",
-                       samples=6)
+    run_dir = make_run(
+        tmp_path / "run", strategy="random", proposer=None, status="running", samples=6
+    )
     text = write_report(run_dir).read_text()
     assert "running" in text and "Model statistics" not in text
 

@@ -15,8 +15,15 @@ from colt.report import write_report
 from tests.test_report import make_grid, make_run
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
 # Appended to a copy of the report: after load, write what the browser made of it into the DOM.
 PROBE = """<script>window.addEventListener("load", () => {
   const probe = document.createElement("pre");
@@ -38,7 +45,10 @@ def chromium(tmp_path: Path, *args: str) -> str:
     profile = tmp_path / "chromium-profile"
     result = subprocess.run(
         [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return result.stdout
 
@@ -49,8 +59,13 @@ def probe(html_path: Path, tmp_path: Path) -> dict[str, Any]:
     dom = chromium(tmp_path, "--dump-dom", probed.as_uri())
     found = re.search(r'<pre id="colt-probe">(.*?)</pre>', dom, re.S)
     assert found, "the probe did not run: " + dom[-500:]
-    return json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<")
-                      .replace("&gt;", ">").replace("&quot;", '"'))
+    return json.loads(
+        found.group(1)
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+    )
 
 
 def test_grid_report_renders_in_chromium(tmp_path: Path) -> None:
@@ -77,12 +92,18 @@ def test_a_broken_image_is_detected(tmp_path: Path) -> None:
 
 
 def test_screenshot_of_a_run_report_is_not_blank(tmp_path: Path) -> None:
-    run_dir = make_run(tmp_path / "run", model_calls={"smollm2-135m": (8, 0),
-                                                      "gemma3-270m": (4, 1)}, tree=True)
+    run_dir = make_run(
+        tmp_path / "run", model_calls={"smollm2-135m": (8, 0), "gemma3-270m": (4, 1)}, tree=True
+    )
     report = write_report(run_dir)
     shot = tmp_path / "shot.png"
-    chromium(tmp_path, "--hide-scrollbars", "--window-size=1200,1600",
-             f"--screenshot={shot}", report.as_uri())
+    chromium(
+        tmp_path,
+        "--hide-scrollbars",
+        "--window-size=1200,1600",
+        f"--screenshot={shot}",
+        report.as_uri(),
+    )
     import matplotlib.image
 
     pixels = matplotlib.image.imread(shot)

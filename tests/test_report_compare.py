@@ -36,8 +36,11 @@ def test_numpy_reference_is_timed_in_float32(matmul_small: Workload) -> None:
 
 def test_torch_is_optional(matmul_small: Workload, monkeypatch: pytest.MonkeyPatch) -> None:
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "torch" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "torch" else real_find_spec(name, *a),
+    )
     assert compare.time_torch(matmul_small).note == "not installed"
     assert compare.machine_summary()["versions"]["torch"] == "not installed"
 

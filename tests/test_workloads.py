@@ -21,8 +21,14 @@ FULL = workload_names(include_small=False)
 FULL_SHAPES = {
     "matmul": [(512, 512), (512, 512), (512, 512)],
     "llama3-8b-attention": [(32, 256, 128), (8, 256, 128), (8, 256, 128), (32, 256, 128)],
-    "deepseek-r1-moe": [(4, 7168), (4, 2), (4, 2048, 7168), (4, 2048, 7168), (4, 7168, 2048),
-                        (4, 7168)],
+    "deepseek-r1-moe": [
+        (4, 7168),
+        (4, 2),
+        (4, 2048, 7168),
+        (4, 2048, 7168),
+        (4, 7168, 2048),
+        (4, 7168),
+    ],
     "flux-attention": [(24, 256, 128)] * 4,
     "flux-conv": [(1, 512, 16, 16), (512, 512, 3, 3), (512,), (1, 512, 16, 16)],
     "llama4-scout-mlp": [(4, 5120), (8192, 5120), (8192, 5120), (5120, 8192), (4, 5120)],
@@ -46,8 +52,7 @@ def _run_unscheduled(name: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return arrays[:split], [tensor.numpy() for tensor in tensors[split:]]
 
 
-def _assert_close(workload: Workload, actual: list[np.ndarray],
-                  expected: list[np.ndarray]) -> None:
+def _assert_close(workload: Workload, actual: list[np.ndarray], expected: list[np.ndarray]) -> None:
     assert len(actual) == len(expected) == workload.num_outputs
     for got, want in zip(actual, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=workload.rtol, atol=workload.atol)
@@ -63,8 +68,14 @@ def _shapes(func: tvm.tirx.PrimFunc) -> list[tuple[int, ...]]:
 
 
 def test_registry_lists_every_builtin() -> None:
-    families = {"matmul", "llama3-8b-attention", "deepseek-r1-moe", "flux-attention",
-                "flux-conv", "llama4-scout-mlp"}
+    families = {
+        "matmul",
+        "llama3-8b-attention",
+        "deepseek-r1-moe",
+        "flux-attention",
+        "flux-conv",
+        "llama4-scout-mlp",
+    }
     assert set(FULL) == families
     assert set(workload_names()) == families | {f"{name}-small" for name in families}
     assert all(get_workload(name).small for name in SMALL)
@@ -201,16 +212,23 @@ def test_user_kernel_irmodule_gather_and_two_outputs(tmp_path: Path) -> None:
     [
         (VECTOR_ADD, "vector_sub", r"no function 'vector_sub'; it defines vector_add"),
         ("X = 1\n", "f", r"no function 'f'; it defines no functions"),
-        ("def broken():\n    raise ValueError('shape mismatch')\n", "broken",
-         r"raised ValueError: shape mismatch"),
+        (
+            "def broken():\n    raise ValueError('shape mismatch')\n",
+            "broken",
+            r"raised ValueError: shape mismatch",
+        ),
         ("def wrong():\n    return 42\n", "wrong", r"returned int, expected a tvm.tirx.PrimFunc"),
-        ("import tvm\ndef empty():\n    return tvm.IRModule({})\n", "empty",
-         r"IRModule with 0 PrimFuncs"),
+        (
+            "import tvm\ndef empty():\n    return tvm.IRModule({})\n",
+            "empty",
+            r"IRModule with 0 PrimFuncs",
+        ),
         ("import nonexistent_module_xyz\n", "f", r"importing .* failed: ModuleNotFoundError"),
     ],
 )
-def test_bad_user_kernels_raise_user_error(tmp_path: Path, source: str, function: str,
-                                            message: str) -> None:
+def test_bad_user_kernels_raise_user_error(
+    tmp_path: Path, source: str, function: str, message: str
+) -> None:
     path = _kernel_file(tmp_path, source)
     with pytest.raises(UserError, match=message) as caught:
         get_workload(f"{path}:{function}")

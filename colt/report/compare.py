@@ -98,8 +98,9 @@ def time_numpy(workload: Any, *, inputs: Any = None, repeats: int = 5) -> Timing
     return Timing(latency, repeats, threads=_blas_threads(), version=np.__version__)
 
 
-def time_torch(workload: Any, *, inputs: Any = None, repeats: int = 5,
-               threads: int | None = None) -> Timing:
+def time_torch(
+    workload: Any, *, inputs: Any = None, repeats: int = 5, threads: int | None = None
+) -> Timing:
     """The workload's PyTorch implementation on the CPU; "not installed" without PyTorch."""
     if importlib.util.find_spec("torch") is None:
         return Timing(None, note="not installed")
@@ -141,16 +142,16 @@ def machine_summary() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            names = (line.split(":", 1)[1].strip() for line in cpuinfo
-                     if line.startswith("model name"))
+            names = (
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            )
             cpu = next(names, cpu)
     except OSError:
         pass
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     for package in ("tvm", "torch"):
         versions[package] = _version_of(package)
-    return {"cpu": cpu, "cores": os.cpu_count(), "hostname": platform.node(),
-            "versions": versions}
+    return {"cpu": cpu, "cores": os.cpu_count(), "hostname": platform.node(), "versions": versions}
 
 
 def _version_of(package: str) -> str:
@@ -165,8 +166,9 @@ def _version_of(package: str) -> str:
         return "unknown"
 
 
-def compare_workload(workload: Any, *, repeats: int = 5, threads: int | None = None
-                     ) -> dict[str, Any]:
+def compare_workload(
+    workload: Any, *, repeats: int = 5, threads: int | None = None
+) -> dict[str, Any]:
     """numpy and PyTorch timings of one workload on the same inputs, as JSON."""
     try:
         inputs = workload_inputs(workload)

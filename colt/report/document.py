@@ -92,8 +92,10 @@ def _html_block(block: Block) -> str:
     if isinstance(block, Figure):
         data = base64.b64encode(block.png).decode("ascii")
         alt = html.escape(block.caption, quote=True)
-        return (f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
-                f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
+        return (
+            f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+            f"<figcaption>{html.escape(block.caption)}</figcaption></figure>"
+        )
     caption = f"<p>{html.escape(block.caption)}</p>" if block.caption else ""
     return f"{caption}<pre>{html.escape(block.text)}</pre>"
 

@@ -60,9 +60,7 @@ def _softmax_rows(scores: te.Tensor, seq: int, scale: float) -> te.Tensor:
     """softmax(scale · scores) over the last axis, subtracting the row max first."""
     shape = scores.shape
     j = te.reduce_axis((0, seq), name="j")
-    row_max = te.compute(
-        shape[:2], lambda h, i: te.max(scores[h, i, j], axis=j), name="row_max"
-    )
+    row_max = te.compute(shape[:2], lambda h, i: te.max(scores[h, i, j], axis=j), name="row_max")
     exps = te.compute(
         shape,
         lambda h, i, c: te.exp((scores[h, i, c] - row_max[h, i]) * scale),
@@ -99,8 +97,17 @@ def attention_flops(heads: int, seq: int, head_dim: int) -> float:
     return 4.0 * heads * seq * seq * head_dim + 6.0 * heads * seq * seq
 
 
-def attention_workload(name: str, description: str, *, heads: int, kv_heads: int, seq: int,
-                       head_dim: int, small: bool, tolerance: float) -> Workload:
+def attention_workload(
+    name: str,
+    description: str,
+    *,
+    heads: int,
+    kv_heads: int,
+    seq: int,
+    head_dim: int,
+    small: bool,
+    tolerance: float,
+) -> Workload:
     return Workload(
         name=name,
         family="attention",
@@ -124,22 +131,42 @@ WORKLOADS = (
         "llama3-8b-attention",
         "Llama-3-8B self-attention core: 32 query heads sharing 8 KV heads (grouped-query), "
         f"head dim 128 (hidden 4096), over a {LLAMA3_SEQ}-token sequence, no mask.",
-        heads=32, kv_heads=8, seq=LLAMA3_SEQ, head_dim=128, small=False, tolerance=1e-4,
+        heads=32,
+        kv_heads=8,
+        seq=LLAMA3_SEQ,
+        head_dim=128,
+        small=False,
+        tolerance=1e-4,
     ),
     attention_workload(
         "llama3-8b-attention-small",
         "Tiny Llama-3-style grouped-query attention (4 query heads on 1 KV head, seq 16, dim 16).",
-        heads=4, kv_heads=1, seq=16, head_dim=16, small=True, tolerance=1e-5,
+        heads=4,
+        kv_heads=1,
+        seq=16,
+        head_dim=16,
+        small=True,
+        tolerance=1e-5,
     ),
     attention_workload(
         "flux-attention",
         "FLUX.1 transformer attention: 24 heads of dim 128 (hidden 3072), full non-causal "
         f"softmax attention over {FLUX_SEQ} joint text+image tokens.",
-        heads=24, kv_heads=24, seq=FLUX_SEQ, head_dim=128, small=False, tolerance=1e-4,
+        heads=24,
+        kv_heads=24,
+        seq=FLUX_SEQ,
+        head_dim=128,
+        small=False,
+        tolerance=1e-4,
     ),
     attention_workload(
         "flux-attention-small",
         "Tiny FLUX-style full attention (2 heads, seq 16, dim 16).",
-        heads=2, kv_heads=2, seq=16, head_dim=16, small=True, tolerance=1e-5,
+        heads=2,
+        kv_heads=2,
+        seq=16,
+        head_dim=16,
+        small=True,
+        tolerance=1e-5,
     ),
 )

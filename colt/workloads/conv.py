@@ -73,8 +73,9 @@ def conv_flops(batch: int, in_channels: int, out_channels: int, size: int) -> fl
     return outputs * (2.0 * in_channels * KERNEL * KERNEL + 1.0)
 
 
-def conv_workload(name: str, *, channels: int, size: int, small: bool,
-                  tolerance: float) -> Workload:
+def conv_workload(
+    name: str, *, channels: int, size: int, small: bool, tolerance: float
+) -> Workload:
     return Workload(
         name=name,
         family="conv",

@@ -41,8 +41,9 @@ def written_params(func: tvm.tirx.PrimFunc) -> list[bool]:
     return [any(buffer.same_as(param) for buffer in written) for param in func.params]
 
 
-def make_inputs(workload: Workload, func: tvm.tirx.PrimFunc,
-                rng: np.random.Generator) -> list[np.ndarray]:
+def make_inputs(
+    workload: Workload, func: tvm.tirx.PrimFunc, rng: np.random.Generator
+) -> list[np.ndarray]:
     """One array per buffer parameter of ``func``: random inputs, then zeroed outputs.
 
     Float inputs are N(0, 1) times ``workload.input_scales[i]`` (1.0 when empty), so values
@@ -57,10 +58,13 @@ def make_inputs(workload: Workload, func: tvm.tirx.PrimFunc,
         raise ValueError(f"{workload.name}: {len(scales)} input scales for {num_inputs} inputs")
     bound = _index_bound(params, shapes)
     inputs = zip(params[:num_inputs], shapes[:num_inputs], scales, strict=True)
-    arrays = [_random_array(shape, str(param.dtype), scale, bound, rng)
-              for param, shape, scale in inputs]
-    arrays += [np.zeros(shape, dtype=str(param.dtype))
-               for param, shape in zip(params[num_inputs:], shapes[num_inputs:], strict=True)]
+    arrays = [
+        _random_array(shape, str(param.dtype), scale, bound, rng) for param, shape, scale in inputs
+    ]
+    arrays += [
+        np.zeros(shape, dtype=str(param.dtype))
+        for param, shape in zip(params[num_inputs:], shapes[num_inputs:], strict=True)
+    ]
     return arrays
 
 
@@ -72,13 +76,18 @@ def _require_static(buffer: tvm.tirx.Buffer) -> tuple[int, ...]:
 
 
 def _index_bound(params: list[tvm.tirx.Buffer], shapes: list[tuple[int, ...]]) -> int:
-    dims = [dim for param, shape in zip(params, shapes, strict=True)
-            if np.dtype(str(param.dtype)).kind == "f" for dim in shape]
+    dims = [
+        dim
+        for param, shape in zip(params, shapes, strict=True)
+        if np.dtype(str(param.dtype)).kind == "f"
+        for dim in shape
+    ]
     return max(1, min(dims, default=1))
 
 
-def _random_array(shape: tuple[int, ...], dtype: str, scale: float, index_bound: int,
-                  rng: np.random.Generator) -> np.ndarray:
+def _random_array(
+    shape: tuple[int, ...], dtype: str, scale: float, index_bound: int, rng: np.random.Generator
+) -> np.ndarray:
     kind = np.dtype(dtype).kind
     if kind == "f":
         values = rng.standard_normal(shape, dtype=np.float32)

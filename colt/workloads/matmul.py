@@ -35,8 +35,9 @@ def matmul_torch(inputs: Arrays) -> Arrays:
     return torch_call(torch.matmul, inputs)
 
 
-def matmul_workload(name: str, m: int, n: int, k: int, *, small: bool,
-                    tolerance: float) -> Workload:
+def matmul_workload(
+    name: str, m: int, n: int, k: int, *, small: bool, tolerance: float
+) -> Workload:
     return Workload(
         name=name,
         family="matmul",

@@ -70,7 +70,8 @@ def _find_function(module: ModuleType, path: Path, name: str) -> Callable[[], ob
     if callable(function):
         return function
     defined = sorted(
-        attr for attr, value in vars(module).items()
+        attr
+        for attr, value in vars(module).items()
         if inspect.isfunction(value) and value.__module__ == module.__name__
     )
     listing = f"it defines {', '.join(defined)}" if defined else "it defines no functions"
@@ -93,8 +94,9 @@ def _as_prim_func(result: object, spec: str) -> tvm.tirx.PrimFunc:
             f"user kernel {spec} returned {type(result).__name__}, expected a tvm.tirx.PrimFunc "
             "or an IRModule (wrap TE tensors with te.create_prim_func([inputs..., outputs...]))"
         )
-    prim_funcs = {gv.name_hint: f for gv, f in result.functions_items()
-                  if isinstance(f, tvm.tirx.PrimFunc)}
+    prim_funcs = {
+        gv.name_hint: f for gv, f in result.functions_items() if isinstance(f, tvm.tirx.PrimFunc)
+    }
     if len(prim_funcs) == 1:
         return next(iter(prim_funcs.values()))
     if "main" in prim_funcs:
@@ -110,12 +112,16 @@ def _check_params(func: tvm.tirx.PrimFunc, spec: str) -> int:
     buffers = buffer_params(func)
     scalars = [param.name for param in func.params if not isinstance(param, tvm.tirx.Buffer)]
     if scalars:
-        raise UserError(f"user kernel {spec} has scalar parameters ({', '.join(scalars)}); "
-                        "only buffer parameters with static shapes are supported")
+        raise UserError(
+            f"user kernel {spec} has scalar parameters ({', '.join(scalars)}); "
+            "only buffer parameters with static shapes are supported"
+        )
     symbolic = [buffer.name for buffer in buffers if static_shape(buffer) is None]
     if symbolic:
-        raise UserError(f"user kernel {spec} has buffers with symbolic shapes "
-                        f"({', '.join(symbolic)}); give them static shapes")
+        raise UserError(
+            f"user kernel {spec} has buffers with symbolic shapes "
+            f"({', '.join(symbolic)}); give them static shapes"
+        )
     return _count_outputs(func, spec)
 
 
@@ -129,9 +135,11 @@ def _count_outputs(func: tvm.tirx.PrimFunc, spec: str) -> int:
     first_output = written.index(True)
     if not all(written[first_output:]):
         names = [param.name for param in func.params]
-        raise UserError(f"user kernel {spec} must list its inputs before its outputs, "
-                        f"but its parameters are {', '.join(names)} and it writes "
-                        f"{', '.join(n for n, w in zip(names, written, strict=True) if w)}")
+        raise UserError(
+            f"user kernel {spec} must list its inputs before its outputs, "
+            f"but its parameters are {', '.join(names)} and it writes "
+            f"{', '.join(n for n, w in zip(names, written, strict=True) if w)}"
+        )
     return len(written) - first_output
 
 
