@@ -320,4 +320,15 @@ def show(run_dir: Path) -> dict[str, Any]:
     return RunDir.open(run_dir).results()
 
 
-__all__ = ["TuneConfig", "resume", "show", "summary_line", "tune"]
+def export(run_dir: Path, out: Path) -> Path:
+    """Writes the run's best verified kernel to ``out`` as a shared library (and an example of
+    calling it from PyTorch beside it); returns the library's path."""
+    from colt.schedule.export import export_kernel
+
+    run = RunDir.open(run_dir)
+    if not run.results_path.exists() or run.results().get("status") != "complete":
+        raise UserError(f"{run_dir} is not a finished run; finish it with `colt tune --resume`")
+    return export_kernel(run.path, Path(out), workload=get_workload(run.config().workload))
+
+
+__all__ = ["TuneConfig", "export", "resume", "show", "summary_line", "tune"]

@@ -25,6 +25,7 @@ EPILOG = """examples:
   colt tune --resume runs/matmul-colt-20261122-101500
   colt show runs/matmul-colt-20261122-101500
   colt report runs/matmul-colt-20261122-101500      an HTML + Markdown page with plots
+  colt export runs/matmul-colt-20261122-101500 matmul.so   the tuned kernel, deployable
   colt bench --quick                                the paper's comparison, small, on this machine
 """
 
@@ -101,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("path", type=Path, help="a run directory or a `colt bench` grid directory")
     report.add_argument("--out", type=Path, help="where to write the report (default: PATH)")
+    export = _add(
+        commands,
+        "export",
+        "write a run's tuned kernel as a shared library that tvm.runtime.load_module loads",
+        _export,
+    )
+    export.add_argument("run_dir", type=Path, help="a finished run directory")
+    export.add_argument("out", type=Path, help="the library to write, e.g. kernel.so")
     _add_bench(commands)
     return parser
 
@@ -284,6 +293,15 @@ def _tune_config(args: argparse.Namespace) -> TuneConfig:
         out_dir=args.out,
         search=search,
     )
+
+
+def _export(args: argparse.Namespace) -> int:
+    from colt import api
+
+    library = api.export(args.run_dir, args.out)
+    print(f"kernel: {library}")
+    print(f"example (PyTorch tensors through DLPack): {library}.example.py")
+    return 0
 
 
 def _show(args: argparse.Namespace) -> int:

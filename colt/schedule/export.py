@@ -1,0 +1,62 @@
+"""A tuned kernel as a deployable shared library that TVM's runtime loads.
+
+The run's MetaSchedule database holds every verified program; ``compile_tir`` picks its best
+record for the workload, exactly as a user's own TVM build would, and the result is compiled
+for the run's target and written with ``export_library``. A short example of calling it from
+PyTorch through DLPack is written beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import tvm
+from tvm.s_tir import meta_schedule as ms
+
+from colt.errors import UserError
+
+EXAMPLE_SUFFIX = ".example.py"
+
+
+def export_kernel(run_dir: Path, out: Path, *, workload: Any) -> Path:
+    """Writes ``out`` (a ``.so``) and ``out`` + ``.example.py``; returns the library path."""
+    results = json.loads((run_dir / "results.json").read_text())
+    if results.get("best_latency_s") is None:
+        raise UserError(f"{run_dir} has no verified schedule to export")
+    target = tvm.target.Target(results["target"])
+    func = workload.build()
+    database = ms.database.JSONDatabase(work_dir=str(run_dir / "database"))
+    sch = ms.tir_integration.compile_tir(database, func, target)
+    if sch is None:
+        raise UserError(f"the database of {run_dir} holds no record for {workload.name}")
+    lib = tvm.compile(sch.mod, target=target)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lib.export_library(str(out))
+    example = out.with_name(out.name + EXAMPLE_SUFFIX)
+    example.write_text(example_snippet(out, func, results))
+    return out
+
+
+def example_snippet(library: Path, func: Any, results: dict[str, Any]) -> str:
+    """Python that loads ``library`` and calls it on PyTorch tensors through DLPack."""
+    params = [func.buffer_map[p] for p in func.params if p in func.buffer_map]
+    lines = [
+        f"# {results['workload']['name']}: {results['best_latency_s'] * 1e3:.3f} ms on "
+        f"{results['machine']['cpu']} ({results['speedup']:.1f}x the unscheduled build)",
+        "import torch",
+        "import tvm",
+        "",
+        f"kernel = tvm.runtime.load_module({str(library.resolve())!r})['main']",
+    ]
+    for index, buffer in enumerate(params):
+        shape = tuple(int(d) for d in buffer.shape)
+        lines.append(f"arg{index} = torch.zeros({shape}, dtype=torch.{buffer.dtype})")
+    args = ", ".join(f"tvm.runtime.from_dlpack(arg{i})" for i in range(len(params)))
+    lines += [
+        "# fill the inputs, then (the last argument receives the output, in place):",
+        f"kernel({args})",
+        "",
+    ]
+    return "\n".join(lines)
