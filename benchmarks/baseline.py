@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from colt import __version__
+from colt import library_timings as compare
 from colt.bench import cell_state
 from colt.config import TuneConfig
-from colt.report import compare
 from colt.report.stats import gflops, percent_of_peak
 
 COLUMNS = (

@@ -277,7 +277,7 @@ def run_cells(bench: BenchConfig, api: TuningAPI, *, progress: bool = True) -> l
 
 def run_comparisons(bench: BenchConfig) -> Path:
     """PyTorch / numpy timings per workload and the measured BLAS peak; kept across resumes."""
-    from colt.report import compare
+    from colt import library_timings as compare
     from colt.workloads import get_workload
 
     path = bench.grid_dir / COMPARISONS_FILE

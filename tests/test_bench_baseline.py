@@ -9,8 +9,8 @@ from types import ModuleType
 
 import pytest
 
+from colt import library_timings as compare
 from colt.config import TuneConfig
-from colt.report import compare
 from tests.test_report import NAIVE_S, make_run
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "baseline.py"

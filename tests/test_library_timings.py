@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from colt.report import compare
+from colt import library_timings as compare
 from colt.workloads import Workload, get_workload
 from colt.workloads.base import as_reference, reference_precision
 
