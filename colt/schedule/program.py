@@ -194,15 +194,15 @@ class ProgramSpace:
 
     def _replay(self, trace: Trace, *, seed: int, resample: bool) -> Program:
         sch = _new_schedule(self.mod, seed)
-        recorder = _Recorder(sch, resample=resample)
+        notes = _DecisionNotes(sch, resample=resample)
         try:
-            trace.apply_to_schedule(sch, remove_postproc=True, decision_provider=recorder)
+            trace.apply_to_schedule(sch, remove_postproc=True, decision_provider=notes)
         except Exception as err:  # TVM raises assorted error types for a failed primitive
             raise IllegalEdit(f"replay failed: {last_line(err)}") from err
         replayed = _sub_trace(sch.trace, list(sch.trace.insts))  # detached: postprocs append
         if not resample:
             _check_unaltered(trace, replayed)
-        points = trace_points(replayed, recorder.facts)
+        points = trace_points(replayed, notes.facts)
         check_tiles(points)
         self._postprocess(sch)
         return Program(replayed, sch.mod, tvm_ffi.structural_hash(sch.mod), sch, points)
@@ -242,7 +242,7 @@ def _new_schedule(mod: IRModule, seed: int) -> Schedule:
     return Schedule(mod, seed=seed, debug_mask=0, error_render_level="fast")
 
 
-class _Recorder:
+class _DecisionNotes:
     """A decision provider that notes what each editable instruction acts on during replay.
 
     With ``resample`` it also drops every sampling decision, so the seeded schedule samples
