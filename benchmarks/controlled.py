@@ -11,7 +11,8 @@ Writes ``<out>/controlled.json`` and ``<out>/controlled.md``:
   the largest model's total share of calls ≤ 35 % (mean over COLT's runs);
 - measured samples by origin per configuration, and COLT's tree depths;
 - with ``--reference``, colt-random's speedups against those of an earlier grid's report
-  (its runs table), as ratios and their geometric mean.
+  (its runs table), as ratios and their geometric mean; with ``--previous``, against the
+  colt-random runs of another grid directory (e.g. the previous search, run on this machine).
 
 Figures come only from the runs' ``results.json``; nothing is measured here.
 """
@@ -152,9 +153,21 @@ def markdown(figures: dict[str, Any]) -> str:
         f"Target (≥ {TARGET_WINS} of 6, share ≤ {TARGET_LARGEST_SHARE:.0%}): "
         f"{'met' if target['target_met'] else 'not met'}.",
     ]
-    reference = figures.get("reference")
+    for key, title in (("reference", "the committed page"), ("previous", "the previous search")):
+        lines += _ratio_lines(figures.get(key), title)
+    return "\n".join(lines) + "\n"
+
+
+def _ratio_lines(reference: dict[str, Any] | None, title: str) -> list[str]:
+    lines: list[str] = []
     if reference:
-        lines += ["", "| workload | colt-random now | then | ratio |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            f"colt-random against {title}:",
+            "",
+            "| workload | colt-random now | then | ratio |",
+            "|---|---:|---:|---:|",
+        ]
         for workload, row in reference["per_workload"].items():
             lines.append(
                 f"| {workload} | {row['now']:.1f}× (n={row['now_n']}) | "
@@ -162,13 +175,14 @@ def markdown(figures: dict[str, Any]) -> str:
             )
         if reference["geomean"] is not None:
             lines.append(f"\nGeometric mean of the ratios: {reference['geomean']:.2f}.")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("grid", type=Path)
     parser.add_argument("--reference", type=Path, help="an earlier grid's report.md")
+    parser.add_argument("--previous", type=Path, help="a grid directory with colt-random runs")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     runs = list(load_grid(args.grid).runs)
@@ -181,6 +195,9 @@ def main() -> None:
     }
     if args.reference:
         figures["reference"] = reference_ratios(table, reference_speedups(args.reference))
+    if args.previous:
+        previous = speedups(list(load_grid(args.previous).runs)).get("colt-random", {})
+        figures["previous"] = reference_ratios(table, dict(previous))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "controlled.json").write_text(json.dumps(figures, indent=2) + "\n")
     (args.out / "controlled.md").write_text(markdown(figures))
