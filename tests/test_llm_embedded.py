@@ -59,8 +59,8 @@ def llm_embedded_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 def _context(model_set_infos: tuple, current_model: str) -> PromptContext:  # type: ignore[type-arg]
     history = ("sch.sample_perfect_tile(loop=i, decision=[8, 8, 1, 8])", "sch.parallel(i0_0_i1_0)")
-    node = NodeView(PROGRAM, history, 0.21, current_model, 2)
-    parent = NodeView(PROGRAM.replace("T.parallel", "T.serial"), history[:1], 0.12, None, 1)
+    node = NodeView.of(PROGRAM, history, 0.21, current_model, 2)
+    parent = NodeView.of(PROGRAM.replace("T.parallel", "T.serial"), history[:1], 0.12, None, 1)
     stats = {info.name: ModelStats(calls=3, hits=1) for info in model_set_infos}
     helps = {"Unroll": "Unroll(max_step=0|16|64|512): unroll the innermost loops"}
     return PromptContext(node, parent, None, VOCABULARY, helps, model_set_infos, stats, 2, 8, 64)

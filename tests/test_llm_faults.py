@@ -128,7 +128,7 @@ def _set(base_url: str, **overrides: Any) -> ModelSet:
 
 
 def _context() -> PromptContext:
-    node = NodeView(
+    node = NodeView.of(
         "@T.prim_func\ndef main(A, B):\n    for i in T.serial(8):\n        B[i] = A[i]",
         ("sch.sample_perfect_tile(loop=i, decision=[2, 4])",),
         0.25,

@@ -41,9 +41,9 @@ def _context(blocks: int = 1, history: int = 4) -> PromptContext:
         f"sch.sample_perfect_tile(loop=l{n}, decision=[8, 8, 1, 8])" for n in range(history)
     )
     program = _program(blocks)
-    current = NodeView(program, steps, 0.0739, "gpt-5.2", 3)
-    parent = NodeView(program.replace("T.parallel", "T.serial"), steps[:-1], 0.136, "gpt-5.2", 2)
-    grandparent = NodeView(program.replace("T.parallel", "T.serial"), steps[:-2], 0.05, None, 1)
+    current = NodeView.of(program, steps, 0.0739, "gpt-5.2", 3)
+    parent = NodeView.of(program.replace("T.parallel", "T.serial"), steps[:-1], 0.136, "gpt-5.2", 2)
+    grandparent = NodeView.of(program.replace("T.parallel", "T.serial"), steps[:-2], 0.05, None, 1)
     stats = {
         "gpt-5-mini": ModelStats(calls=12, hits=4, errors={"unknown_transformation": 2}),
         "gpt-5.2": ModelStats(calls=11, hits=5, course_alterations=1),

@@ -55,7 +55,7 @@ def _context(
     transformations: tuple[str, ...] = VOCABULARY,
     models: tuple[ModelInfo, ...] = MODELS,
 ) -> PromptContext:
-    node = NodeView("def main(): pass", (), 0.5, "mid", 1)
+    node = NodeView.of("def main(): pass", (), 0.5, "mid", 1)
     return PromptContext(
         node, None, None, transformations, {}, models, {}, 1, 0, 8, preview=preview
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -123,13 +124,35 @@ class ModelStats:
 
 @dataclass(frozen=True)
 class NodeView:
-    """A read-only snapshot of one tree node for prompts: program, history, score, model."""
+    """A read-only snapshot of one tree node for prompts: program, history, score, model.
 
-    program: str
-    history: tuple[str, ...]
+    The program text and the history are rendered on first use (``render`` gives both):
+    printing a big kernel takes up to a second, and proposers that never read them (random,
+    scripted) must not pay for it. ``NodeView.of`` makes one from texts at hand.
+    """
+
+    render: Callable[[], tuple[str, tuple[str, ...]]] = field(repr=False, compare=False)
     score: float
     model: str | None  # the model that expands (expanded) this node
     depth: int
+
+    @classmethod
+    def of(
+        cls, program: str, history: tuple[str, ...], score: float, model: str | None, depth: int
+    ) -> NodeView:
+        return cls(lambda: (program, tuple(history)), score, model, depth)
+
+    @cached_property
+    def _texts(self) -> tuple[str, tuple[str, ...]]:
+        return self.render()
+
+    @property
+    def program(self) -> str:
+        return self._texts[0]
+
+    @property
+    def history(self) -> tuple[str, ...]:
+        return self._texts[1]
 
 
 @dataclass(frozen=True)

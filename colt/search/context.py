@@ -35,9 +35,9 @@ def prompt_context(search: Search, node: Node, acting: str) -> PromptContext:
 
 def node_view(env: Environment, node: Node) -> NodeView:
     """A node as the prompt shows it; its model is the one that last answered for it."""
+    state = node.state
     return NodeView(
-        program=env.describe(node.state),
-        history=env.history(node.state),
+        render=lambda: (env.describe(state), env.history(state)),
         score=node.score,
         model=node.expanded_by or node.model,
         depth=node.depth,

@@ -284,3 +284,26 @@ def test_no_fresh_share_measures_only_what_the_tree_found() -> None:
     picks = search.pick_for_measurement(3, [999])
     assert 999 not in {c.key for c in picks}
     assert len(search.tree.nodes[ROOT].children) == 1
+
+
+def test_program_text_is_rendered_only_for_proposers_that_read_it() -> None:
+    class Counting(LineEnvironment):
+        described = 0
+
+        def describe(self, state: int) -> str:
+            Counting.described += 1
+            return super().describe(state)
+
+    class Reading(ScriptedProposer):
+        def propose(self, model, context):
+            assert context.current.program.startswith("program ")
+            return super().propose(model, context)
+
+    blind = _search(ScriptedProposer(["Up"], ["small"]), env=Counting())
+    for _ in range(5):
+        blind.step()
+    assert Counting.described == 0
+    reading = _search(Reading(["Up"], ["small"]), env=Counting())
+    for _ in range(5):
+        reading.step()
+    assert Counting.described == 5
