@@ -36,7 +36,8 @@ def _server_processes(run_dir: Path) -> list[psutil.Process]:
 
 def test_short_colt_run_with_embedded_models(tmp_path: Path) -> None:
     run_dir = tmp_path / "embedded"
-    config = TuneConfig(workload="matmul-small", trials=4, out_dir=run_dir, search=FAST_ROUNDS)
+    # a first round of initial programs, then a round of model proposals
+    config = TuneConfig(workload="matmul-small", trials=8, out_dir=run_dir, search=FAST_ROUNDS)
     results = json.loads((tune(config, progress=False) / "results.json").read_text())
     stats = results["model_stats"]
     assert set(stats) == {"smollm2-135m", "gemma3-270m"}
@@ -109,16 +110,17 @@ def test_failing_endpoints_are_counted_and_keys_never_written(
     run_dir = tmp_path / "faulty"
     config = TuneConfig(
         workload="matmul-small",
-        trials=4,
+        trials=8,
         out_dir=run_dir,
         search=FAST_ROUNDS,
         model_set=str(faulty_model_set),
     )
     results = json.loads((tune(config, progress=False) / "results.json").read_text())
-    assert results["status"] == "complete" and results["samples"] == 4
+    assert results["status"] == "complete" and results["samples"] == 8
     stats = results["model_stats"]
     assert stats["small"]["errors"].get("unparsable", 0) >= 1
-    assert stats["large"]["errors"].get("http_error", 0) >= 1
+    assert stats["large"]["faults"].get("http_error", 0) >= 1
+    assert "http_error" not in stats["large"]["answer_errors"]
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert SECRET not in path.read_text(errors="replace"), f"the key leaked into {path}"
@@ -134,7 +136,7 @@ def test_a_killed_model_server_is_counted_and_the_run_finishes(tmp_path: Path) -
         "--workload",
         "matmul-small",
         "--trials",
-        "8",
+        "16",
         "--trials-per-round",
         "4",
         "--out",
@@ -154,8 +156,8 @@ def test_a_killed_model_server_is_counted_and_the_run_finishes(tmp_path: Path) -
     victim.send_signal(signal.SIGKILL)
     assert process.wait(timeout=900) == 0
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["status"] == "complete" and results["samples"] == 8
-    errors = results["model_stats"]["smollm2-135m"]["errors"]
+    assert results["status"] == "complete" and results["samples"] == 16
+    errors = results["model_stats"]["smollm2-135m"]["faults"]
     assert errors.get("connection_refused", 0) + errors.get("http_error", 0) >= 1
     assert not _server_processes(run_dir)
     assert os.path.exists(run_dir / "summary.txt")

@@ -16,6 +16,7 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from colt.errors import UserError
+from colt.workloads.inputs import buffer_params, static_shape
 
 EXAMPLE_SUFFIX = ".example.py"
 
@@ -41,7 +42,7 @@ def export_kernel(run_dir: Path, out: Path, *, workload: Any) -> Path:
 
 def example_snippet(library: Path, func: Any, results: dict[str, Any]) -> str:
     """Python that loads ``library`` and calls it on PyTorch tensors through DLPack."""
-    params = [func.buffer_map[p] for p in func.params if p in func.buffer_map]
+    params = buffer_params(func)
     lines = [
         f"# {results['workload']['name']}: {results['best_latency_s'] * 1e3:.3f} ms on "
         f"{results['machine']['cpu']} ({results['speedup']:.1f}x the unscheduled build)",
@@ -51,7 +52,7 @@ def example_snippet(library: Path, func: Any, results: dict[str, Any]) -> str:
         f"kernel = tvm.runtime.load_module({str(library.resolve())!r})['main']",
     ]
     for index, buffer in enumerate(params):
-        shape = tuple(int(d) for d in buffer.shape)
+        shape = static_shape(buffer)
         lines.append(f"arg{index} = torch.zeros({shape}, dtype=torch.{buffer.dtype})")
     args = ", ".join(f"tvm.runtime.from_dlpack(arg{i})" for i in range(len(params)))
     lines += [
