@@ -40,18 +40,21 @@ class SearchConfig:
     # None: by proposer, see ``expansions_for``.
     expansions_per_round: int | None = None
 
+    def fresh_slots(self, count: int) -> int:
+        """How many of a round's ``count`` slots go to fresh design-space samples."""
+        return min(int(round(count * self.fresh_share)), count)
+
     def proposal_slots(self) -> int:
-        """The slots of a round that measure proposed programs (the others are fresh)."""
-        fresh = min(int(round(self.trials_per_round * self.fresh_share)), self.trials_per_round)
-        return max(1, self.trials_per_round - fresh)
+        """The slots of a full round that measure proposed programs (the others are fresh)."""
+        return max(1, self.trials_per_round - self.fresh_slots(self.trials_per_round))
 
     def expansions_for(self, proposer: str) -> int:
         """Expansions per measurement round. An LLM call takes seconds, so an LLM round makes
         one call per proposal slot: every proposal can be measured, and models' programs fill
         the round. A random proposal takes microseconds, so its rounds expand more and let the
-        cost model choose (32: chosen, not tuned; measured at 0.02-0.34 s of search per
-        expansion against 1.0-5.2 s to build and run one sample on the six built-ins,
-        docs/results/2026-11-22-64-samples-six-workloads)."""
+        cost model choose (32: chosen, not tuned; the faithful search measured 0.04-0.55 s of
+        search per expansion on the six built-ins, mostly trace replays for edits,
+        docs/results/2026-12-01-faithful-search)."""
         if self.expansions_per_round is not None:
             return self.expansions_per_round
         return DEFAULT_EXPANSIONS_PER_ROUND[proposer] or self.proposal_slots()

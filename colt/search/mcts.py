@@ -301,8 +301,7 @@ class Search:
         return self.pool.waiting_proposals
 
     def fresh_slots(self, count: int) -> int:
-        """How many of a round's ``count`` slots go to fresh design-space samples."""
-        return min(int(round(count * self.config.fresh_share)), count)
+        return self.config.fresh_slots(count)
 
     def pick_for_measurement(self, count: int, fresh: Sequence[State] = ()) -> list[Candidate]:
         """The programs to measure next.

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from colt.search.base import State
 
 ORIGINS = ("initial", "fresh", "proposal", "rollout")
-# Among unmeasured tree programs, what a round measures first (lower first).
-_PICK_ORDER = {"proposal": 0, "rollout": 1, "initial": 2, "fresh": 3}
 
 
 @dataclass
@@ -110,7 +108,7 @@ class Pool:
             for c in self._candidates.values()
             if not c.measured and c.origin in ("proposal", "rollout")
         )
-        return sorted(waiting, key=lambda c: (_PICK_ORDER[c.origin], -c.value, c.order))
+        return sorted(waiting, key=lambda c: (c.origin != "proposal", -c.value, c.order))
 
     @property
     def offers(self) -> int:
