@@ -84,6 +84,8 @@ def validate(config: TuneConfig) -> None:
         raise UserError(f"--branching must be at least 1, not {config.search.branching_factor}")
     if not 0.0 <= config.search.largest_model_floor <= 1.0:
         raise UserError(f"--floor must be between 0 and 1, not {config.search.largest_model_floor}")
+    if config.rpc is not None:
+        _open_devices(config.rpc)  # a tracker that is not there is one sentence, before any run
     if config.strategy == "colt" and config.proposer == "llm":
         from colt.llm.sets import load_model_set
 
@@ -121,10 +123,13 @@ def _execute(
     from colt.tuning import Recorder, run_colt, run_metaschedule
 
     threads = config.num_threads or os.cpu_count() or 1
+    devices = _open_devices(config.rpc)
     journal = run.journal()
     timer = Timer(before=_earlier_times(run))
     try:
-        session = TuningSession(workload, target, num_threads=threads, database_dir=run.database)
+        session = TuningSession(
+            workload, target, num_threads=threads, database_dir=run.database, devices=devices
+        )
     except Exception as error:  # TVM's own failure on this kernel, not a COLT bug to hide
         raise UserError(
             f"MetaSchedule cannot schedule {workload.name}: {last_line(error)}"
@@ -132,6 +137,7 @@ def _execute(
     naive = _naive_latency(session, journal)
     recorder = Recorder(session, journal, timer, naive)
     facts = _facts(config, workload, target, threads)
+    facts["measurement"]["devices"] = devices.description
     search: Search | None = None
     with RunProgress(config.trials, enabled=progress) as bar:
 
@@ -158,6 +164,13 @@ def _execute(
     journal.close()
 
 
+def _open_devices(rpc: str | None) -> Any:
+    from colt.schedule.devices import open_devices
+    from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
+
+    return open_devices(rpc, EVALUATOR, RUN_TIMEOUT_S)
+
+
 def _earlier_times(run: RunDir) -> dict[str, float]:
     """Seconds spent by the earlier sessions of a resumed run (empty for a new one)."""
     if not run.results_path.exists():
@@ -173,7 +186,12 @@ def _naive_latency(session: Any, journal: Journal) -> float:
     if measurement.latency_s is None:
         raise UserError(f"the unscheduled kernel could not be measured: {measurement.error}")
     journal.append(
-        {"kind": "naive", "latency_s": measurement.latency_s, "run_secs": measurement.run_secs}
+        {
+            "kind": "naive",
+            "latency_s": measurement.latency_s,
+            "run_secs": measurement.run_secs,
+            "device": measurement.device,
+        }
     )
     return measurement.latency_s
 
@@ -277,11 +295,27 @@ def _results(
         "verification_failures": recorder.verification_failures,
         "samples": recorder.samples,
         "curve": [asdict(point) for point in recorder.curve],
+        "devices": _device_counts(recorder.curve),
         "time_s": times,
         "search": search.summary() if search else None,
         "models": [asdict(m) for m in search.models] if search else [],
         "model_stats": model_stats_json(search.counters) if search else {},
     }
+
+
+def _device_counts(curve: list[Any]) -> dict[str, dict[str, int]]:
+    """Per device: samples it timed, how many of them needed another try, and failed tries."""
+    counts: dict[str, dict[str, int]] = {}
+    for point in curve:
+        if point.device is not None:
+            entry = counts.setdefault(point.device, {"samples": 0, "retried": 0})
+            entry["samples"] += 1
+            entry["retried"] += bool(point.retries)
+        for retry in point.retries:
+            device = retry.split(": ", 1)[0]
+            counts.setdefault(device, {"samples": 0, "retried": 0})
+            counts[device]["failed_tries"] = counts[device].get("failed_tries", 0) + 1
+    return counts
 
 
 def _finish(

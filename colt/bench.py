@@ -22,7 +22,7 @@ from typing import Any, Protocol, cast
 from colt import interrupt
 from colt.config import SearchConfig, TuneConfig, load_search_config
 from colt.errors import UserError, unknown_choice
-from colt.options import add_llm_options, llm_names
+from colt.options import add_llm_options, add_rpc_option, llm_names
 
 CONFIGS = ("single-small", "single-large", "colt", "colt-random", "evolutionary", "random")
 PAPER_WORKLOADS = (
@@ -61,6 +61,7 @@ class BenchConfig:
     small_model: str | None = None
     large_model: str | None = None
     num_threads: int | None = None
+    rpc: str | None = None  # HOST:PORT:KEY: every cell measures on the tracker's devices
     search: SearchConfig = field(default_factory=SearchConfig)
     baseline: str = "single-small"  # Table 2's sample-efficiency gain is over this config
     compare: bool = True  # time PyTorch / numpy and the BLAS peak after the runs
@@ -192,6 +193,7 @@ def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> Tu
         model_set=bench.model_set,
         models=bench.models,
         num_threads=bench.num_threads,
+        rpc=bench.rpc,
         search=bench.search,
         out_dir=bench.cell_dir(config, workload, seed),
     )
@@ -338,6 +340,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--small-model")
     parser.add_argument("--large-model")
     parser.add_argument("--threads", type=int, dest="num_threads")
+    add_rpc_option(parser)
     parser.add_argument("--no-compare", dest="compare", action="store_false", default=None)
     parser.add_argument("--no-report", dest="report", action="store_false", default=None)
     return parser
@@ -356,6 +359,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
             "small_model",
             "large_model",
             "num_threads",
+            "rpc",
             "compare",
             "report",
         )

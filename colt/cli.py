@@ -13,7 +13,7 @@ from pathlib import Path
 from colt import interrupt
 from colt.config import PROPOSERS, STRATEGIES, SearchConfig, TuneConfig
 from colt.errors import UserError
-from colt.options import add_llm_options, llm_names
+from colt.options import add_llm_options, add_rpc_option, llm_names
 
 EPILOG = """examples:
   colt tune                                    COLT on matmul with the two embedded local LLMs
@@ -27,6 +27,9 @@ EPILOG = """examples:
   colt report runs/matmul-colt-20261122-101500      an HTML + Markdown page with plots
   colt export runs/matmul-colt-20261122-101500 matmul.so   the tuned kernel, deployable
   colt bench --quick                                the paper's comparison, small, on this machine
+  colt devices 127.0.0.1:9190                       what an RPC tracker has, by key
+  colt tune --rpc 127.0.0.1:9190:cpu --strategy colt --proposer random
+                                                    time and verify on the tracker's devices
 """
 
 
@@ -111,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", type=Path, help="a finished run directory")
     export.add_argument("out", type=Path, help="the library to write, e.g. kernel.so")
     _add_bench(commands)
+    devices = _add(
+        commands,
+        "devices",
+        "list what an RPC tracker has for `--rpc`: devices by key, free and busy",
+        _devices,
+    )
+    devices.add_argument("tracker", metavar="HOST:PORT", help="the tracker, e.g. 127.0.0.1:9190")
     return parser
 
 
@@ -174,6 +184,7 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
     tune.add_argument(
         "--threads", type=int, help="TVM runtime threads when measuring (default: all cores)"
     )
+    add_rpc_option(tune)
     tune.add_argument(
         "--out", type=Path, help="run directory (default: runs/WORKLOAD-STRATEGY-TIME)"
     )
@@ -290,6 +301,7 @@ def _tune_config(args: argparse.Namespace) -> TuneConfig:
         seed=args.seed,
         target=args.target,
         num_threads=args.threads,
+        rpc=args.rpc,
         out_dir=args.out,
         search=search,
     )
@@ -346,6 +358,26 @@ def _show(args: argparse.Namespace) -> int:
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
+    return 0
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from colt.schedule.devices import TrackerAddress, tracker_devices
+
+    address = TrackerAddress.parse(args.tracker, with_key=False)
+    keys = tracker_devices(address)
+    if not keys:
+        print(f"the tracker at {address} has no devices")
+        return 0
+    print(f"{'key':<16} {'total':>5} {'free':>5} {'busy':>5} {'waiting':>7}  devices")
+    for key, entry in sorted(keys.items()):
+        total = len(entry["devices"])
+        busy = max(total - entry["free"], 0)
+        print(
+            f"{key:<16} {total:>5} {entry['free']:>5} {busy:>5} {entry['pending']:>7}  "
+            + ", ".join(entry["devices"])
+        )
+    print(f"measure on one with: colt tune --rpc {address}:KEY")
     return 0
 
 

@@ -37,6 +37,7 @@ class TuneConfig:
     seed: int = 0
     target: str | None = None  # JSON target; None: the host CPU
     num_threads: int | None = None  # None: all cores of the machine
+    rpc: str | None = None  # HOST:PORT:KEY of an RPC tracker; None: measure on this machine
     out_dir: Path | None = None  # None: runs/<workload>-<strategy>-<timestamp>
     search: SearchConfig = field(default_factory=SearchConfig)
     verify: bool = True

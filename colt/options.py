@@ -74,6 +74,16 @@ def add_llm_options(
     )
 
 
+def add_rpc_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rpc",
+        metavar="HOST:PORT:KEY",
+        help="time and verify on the devices an RPC tracker hands out under KEY, built here "
+        "for --target; devices under one key must be the same kind of machine "
+        "(default: this machine)",
+    )
+
+
 def llm_names(values: Sequence[str] | None) -> tuple[str, ...]:
     """``--only-llms a b`` or ``--only-llms a,b``: the names, in order."""
     return tuple(

@@ -71,6 +71,8 @@ class CurvePoint:
     error: str | None
     origin: str | None = None  # COLT: initial, fresh, proposal or rollout (colt.search.pool)
     proposed_by: str | None = None  # the model whose proposal it was
+    device: str | None = None  # what timed it: "local", or an RPC server's host:port
+    retries: tuple[str, ...] = ()  # "device: why" for each try a device fault ended
 
 
 @dataclass

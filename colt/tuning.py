@@ -16,8 +16,8 @@ from tvm.s_tir import meta_schedule as ms
 from colt import interrupt
 from colt.config import SearchConfig, TuneConfig
 from colt.run import CurvePoint, Journal, Timer
+from colt.schedule.devices import DeviceFault, Measurement
 from colt.schedule.environment import FAILED_RUN_SECS, CostModel, TraceEnvironment, to_candidate
-from colt.schedule.measure import Measurement
 from colt.schedule.session import TuningSession
 from colt.schedule.trace_points import IllegalEdit
 from colt.schedule.transforms import vocabulary_for
@@ -26,6 +26,7 @@ from colt.search.mcts import Search
 from colt.search.seeds import streams
 
 WRONG_RESULT = "wrong result"  # the error prefix of a kernel whose outputs failed verification
+UNVERIFIED = "unverified"  # the prefix when no device could run the check: never a new best
 
 
 @dataclass
@@ -78,11 +79,14 @@ class Recorder:
             self.best_latency_s is None or m.latency_s < self.best_latency_s
         ):
             started = time.perf_counter()
-            error = self.session.verify(candidate.sch.mod)
+            try:
+                error = self.session.verify(candidate.sch.mod)
+                if error is not None:
+                    error = f"{WRONG_RESULT}: {error}"
+            except DeviceFault as fault:
+                error = f"{UNVERIFIED}: no device could run the check ({fault})"
             interrupt.check()  # an interrupted check is not a wrong result
             self.timer.add("verify", time.perf_counter() - started)
-            if error is not None:
-                error = f"{WRONG_RESULT}: {error}"
         latency = m.latency_s if error is None else None
         if latency is not None:
             self.session.commit(candidate.sch, m.run_secs)
@@ -92,6 +96,8 @@ class Recorder:
             "latency_s": latency,
             "run_secs": list(m.run_secs),
             "error": error,
+            "device": m.device,
+            "retries": list(m.retries),
             "trace": candidate.sch.trace.as_json(remove_postproc=True),
         }
         self.journal.append(event)
@@ -119,6 +125,8 @@ class Recorder:
                 error=event["error"],
                 origin=source[0],
                 proposed_by=source[1],
+                device=event.get("device"),
+                retries=tuple(event.get("retries", ())),
             )
         )
         return latency

@@ -10,7 +10,6 @@ process that ran kernels); verification runs in this process afterwards, never c
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from colt.errors import last_line
+from colt.schedule.devices import LocalDevice, Measurement, TrackedDevices
 
 # One run per timing: ``min_repeat_ms`` already raises the count for fast kernels, and for slow
 # ones (most early candidates take 0.1–1 s) three runs per timing only multiplied the time while
@@ -41,38 +41,32 @@ def build_without_intrinsics(
 
 
 @dataclass(frozen=True)
-class Measurement:
-    latency_s: float | None  # median of the repeats; None when building or running failed
-    run_secs: tuple[float, ...]
-    error: str | None
-
-
-@dataclass(frozen=True)
 class BatchTimes:
     build_s: float
     run_s: float
 
 
+RUN_TIMEOUT_S = 120.0
+
+
 class Measurer:
-    """Builds and times batches of MetaSchedule measure candidates."""
+    """Builds batches of MetaSchedule measure candidates here and times them on ``devices``."""
 
     def __init__(
         self,
         target: tvm.target.Target,
+        devices: LocalDevice | TrackedDevices,
         *,
         num_threads: int,
         build_timeout_s: float = 60.0,
-        run_timeout_s: float = 120.0,
     ) -> None:
         # Popen workers inherit the environment: the thread count must be set before they start.
         os.environ["TVM_NUM_THREADS"] = str(num_threads)
         self.target = target
+        self.devices = devices
         self.num_threads = num_threads
         self.builder = ms.builder.LocalBuilder(
             f_build=build_without_intrinsics, timeout_sec=build_timeout_s
-        )
-        self.runner = ms.runner.LocalRunner(
-            timeout_sec=run_timeout_s, evaluator_config=ms.runner.EvaluatorConfig(**EVALUATOR)
         )
 
     def measure(
@@ -88,20 +82,13 @@ class Measurer:
             for i, b in enumerate(built)
             if b.error_msg is None
         ]
-        futures = self.runner.run([inp for _, inp in runnable])
+        timed = self.devices.time([inp for _, inp in runnable])
         results: list[Measurement] = [
             Measurement(None, (), f"build failed: {last_line(b.error_msg)}") for b in built
         ]
-        for (index, _), future in zip(runnable, futures, strict=True):
-            results[index] = _to_measurement(future.result())
+        for (index, _), measurement in zip(runnable, timed, strict=True):
+            results[index] = measurement
         return results, BatchTimes(build_s, time.perf_counter() - started - build_s)
-
-
-def _to_measurement(result: ms.runner.RunnerResult) -> Measurement:
-    if result.error_msg is not None or not result.run_secs:
-        return Measurement(None, (), f"run failed: {last_line(result.error_msg)}")
-    secs = tuple(float(s) for s in result.run_secs)
-    return Measurement(statistics.median(secs), secs, None)
 
 
 def naive_candidate(mod: tvm.IRModule) -> ms.MeasureCandidate:
@@ -111,14 +98,14 @@ def naive_candidate(mod: tvm.IRModule) -> ms.MeasureCandidate:
 
 
 def run_once(
-    mod: tvm.IRModule, target: tvm.target.Target, inputs: list[np.ndarray]
+    mod: tvm.IRModule,
+    target: tvm.target.Target,
+    devices: LocalDevice | TrackedDevices,
+    inputs: list[np.ndarray],
 ) -> list[np.ndarray]:
-    """Builds ``mod`` here and runs it once on ``inputs`` (every param; outputs pre-zeroed)."""
-    lib = tvm.compile(mod, target=target)
-    dev = tvm.cpu()
-    tensors = [tvm.runtime.tensor(array, dev) for array in inputs]
-    lib["main"](*tensors)
-    return [t.numpy() for t in tensors]
+    """Builds ``mod`` here and runs it once on a device with ``inputs`` (every param; outputs
+    pre-zeroed); raises DeviceFault when no device could run it."""
+    return devices.run_once(tvm.compile(mod, target=target), inputs)
 
 
 def compare(

@@ -9,7 +9,16 @@ import numpy as np
 import tvm
 from tvm.s_tir import meta_schedule as ms
 
-from colt.schedule.measure import Measurement, Measurer, compare, naive_candidate, run_once
+from colt.schedule.devices import DeviceFault, LocalDevice, TrackedDevices, open_devices
+from colt.schedule.measure import (
+    EVALUATOR,
+    RUN_TIMEOUT_S,
+    Measurement,
+    Measurer,
+    compare,
+    naive_candidate,
+    run_once,
+)
 from colt.schedule.program import ProgramSpace
 from colt.workloads import Workload, make_inputs
 
@@ -24,13 +33,15 @@ class TuningSession:
         *,
         num_threads: int,
         database_dir: Path,
+        devices: LocalDevice | TrackedDevices | None = None,
     ) -> None:
         self.workload = workload
         self.target = target
         self.func = workload.build()
         self.mod = tvm.IRModule({"main": self.func})
         self.space = ProgramSpace(self.func, target)
-        self.measurer = Measurer(target, num_threads=num_threads)
+        self.devices = devices or open_devices(None, EVALUATOR, RUN_TIMEOUT_S)
+        self.measurer = Measurer(target, self.devices, num_threads=num_threads)
         database_dir.mkdir(parents=True, exist_ok=True)
         self.database = ms.database.JSONDatabase(work_dir=str(database_dir))
         self.db_workload = self.database.commit_workload(self.mod)
@@ -42,9 +53,12 @@ class TuningSession:
         return result
 
     def verify(self, mod: tvm.IRModule) -> str | None:
-        """None when ``mod`` computes what the reference computes on random inputs, else why not."""
+        """None when ``mod`` computes what the reference computes on random inputs, else why not.
+        Raises DeviceFault when no device could run it: that says nothing about the kernel."""
         try:
-            got = run_once(mod, self.target, [a.copy() for a in self.inputs])
+            got = self._run(mod)
+        except DeviceFault:
+            raise
         except Exception as error:  # a kernel that cannot even run is a failed verification
             return f"the kernel failed to run: {error}"
         return compare(
@@ -62,8 +76,11 @@ class TuningSession:
                 outputs = self.workload.reference([a.copy() for a in self.inputs[:n_in]])
                 self._expected = [*self.inputs[:n_in], *outputs]
             else:
-                self._expected = run_once(self.mod, self.target, [a.copy() for a in self.inputs])
+                self._expected = self._run(self.mod)
         return self._expected
+
+    def _run(self, mod: tvm.IRModule) -> list[np.ndarray]:
+        return run_once(mod, self.target, self.devices, [a.copy() for a in self.inputs])
 
     def _outputs(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         # A user kernel does not say which params it writes: compare all of them.
