@@ -303,8 +303,11 @@ def run_grid(bench: BenchConfig, *, api: TuningAPI | None = None, progress: bool
         api = cast(TuningAPI, importlib.import_module("colt.api"))
     _write_definition(bench)
     run_cells(bench, api, progress=progress)
-    if bench.compare:
+    if bench.compare and bench.rpc is None:
         run_comparisons(bench)
+    elif bench.compare:
+        # The libraries would run here and the kernels on the tracker's devices: no comparison.
+        _say("no library timings: the grid measured on remote devices")
     if bench.report:
         from colt.report import write_report
 
