@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import shutil
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,12 +14,8 @@ from colt import __version__
 from colt.config import PROPOSERS, STRATEGIES, TuneConfig
 from colt.errors import UserError, last_line, unknown_choice
 from colt.progress import RunProgress
-from colt.replay import JournaledEnvironment, JournaledProposer
 from colt.run import Journal, RunDir, Timer, write_json
-from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
-from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
-from colt.search.seeds import streams
 from colt.search.stats import model_stats_json
 from colt.workloads import Workload, get_workload
 
@@ -95,73 +89,51 @@ def validate(config: TuneConfig) -> None:
 
 def resolve_target(spec: str | None, num_threads: int | None) -> Any:
     """The host CPU through llvm (mcpu detected) unless ``spec`` is a JSON target."""
-    import tvm
+    from colt.schedule.targets import resolve_target as resolve
 
-    from colt.schedule.program import host_target
-
-    if spec is None:
-        return host_target(num_threads)
-    try:
-        data = json.loads(spec)
-    except json.JSONDecodeError:
-        raise UserError(
-            f'--target must be a JSON object such as \'{{"kind": "llvm", "mcpu": '
-            f'"skylake-avx512", "num-cores": 2}}\', not {spec!r}'
-        ) from None
-    if not isinstance(data, dict) or data.get("kind") != "llvm":
-        raise UserError(f'unsupported target {spec}; COLT tunes CPU targets: kind must be "llvm"')
-    try:
-        return tvm.target.Target(data)
-    except Exception as error:
-        raise UserError(f"TVM rejected the target {spec}: {last_line(error)}") from None
+    return resolve(spec, num_threads)
 
 
 def _execute(
     run: RunDir, config: TuneConfig, workload: Workload, target: Any, progress: bool
 ) -> None:
-    from colt.schedule.session import TuningSession
-    from colt.tuning import Recorder, run_colt, run_metaschedule
+    from colt.schedule.recorder import Recorder
+    from colt.strategies import make_strategy
 
     threads = config.num_threads or os.cpu_count() or 1
-    devices = _open_devices(config.rpc)
-    journal = run.journal()
+    session = _session(run, config, workload, target, threads)
     timer = Timer(before=_earlier_times(run))
+    journal = run.journal()
+    recorder = Recorder(session, journal, timer, _naive_latency(session, journal))
+    facts = _facts(config, workload, target, threads)
+    facts["measurement"]["devices"] = session.devices.description
+    strategy = make_strategy(config, run.path)
+    with RunProgress(config.trials, enabled=progress) as bar:
+
+        def on_round(search: Search | None) -> None:
+            write = _results(facts, recorder, timer, search, status="running")
+            run.write_results(write)
+            bar.update(recorder.samples, write["speedup"])
+
+        recorder.on_round = on_round
+        recorder.on_step = lambda search: bar.note(f"{search.expansions} expansions")
+        strategy.run(session, recorder)
+    _finish(run, facts, recorder, timer, strategy.search)
+    journal.close()
+
+
+def _session(run: RunDir, config: TuneConfig, workload: Workload, target: Any, threads: int) -> Any:
+    from colt.schedule.session import TuningSession
+
+    devices = _open_devices(config.rpc)
     try:
-        session = TuningSession(
+        return TuningSession(
             workload, target, num_threads=threads, database_dir=run.database, devices=devices
         )
     except Exception as error:  # TVM's own failure on this kernel, not a COLT bug to hide
         raise UserError(
             f"MetaSchedule cannot schedule {workload.name}: {last_line(error)}"
         ) from error
-    naive = _naive_latency(session, journal)
-    recorder = Recorder(session, journal, timer, naive)
-    facts = _facts(config, workload, target, threads)
-    facts["measurement"]["devices"] = devices.description
-    search: Search | None = None
-    with RunProgress(config.trials, enabled=progress) as bar:
-
-        def on_round(current: Search | None = None) -> None:
-            write = _results(facts, recorder, timer, current, status="running")
-            run.write_results(write)
-            bar.update(recorder.samples, write["speedup"])
-
-        if config.strategy == "colt":
-            with _proposer(config, run) as (proposer, models):
-                search = run_colt(
-                    config,
-                    session,
-                    recorder,
-                    JournaledProposer(proposer, journal),
-                    models,
-                    lambda env: JournaledEnvironment(env, journal),
-                    on_round,
-                    lambda current: bar.note(f"{current.expansions} expansions"),
-                )
-        else:
-            run_metaschedule(config, session, recorder, on_round)
-    _finish(run, facts, recorder, timer, search)
-    journal.close()
 
 
 def _open_devices(rpc: str | None) -> Any:
@@ -196,24 +168,12 @@ def _naive_latency(session: Any, journal: Journal) -> float:
     return measurement.latency_s
 
 
-@contextlib.contextmanager
-def _proposer(config: TuneConfig, run: RunDir) -> Iterator[tuple[Proposer, tuple[ModelInfo, ...]]]:
-    if config.proposer == "random":
-        yield RandomProposer(streams(config.seed).proposer), (ModelInfo(RANDOM_MODEL, 1.0),)
-        return
-    from colt.llm.session import llm_proposer
-
-    with llm_proposer(config, run.path) as pair:
-        yield pair
-
-
 def _facts(config: TuneConfig, workload: Workload, target: Any, threads: int) -> dict[str, Any]:
     """What does not change during a run: identity, versions, machine, evaluator."""
     import numpy
-    import tvm
-    import xgboost
 
     from colt.schedule.measure import EVALUATOR
+    from colt.schedule.targets import target_json, toolchain_versions
 
     return {
         "colt_version": __version__,
@@ -229,13 +189,11 @@ def _facts(config: TuneConfig, workload: Workload, target: Any, threads: int) ->
         else None,
         "seed": config.seed,
         "trials": config.trials,
-        "target": _target_json(target),
+        "target": target_json(target),
         "num_threads": threads,
         "versions": {
             "colt": __version__,
-            "tvm": tvm.__version__,
-            "tvm_ffi": _version("apache-tvm-ffi"),
-            "xgboost": xgboost.__version__,
+            **toolchain_versions(),
             "numpy": numpy.__version__,
             "python": platform.python_version(),
         },
@@ -243,30 +201,6 @@ def _facts(config: TuneConfig, workload: Workload, target: Any, threads: int) ->
         "measurement": dict(EVALUATOR),
         "search_config": asdict(config.search),
     }
-
-
-def _target_json(target: Any) -> dict[str, Any]:
-    return {str(k): _plain(v) for k, v in dict(target.export()).items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "value"):
-        return value.value
-    if (
-        isinstance(value, (list, tuple))
-        or hasattr(value, "__iter__")
-        and not isinstance(value, dict)
-    ):
-        return [_plain(v) for v in value]
-    return str(value)
-
-
-def _version(distribution: str) -> str:
-    from importlib.metadata import version
-
-    return version(distribution)
 
 
 def _cpu_name() -> str:
@@ -322,12 +256,7 @@ def _finish(
     run: RunDir, facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None
 ) -> None:
     results = _results(facts, recorder, timer, search, status="complete")
-    if recorder.best_schedule is not None:
-        (run.path / "best.py").write_text(recorder.best_schedule.mod.script())
-        write_json(
-            run.path / "best_trace.json",
-            recorder.best_schedule.trace.as_json(remove_postproc=True),
-        )
+    recorder.write_best(run.path)
     if search is not None:
         write_json(run.path / "tree.json", search.tree.to_json())
     run.write_results(results)

@@ -35,3 +35,38 @@ def test_search_imports_nothing_outside_itself() -> None:
         if bad:
             offenders[path.name] = sorted(bad)
     assert offenders == {}
+
+
+TVM_DOOR = "schedule"  # the one package that builds, times, hashes or searches with TVM
+PROGRAM_DEFINITIONS = "workloads"  # may define programs with TE and Relax, nothing more
+TVM_TOOLCHAIN = {"tvm_ffi", "xgboost"}
+
+
+def _tvm_uses(name: str) -> str | None:
+    top = name.split(".")[0]
+    if top in TVM_TOOLCHAIN or "meta_schedule" in name:
+        return "toolchain"
+    if top == "tvm":
+        return "tvm"
+    return None
+
+
+def test_tvm_is_behind_one_door() -> None:
+    """Only colt/schedule imports MetaSchedule, tvm_ffi or xgboost; besides it only
+    colt/workloads imports tvm at all (to define programs)."""
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        package = path.relative_to(PACKAGE).parts[0]
+        if package == TVM_DOOR:
+            continue
+        uses = {name for name in _imports(path) if _tvm_uses(name)}
+        if package == PROGRAM_DEFINITIONS:
+            uses = {name for name in uses if _tvm_uses(name) == "toolchain"}
+        if uses:
+            offenders[str(path.relative_to(PACKAGE))] = sorted(uses)
+    assert offenders == {}
+
+
+def test_the_rule_reader_sees_imports_inside_functions() -> None:
+    source = PACKAGE / "schedule" / "targets.py"
+    assert "xgboost" in _imports(source)  # imported inside toolchain_versions()

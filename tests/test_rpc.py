@@ -102,7 +102,9 @@ def test_the_remote_runs_database_compiles_into_a_kernel_that_computes_the_refer
     tensors = [tvm.runtime.tensor(a, tvm.cpu()) for a in arrays]
     tvm.runtime.load_module(str(library))["main"](*tensors)
     expected = workload.reference(arrays[:-1])[0]
-    np.testing.assert_allclose(tensors[-1].numpy(), expected, rtol=workload.rtol, atol=workload.atol)
+    np.testing.assert_allclose(
+        tensors[-1].numpy(), expected, rtol=workload.rtol, atol=workload.atol
+    )
 
 
 def test_a_device_killed_mid_run_loses_no_sample(

@@ -19,7 +19,7 @@ from tvm.s_tir import meta_schedule as ms
 from colt.api import tune
 from colt.config import SearchConfig, TuneConfig
 from colt.schedule.program import host_target
-from colt.tuning import metaschedule_rand_state
+from colt.schedule.stock import metaschedule_rand_state
 from colt.workloads import get_workload, make_inputs
 
 pytestmark = pytest.mark.slow

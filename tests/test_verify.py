@@ -11,8 +11,8 @@ from tvm.s_tir import meta_schedule as ms
 
 from colt.run import Journal, Timer
 from colt.schedule.program import host_target
+from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession
-from colt.tuning import Recorder
 from colt.workloads import get_workload
 
 pytestmark = pytest.mark.slow

@@ -105,9 +105,9 @@ def fake_latency(program: int) -> float | None:
 def simulate(
     search, rounds: int, *, expansions: int, batch: int = 8, fresh=(), top_up: bool = True
 ) -> None:
-    """The tuning loop of ``colt.tuning.run_colt`` without TVM: measure the initial programs,
-    then rounds of expansions (topped up, bounded, until the proposal slots have proposals
-    waiting) each followed by a measurement round."""
+    """The tuning loop of ``colt.strategies.shared_tree.run_colt`` without TVM: measure the
+    initial programs, then rounds of expansions (topped up, bounded, until the proposal slots
+    have proposals waiting) each followed by a measurement round."""
     wanted = batch - search.fresh_slots(batch)
     for index in range(rounds + 1):
         steps = 0

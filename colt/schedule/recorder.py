@@ -1,0 +1,136 @@
+"""The recorder every measured sample goes through: measurement (or replay from the journal),
+verification of each new best, the database, the journal and the best-so-far curve."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tvm
+from tvm.s_tir import meta_schedule as ms
+
+from colt import interrupt
+from colt.run import CurvePoint, Journal, Timer, write_json
+from colt.schedule.devices import DeviceFault, Measurement
+from colt.schedule.session import TuningSession
+
+WRONG_RESULT = "wrong result"  # the error prefix of a kernel whose outputs failed verification
+UNVERIFIED = "unverified"  # the prefix when no device could run the check: never a new best
+
+
+@dataclass
+class Recorder:
+    session: TuningSession
+    journal: Journal
+    timer: Timer
+    naive_latency_s: float
+    curve: list[CurvePoint] = field(default_factory=list)
+    best_latency_s: float | None = None
+    best_schedule: tvm.s_tir.Schedule | None = None
+    verification_failures: list[dict[str, Any]] = field(default_factory=list)
+    # Told after every measurement round and every search step (the API writes results.json and
+    # moves the progress bar); given the search, or None for MetaSchedule's own strategies.
+    on_round: Callable[[Any], None] = lambda search: None
+    on_step: Callable[[Any], None] = lambda search: None
+
+    def __post_init__(self) -> None:
+        self.replayed = {e["key"]: e for e in self.journal.of_kind("measure")}
+
+    def write_best(self, run_dir: Path) -> None:
+        """The best verified program as TVMScript and as its trace, beside the results."""
+        if self.best_schedule is not None:
+            (run_dir / "best.py").write_text(self.best_schedule.mod.script())
+            write_json(
+                run_dir / "best_trace.json", self.best_schedule.trace.as_json(remove_postproc=True)
+            )
+
+    @property
+    def samples(self) -> int:
+        return len(self.curve)
+
+    def measure(
+        self,
+        keys: Sequence[Any],
+        candidates: Sequence[ms.MeasureCandidate],
+        sources: Sequence[tuple[str | None, str | None]] = (),
+    ) -> list[float | None]:
+        """Measures (or replays) a batch; returns the latency each one counts with, None for a
+        failure (build, run, or wrong output). ``sources`` gives each sample's origin and the
+        model that proposed it (COLT only) for the run's records."""
+        live = [i for i, k in enumerate(keys) if k not in self.replayed]
+        measured: dict[int, Measurement] = {}
+        if live:
+            results, times = self.session.measurer.measure([candidates[i] for i in live])
+            interrupt.check()  # an interrupted batch may have "failed": journal none of it
+            self.timer.add("build", times.build_s)
+            self.timer.add("run", times.run_s)
+            measured = dict(zip(live, results, strict=True))
+        latencies = []
+        sources = list(sources) or [(None, None)] * len(keys)
+        for index, (key, candidate) in enumerate(zip(keys, candidates, strict=True)):
+            event = self.replayed.get(key) or self._record_live(key, candidate, measured[index])
+            latencies.append(self._add_point(event, candidate.sch, sources[index]))
+        return latencies
+
+    def _record_live(
+        self, key: Any, candidate: ms.MeasureCandidate, m: Measurement
+    ) -> dict[str, Any]:
+        error = m.error
+        if m.latency_s is not None and (
+            self.best_latency_s is None or m.latency_s < self.best_latency_s
+        ):
+            started = time.perf_counter()
+            try:
+                error = self.session.verify(candidate.sch.mod)
+                if error is not None:
+                    error = f"{WRONG_RESULT}: {error}"
+            except DeviceFault as fault:
+                error = f"{UNVERIFIED}: no device could run the check ({fault})"
+            interrupt.check()  # an interrupted check is not a wrong result
+            self.timer.add("verify", time.perf_counter() - started)
+        latency = m.latency_s if error is None else None
+        if latency is not None:
+            self.session.commit(candidate.sch, m.run_secs)
+        event = {
+            "kind": "measure",
+            "key": key,
+            "latency_s": latency,
+            "run_secs": list(m.run_secs),
+            "error": error,
+            "device": m.device,
+            "retries": list(m.retries),
+            "trace": candidate.sch.trace.as_json(remove_postproc=True),
+        }
+        self.journal.append(event)
+        self.replayed[key] = event
+        return event
+
+    def _add_point(
+        self,
+        event: dict[str, Any],
+        sch: tvm.s_tir.Schedule,
+        source: tuple[str | None, str | None],
+    ) -> float | None:
+        latency = event["latency_s"]
+        if (event["error"] or "").startswith(WRONG_RESULT):
+            self.verification_failures.append({"sample": self.samples + 1, "error": event["error"]})
+        if latency is not None and (self.best_latency_s is None or latency < self.best_latency_s):
+            self.best_latency_s, self.best_schedule = latency, sch
+        best = self.best_latency_s
+        self.curve.append(
+            CurvePoint(
+                sample=self.samples + 1,
+                latency_s=latency,
+                best_latency_s=best,
+                speedup=self.naive_latency_s / best if best else None,
+                error=event["error"],
+                origin=source[0],
+                proposed_by=source[1],
+                device=event.get("device"),
+                retries=tuple(event.get("retries", ())),
+            )
+        )
+        return latency

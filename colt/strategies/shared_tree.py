@@ -1,0 +1,151 @@
+"""COLT's strategy: measure the initial programs, then rounds of MCTS expansions on one tree
+shared by the models, each round followed by measuring what the models proposed (and a share
+of fresh design-space samples)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from colt import interrupt
+from colt.config import SearchConfig, TuneConfig
+from colt.replay import JournaledEnvironment, JournaledProposer
+from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
+from colt.schedule.recorder import Recorder
+from colt.schedule.session import TuningSession
+from colt.schedule.trace_points import IllegalEdit
+from colt.schedule.transforms import vocabulary_for
+from colt.search.base import ModelInfo, Proposer
+from colt.search.mcts import Search
+from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
+from colt.search.seeds import streams
+
+
+@dataclass
+class SharedTreeStrategy:
+    """The models' proposer (LLM servers started and stopped around the run) and the search."""
+
+    config: TuneConfig
+    run_dir: Path
+    search: Search | None = None
+
+    def run(self, session: TuningSession, recorder: Recorder) -> None:
+        with open_proposer(self.config, self.run_dir) as (proposer, models):
+            self.search = run_colt(
+                self.config,
+                session,
+                recorder,
+                JournaledProposer(proposer, recorder.journal),
+                models,
+            )
+
+
+@contextlib.contextmanager
+def open_proposer(
+    config: TuneConfig, run_dir: Path
+) -> Iterator[tuple[Proposer, tuple[ModelInfo, ...]]]:
+    if config.proposer == "random":
+        yield RandomProposer(streams(config.seed).proposer), (ModelInfo(RANDOM_MODEL, 1.0),)
+        return
+    from colt.llm.session import llm_proposer
+
+    with llm_proposer(config, run_dir) as pair:
+        yield pair
+
+
+def run_colt(
+    config: TuneConfig,
+    session: TuningSession,
+    recorder: Recorder,
+    proposer: Proposer,
+    models: Sequence[ModelInfo],
+) -> Search:
+    """COLT: measure the initial programs, then rounds of MCTS expansions, each followed by
+    measuring what the models proposed (and a share of fresh design-space samples)."""
+    settings = config.search
+    cost_model = CostModel(session.space.context)
+    env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
+    search = Search(
+        JournaledEnvironment(env, recorder.journal),
+        proposer,
+        models,
+        config=settings,
+        seed=config.seed,
+        trials_total=config.trials,
+        transformation_help=env.help,
+    )
+    sampler = streams(config.seed).sampler
+    search.start(_initial_states(session, settings.initial_samples, sampler))
+    first_round = True
+    while recorder.samples < config.trials:
+        if not first_round:
+            _grow(search, settings.expansions_for(config.proposer), settings, recorder.on_step)
+        first_round = False
+        batch = min(settings.trials_per_round, config.trials - recorder.samples)
+        started = time.perf_counter()
+        fresh = _draws(session, sampler, _fresh_draws(settings)) if search.tree.nodes[1:] else []
+        interrupt.check()
+        picks = search.pick_for_measurement(batch, fresh)
+        recorder.timer.add("sampling", time.perf_counter() - started)
+        if not picks:
+            break
+        candidates = [to_candidate(session.space, c.state) for c in picks]
+        sources = [(c.origin, c.proposed_by) for c in picks]
+        latencies = recorder.measure([c.key for c in picks], candidates, sources)
+        for pick, latency in zip(picks, latencies, strict=True):
+            search.record_measurement(pick.key, latency)
+        started = time.perf_counter()
+        cost_model.update(candidates, [[lat] if lat else None for lat in latencies])
+        search.end_round()
+        recorder.timer.add("cost_model", time.perf_counter() - started)
+        recorder.on_round(search)
+    return search
+
+
+def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list[Any]:
+    """``count`` random points of the design space, fewer where sampling keeps failing."""
+    states = []
+    for _ in range(count):
+        try:
+            states.append(session.space.random_sample(rng))
+        except IllegalEdit:
+            continue
+    return states
+
+
+def _fresh_draws(settings: SearchConfig) -> int:
+    return settings.fresh_pool if settings.fresh_share > 0 else 0
+
+
+def _initial_states(session: TuningSession, samples: int, rng: np.random.Generator) -> list[Any]:
+    """The sketches plus random points of the design space, without duplicates.
+
+    Local edits alone move slowly away from one seeded sample per sketch; a few random points
+    give the first measurement round (taken before the cost model knows anything) real
+    diversity, and the tree then refines around whatever the machine says is fast.
+    """
+    states = session.space.design_spaces() + _draws(session, rng, samples)
+    unique: dict[int, Any] = {}
+    for state in states:
+        unique.setdefault(state.key, state)
+    return list(unique.values())
+
+
+def _grow(
+    search: Search, expansions: int, settings: SearchConfig, on_step: Callable[[Search], None]
+) -> None:
+    """At least ``expansions`` iterations, and more (bounded) until the round's proposal slots
+    have unmeasured proposals waiting (duplicates and failed calls can leave them short)."""
+    wanted = settings.proposal_slots()
+    steps = 0
+    while steps < expansions or (search.waiting_proposals < wanted and steps < 5 * expansions):
+        interrupt.check()
+        search.step()
+        on_step(search)
+        steps += 1
