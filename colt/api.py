@@ -60,24 +60,9 @@ def validate(config: TuneConfig) -> None:
         raise UserError(f"--seed must be 0 or more, not {config.seed}")
     if config.num_threads is not None and config.num_threads <= 0:
         raise UserError(f"--threads must be positive, not {config.num_threads}")
-    for flag, value in (
-        ("--trials-per-round", config.search.trials_per_round),
-        ("--expansions-per-round", config.search.expansions_for(config.proposer)),
-    ):
-        if value <= 0:
-            raise UserError(f"{flag} must be a positive number, not {value}")
-    if not 0.0 <= config.search.fresh_share <= 1.0:
-        raise UserError(f"--fresh-share must be between 0 and 1, not {config.search.fresh_share}")
-    if config.search.fresh_pool < 0:
-        raise UserError(f"--fresh-pool must not be negative, not {config.search.fresh_pool}")
-    if config.search.roots < 1:
-        raise UserError(f"--roots must be at least 1, not {config.search.roots}")
-    if not 0.0 <= config.search.lam <= 1.0:
-        raise UserError(f"--lam must be between 0 and 1, not {config.search.lam}")
-    if config.search.branching_factor < 1:
-        raise UserError(f"--branching must be at least 1, not {config.search.branching_factor}")
-    if not 0.0 <= config.search.largest_model_floor <= 1.0:
-        raise UserError(f"--floor must be between 0 and 1, not {config.search.largest_model_floor}")
+    problems = config.search.problems()
+    if problems:
+        raise UserError(problems[0])
     if config.rpc is not None:
         _open_devices(config.rpc)  # a tracker that is not there is one sentence, before any run
     if config.strategy == "colt" and config.proposer == "llm":

@@ -11,9 +11,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from colt import interrupt
-from colt.config import PROPOSERS, STRATEGIES, SearchConfig, TuneConfig
+from colt.config import PROPOSERS, STRATEGIES, TuneConfig
 from colt.errors import UserError
-from colt.options import add_llm_options, add_rpc_option, llm_names
+from colt.options import (
+    add_llm_options,
+    add_rpc_option,
+    add_search_options,
+    llm_names,
+    search_config_from_args,
+)
 
 EPILOG = """examples:
   colt tune                                    COLT on matmul with the two embedded local LLMs
@@ -195,73 +201,7 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         help="finish an interrupted run; other options are read from it",
     )
     tune.add_argument("--quiet", action="store_true", help="no progress bar")
-    search = tune.add_argument_group("COLT search (defaults from the paper)")
-    defaults = SearchConfig()
-    search.add_argument(
-        "--lam", type=float, default=defaults.lam, help="MA-UCT weight λ of the small-model prior"
-    )
-    search.add_argument(
-        "--exploration",
-        type=float,
-        default=defaults.exploration,
-        help="MA-UCT exploration constant c (default: √2)",
-    )
-    search.add_argument(
-        "--branching", type=int, default=defaults.branching_factor, help="children per node"
-    )
-    search.add_argument(
-        "--rollout-steps",
-        type=int,
-        default=defaults.rollout_steps,
-        help="random transformations per rollout",
-    )
-    search.add_argument(
-        "--floor",
-        type=float,
-        default=defaults.largest_model_floor,
-        help="minimum share of calls made by the largest model",
-    )
-    search.add_argument(
-        "--no-course-alteration", action="store_true", help="never escalate to the largest model"
-    )
-    search.add_argument(
-        "--no-model-selection",
-        action="store_true",
-        help="one model expands every node (single-model baselines)",
-    )
-    search.add_argument(
-        "--trials-per-round",
-        type=int,
-        default=defaults.trials_per_round,
-        help="samples measured after each round of expansions",
-    )
-    search.add_argument(
-        "--expansions-per-round",
-        type=int,
-        default=defaults.expansions_per_round,
-        help="tree expansions before each measurement round (default: one per proposal slot "
-        "of a round with LLMs, 32 with the random proposer)",
-    )
-    search.add_argument(
-        "--fresh-share",
-        type=float,
-        default=defaults.fresh_share,
-        help="share of each measurement round given to fresh design-space samples (0 to 1); "
-        "one joins the tree only when it is the fastest program so far",
-    )
-    search.add_argument(
-        "--roots",
-        type=int,
-        default=defaults.roots,
-        help="the best measured initial programs the tree starts from",
-    )
-    search.add_argument(
-        "--fresh-pool",
-        type=int,
-        default=defaults.fresh_pool,
-        help="random design-space draws per round; the cost model picks the fresh samples "
-        "among them",
-    )
+    add_search_options(tune.add_argument_group("COLT search (defaults from the paper)"))
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -277,20 +217,7 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _tune_config(args: argparse.Namespace) -> TuneConfig:
-    search = SearchConfig(
-        lam=args.lam,
-        exploration=args.exploration,
-        branching_factor=args.branching,
-        rollout_steps=args.rollout_steps,
-        largest_model_floor=args.floor,
-        course_alteration=not args.no_course_alteration,
-        model_selection=not args.no_model_selection,
-        trials_per_round=args.trials_per_round,
-        expansions_per_round=args.expansions_per_round,
-        fresh_share=args.fresh_share,
-        fresh_pool=args.fresh_pool,
-        roots=args.roots,
-    )
+    search = search_config_from_args(args)
     return TuneConfig(
         workload=args.workload,
         strategy=args.strategy,

@@ -1,11 +1,15 @@
-"""Command-line pieces shared by `colt tune` and `colt bench`: the LLM-set options."""
+"""Command-line pieces: the LLM-set options of `colt tune` and `colt bench`, the search
+settings (generated from ``SearchConfig``'s fields) and ``--rpc``."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from colt.search.config import SearchConfig
 
 
 class DeprecatedSpelling(argparse.Action):
@@ -71,6 +75,36 @@ def add_llm_options(
         action=DeprecatedSpelling,
         replacement="--only-llms",
         help=argparse.SUPPRESS,
+    )
+
+
+def add_search_options(group: argparse._ArgumentGroup) -> None:
+    """One option per search setting that names a flag (colt.search.config.setting)."""
+    defaults = SearchConfig()
+    for spec in dataclasses.fields(SearchConfig):
+        flag = spec.metadata.get("flag")
+        if flag is None:
+            continue
+        text = spec.metadata["help"]
+        if spec.metadata["negate"]:  # unset (None) keeps the setting's default, True
+            group.add_argument(flag, dest=spec.name, action="store_const", const=False, help=text)
+            continue
+        default = getattr(defaults, spec.name)
+        metavar = flag.removeprefix("--").upper().replace("-", "_")
+        kind = float if isinstance(default, float) else int
+        group.add_argument(
+            flag, dest=spec.name, type=kind, default=default, metavar=metavar, help=text
+        )
+
+
+def search_config_from_args(args: argparse.Namespace) -> SearchConfig:
+    """The search settings of a parsed ``colt tune`` command line (unset switches: defaults)."""
+    return SearchConfig(
+        **{
+            spec.name: getattr(args, spec.name)
+            for spec in dataclasses.fields(SearchConfig)
+            if spec.metadata.get("flag") and getattr(args, spec.name) is not None
+        }
     )
 
 

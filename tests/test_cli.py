@@ -51,7 +51,7 @@ def test_negative_seed(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("flag", ["--trials-per-round", "--expansions-per-round"])
 def test_non_positive_round_sizes(capsys: pytest.CaptureFixture[str], flag: str) -> None:
     code, err = _run(capsys, "tune", "--proposer", "random", flag, "0", "--quiet")
-    assert code == 2 and f"{flag} must be a positive" in err
+    assert code == 2 and f"{flag} must be at least 1" in err
 
 
 @pytest.mark.parametrize(
@@ -184,3 +184,30 @@ def test_an_error_without_an_interrupt_is_not_hidden(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("colt.api.tune", broken)
     with pytest.raises(RuntimeError, match="a real bug"):
         main(["tune", "--workload", "matmul-small", "--proposer", "random"])
+
+
+def test_every_search_setting_with_a_flag_reaches_the_run_configuration() -> None:
+    """The options are generated from SearchConfig's fields: each flag sets its own field."""
+    import dataclasses
+
+    from colt.cli import _tune_config, build_parser
+    from colt.config import SearchConfig
+
+    defaults = SearchConfig()
+    flagged = [f for f in dataclasses.fields(SearchConfig) if f.metadata.get("flag")]
+    assert {f.name for f in flagged} >= {"lam", "branching_factor", "fresh_share", "roots"}
+    for spec in flagged:
+        flag = spec.metadata["flag"]
+        if spec.metadata["negate"]:
+            argv, expected = ["tune", flag], False
+        else:
+            default = getattr(defaults, spec.name)
+            expected = 3 if default is None else default + 1 if isinstance(default, int) else 0.75
+            argv = ["tune", flag, str(expected)]
+        config = _tune_config(build_parser().parse_args(argv))
+        changed = {
+            f.name
+            for f in dataclasses.fields(SearchConfig)
+            if getattr(config.search, f.name) != getattr(defaults, f.name)
+        }
+        assert changed == {spec.name} and getattr(config.search, spec.name) == expected, flag

@@ -7,7 +7,8 @@ configuration (``colt.config``) holds one of these.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 # Random proposals cost microseconds, so a random round expands many nodes and the cost model
 # ranks them; an LLM round makes one call per proposal slot of the round (None), see
@@ -15,30 +16,108 @@ from dataclasses import dataclass
 DEFAULT_EXPANSIONS_PER_ROUND: dict[str, int | None] = {"llm": None, "random": 32}
 
 
+def setting(
+    default: Any,
+    *,
+    flag: str | None = None,
+    help: str = "",
+    low: float | None = None,
+    high: float | None = None,
+    negate: bool = False,
+) -> Any:
+    """A search setting; ``flag`` makes it a ``colt tune`` option (``negate``: a --no-X switch
+    that sets False), and ``low``/``high`` bound it (checked by ``SearchConfig.problems``)."""
+    metadata = {"flag": flag, "help": help, "low": low, "high": high, "negate": negate}
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """Tuning constants of the COLT search, defaults from the paper (§3.2, §4.1)."""
 
-    lam: float = 0.5  # MA-UCT weight of the small-model prior
-    exploration: float = math.sqrt(2)  # MA-UCT c
-    branching_factor: int = 2
-    rollout_steps: int = 3
+    lam: float = setting(
+        0.5, flag="--lam", low=0.0, high=1.0, help="MA-UCT weight λ of the small-model prior"
+    )
+    exploration: float = setting(
+        math.sqrt(2),
+        flag="--exploration",
+        low=0.0,
+        help="MA-UCT exploration constant c (default: √2)",
+    )
+    branching_factor: int = setting(2, flag="--branching", low=1, help="children per node")
+    rollout_steps: int = setting(
+        3, flag="--rollout-steps", low=0, help="random transformations per rollout"
+    )
     max_depth: int = 12
-    largest_model_floor: float = 0.2  # minimum share of calls made by the largest model
+    largest_model_floor: float = setting(
+        0.2,
+        flag="--floor",
+        low=0.0,
+        high=1.0,
+        help="minimum share of calls made by the largest model",
+    )
     floor_grace_calls: int = 5  # the floor is enforced once this many calls were made
-    course_alteration: bool = True
-    model_selection: bool = True  # False: every expansion uses the first model of the set
+    course_alteration: bool = setting(
+        True,
+        flag="--no-course-alteration",
+        negate=True,
+        help="never escalate to the largest model",
+    )
+    model_selection: bool = setting(
+        True,
+        flag="--no-model-selection",
+        negate=True,
+        help="one model expands every node (single-model baselines)",
+    )
     # Each measurement round after the first gives this share of its slots to fresh
     # design-space samples: the best predicted of ``fresh_pool`` random draws. One joins the
     # tree as a new root only when it is the fastest program measured so far (a way out of the
     # tree's basin); the other slots measure what the models proposed.
-    fresh_share: float = 0.25
-    fresh_pool: int = 256
-    trials_per_round: int = 8
+    fresh_share: float = setting(
+        0.25,
+        flag="--fresh-share",
+        low=0.0,
+        high=1.0,
+        help="share of each measurement round given to fresh design-space samples; one joins "
+        "the tree only when it is the fastest program so far",
+    )
+    fresh_pool: int = setting(
+        256,
+        flag="--fresh-pool",
+        low=0,
+        help="random design-space draws per round; the cost model picks the fresh samples "
+        "among them",
+    )
+    trials_per_round: int = setting(
+        8, flag="--trials-per-round", low=1, help="samples measured after each round of expansions"
+    )
     initial_samples: int = 8  # random design-space points measured with the sketches first
-    roots: int = 2  # the best measured initial programs the tree starts from
-    # None: by proposer, see ``expansions_for``.
-    expansions_per_round: int | None = None
+    roots: int = setting(
+        2, flag="--roots", low=1, help="the best measured initial programs the tree starts from"
+    )
+    expansions_per_round: int | None = setting(
+        None,
+        flag="--expansions-per-round",
+        low=1,
+        help="tree expansions before each measurement round (default: one per proposal slot "
+        "of a round with LLMs, 32 with the random proposer)",
+    )
+
+    def problems(self) -> list[str]:
+        """One sentence per setting outside its bounds, named by its flag."""
+        found = []
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            low, high = spec.metadata.get("low"), spec.metadata.get("high")
+            if value is None or (low is None and high is None):
+                continue
+            flag = spec.metadata["flag"]
+            if high is not None and not low <= value <= high:
+                found.append(f"{flag} must be between {low:g} and {high:g}, not {value}")
+            elif high is None and value < low:
+                bound = "must not be negative" if low == 0 else f"must be at least {low:g}"
+                found.append(f"{flag} {bound}, not {value}")
+        return found
 
     def fresh_slots(self, count: int) -> int:
         """How many of a round's ``count`` slots go to fresh design-space samples."""
