@@ -15,7 +15,6 @@ import argparse
 import csv
 import datetime
 import importlib
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from colt import __version__
 from colt import library_timings as compare
 from colt.bench import cell_state
 from colt.config import TuneConfig
+from colt.records import RunResults, load_results
 from colt.report.stats import gflops, percent_of_peak
 
 COLUMNS = (
@@ -49,7 +49,7 @@ COLUMNS = (
 )
 
 
-def tuned_results(workload: str, trials: int, run_dir: Path, api: Any) -> dict[str, Any]:
+def tuned_results(workload: str, trials: int, run_dir: Path, api: Any) -> RunResults:
     """results.json of the evolutionary run at ``run_dir``: reused, resumed or made."""
     state = cell_state(run_dir)
     if state == "incomplete":
@@ -59,7 +59,7 @@ def tuned_results(workload: str, trials: int, run_dir: Path, api: Any) -> dict[s
             workload=workload, strategy="evolutionary", trials=trials, out_dir=run_dir
         )
         api.tune(config, progress=False)
-    return dict(json.loads((run_dir / "results.json").read_text()))
+    return load_results(run_dir / "results.json")
 
 
 def _ms(latency_s: float | None) -> str:
@@ -71,16 +71,16 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def baseline_row(
-    workload: Any, results: dict[str, Any], timings: dict[str, Any], peak_gflops: float
+    workload: Any, results: RunResults, timings: dict[str, Any], peak_gflops: float
 ) -> dict[str, str]:
     """One CSV row; empty cells where a figure does not exist, the reason in ``notes``."""
-    tuned_s = results.get("best_latency_s")
+    tuned_s = results.best_latency_s
     torch_s = timings["torch"]["latency_s"]
     numpy_s = timings["numpy"]["latency_s"]
     notes = [
         f"{name}: {timings[name]['note']}" for name in ("torch", "numpy") if timings[name]["note"]
     ]
-    if results.get("best_latency_s") and not results.get("verified"):
+    if results.best_latency_s and not results.verified:
         notes.append("evolutionary best not verified")
     rates = {
         name: gflops(workload.flops, latency)
@@ -89,15 +89,15 @@ def baseline_row(
     row = {
         "workload": workload.name,
         "gflop": f"{workload.flops / 1e9:.4g}",
-        "naive_ms": _ms(results.get("naive_latency_s")),
+        "naive_ms": _ms(results.naive_latency_s),
         "evolutionary_ms": _ms(tuned_s),
-        "evolutionary_speedup": _num(results.get("speedup")),
-        "trials": str(results.get("trials", "")),
-        "samples": str(results.get("samples", "")),
-        "verified": str(bool(results.get("verified"))).lower(),
+        "evolutionary_speedup": _num(results.speedup),
+        "trials": str(results.trials),
+        "samples": str(results.samples),
+        "verified": str(results.verified).lower(),
         "torch_ms": _ms(torch_s),
         "numpy_ms": _ms(numpy_s),
-        "tune_s": _num((results.get("time_s") or {}).get("total"), 0),
+        "tune_s": _num(results.time_s.get("total"), 0),
         "notes": "; ".join(notes),
     }
     for name, rate in rates.items():

@@ -14,6 +14,7 @@ from colt import __version__
 from colt.config import PROPOSERS, STRATEGIES, TuneConfig
 from colt.errors import UserError, last_line, unknown_choice
 from colt.progress import RunProgress
+from colt.records import RunResults
 from colt.run import Journal, RunDir, Timer, write_json
 from colt.search.mcts import Search
 from colt.search.stats import model_stats_json
@@ -37,7 +38,7 @@ def resume(run_dir: Path, *, progress: bool = True) -> Path:
     internal sampling is not seeded end to end), so they restart from their first sample.
     """
     run = RunDir.open(run_dir)
-    if run.results_path.exists() and run.results().get("status") == "complete":
+    if run.results_path.exists() and run.results().complete:
         return run.path
     config = run.config()
     if config.strategy != "colt":
@@ -98,7 +99,7 @@ def _execute(
         def on_round(search: Search | None) -> None:
             write = _results(facts, recorder, timer, search, status="running")
             run.write_results(write)
-            bar.update(recorder.samples, write["speedup"])
+            bar.update(recorder.samples, write.speedup)
 
         recorder.on_round = on_round
         recorder.on_step = lambda search: bar.note(f"{search.expansions} expansions")
@@ -132,7 +133,7 @@ def _earlier_times(run: RunDir) -> dict[str, float]:
     """Seconds spent by the earlier sessions of a resumed run (empty for a new one)."""
     if not run.results_path.exists():
         return {}
-    return dict(run.results().get("time_s", {}))
+    return dict(run.results().time_s)
 
 
 def _naive_latency(session: Any, journal: Journal) -> float:
@@ -198,28 +199,30 @@ def _cpu_name() -> str:
 
 def _results(
     facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None, *, status: str
-) -> dict[str, Any]:
+) -> RunResults:
     best = recorder.best_latency_s
     searched = (
         {"search": search.times.overhead, "proposals": search.times.proposals} if search else {}
     )
     times = timer.as_json(**searched)
-    return {
-        **facts,
-        "status": status,
-        "naive_latency_s": recorder.naive_latency_s,
-        "best_latency_s": best,
-        "speedup": recorder.naive_latency_s / best if best else None,
-        "verified": best is not None,
-        "verification_failures": recorder.verification_failures,
-        "samples": recorder.samples,
-        "curve": [asdict(point) for point in recorder.curve],
-        "devices": _device_counts(recorder.curve),
-        "time_s": times,
-        "search": search.summary() if search else None,
-        "models": [asdict(m) for m in search.models] if search else [],
-        "model_stats": model_stats_json(search.counters) if search else {},
-    }
+    return RunResults.model_validate(
+        {
+            **facts,
+            "status": status,
+            "naive_latency_s": recorder.naive_latency_s,
+            "best_latency_s": best,
+            "speedup": recorder.naive_latency_s / best if best else None,
+            "verified": best is not None,
+            "verification_failures": recorder.verification_failures,
+            "samples": recorder.samples,
+            "curve": recorder.curve,
+            "devices": _device_counts(recorder.curve),
+            "time_s": times,
+            "search": search.summary() if search else None,
+            "models": [asdict(m) for m in search.models] if search else [],
+            "model_stats": model_stats_json(search.counters) if search else {},
+        }
+    )
 
 
 def _device_counts(curve: list[Any]) -> dict[str, dict[str, int]]:
@@ -248,23 +251,25 @@ def _finish(
     (run.path / "summary.txt").write_text(summary_line(results) + "\n")
 
 
-def summary_line(results: dict[str, Any]) -> str:
-    workload = results["workload"]["name"]
-    if results["best_latency_s"] is None:
+def summary_line(results: RunResults) -> str:
+    workload = results.workload.name
+    naive_ms = (results.naive_latency_s or 0.0) * 1e3
+    if results.best_latency_s is None or results.speedup is None:
         return (
-            f"{workload}: no verified schedule in {results['samples']} samples "
-            f"({results['strategy']}); unscheduled {results['naive_latency_s'] * 1e3:.3f} ms"
+            f"{workload}: no verified schedule in {results.samples} samples "
+            f"({results.strategy}); unscheduled {naive_ms:.3f} ms"
         )
     return (
-        f"{workload}: {results['speedup']:.2f}x faster than unscheduled "
-        f"({results['naive_latency_s'] * 1e3:.3f} ms -> {results['best_latency_s'] * 1e3:.3f} ms), "
-        f"verified, {results['samples']} samples, {results['strategy']}"
-        + (f"+{results['proposer']}" if results.get("proposer") else "")
-        + f", {results['time_s']['total']:.0f} s"
+        f"{workload}: {results.speedup:.2f}x faster than unscheduled "
+        f"({naive_ms:.3f} ms -> {results.best_latency_s * 1e3:.3f} ms), "
+        f"verified, {results.samples} samples, {results.strategy}"
+        + (f"+{results.proposer}" if results.proposer else "")
+        + f", {results.time_s.get('total', 0.0):.0f} s"
     )
 
 
-def show(run_dir: Path) -> dict[str, Any]:
+def show(run_dir: Path) -> RunResults:
+    """A run's results as written so far (a running run's at its last round)."""
     return RunDir.open(run_dir).results()
 
 
@@ -274,7 +279,7 @@ def export(run_dir: Path, out: Path) -> Path:
     from colt.schedule.export import export_kernel
 
     run = RunDir.open(run_dir)
-    if not run.results_path.exists() or run.results().get("status") != "complete":
+    if not run.results_path.exists() or not run.results().complete:
         raise UserError(f"{run_dir} is not a finished run; finish it with `colt tune --resume`")
     return export_kernel(run.path, Path(out), workload=get_workload(run.config().workload))
 

@@ -23,6 +23,7 @@ from colt import interrupt
 from colt.config import SearchConfig, TuneConfig, load_search_config
 from colt.errors import UserError, unknown_choice
 from colt.options import add_llm_options, add_rpc_option, llm_names
+from colt.records import load_results
 
 CONFIGS = ("single-small", "single-large", "colt", "colt-random", "evolutionary", "random")
 PAPER_WORKLOADS = (
@@ -134,9 +135,9 @@ def cell_state(run_dir: Path) -> str:
     results = run_dir / "results.json"
     if results.exists():
         try:
-            if json.loads(results.read_text()).get("status") == "complete":
+            if load_results(results).complete:
                 return "complete"
-        except json.JSONDecodeError:
+        except UserError:
             pass  # a half-written results.json: the journal still lets the run resume
     return "incomplete" if (run_dir / "config.json").exists() else "missing"
 
@@ -146,12 +147,12 @@ def reported_models(grid_dir: Path, allowed: Sequence[str] = ()) -> list[tuple[s
     sizes: dict[str, float] = {}
     for path in sorted(grid_dir.rglob("results.json")):
         try:
-            models = json.loads(path.read_text()).get("models") or []
-        except json.JSONDecodeError:
+            models = load_results(path).models
+        except UserError:
             continue
         for model in models:
-            if model.get("parameters") and (not allowed or model["name"] in allowed):
-                sizes[model["name"]] = float(model["parameters"])
+            if model.parameters and (not allowed or model.name in allowed):
+                sizes[model.name] = model.parameters
     return sorted(sizes.items(), key=lambda item: item[1])
 
 

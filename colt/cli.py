@@ -248,40 +248,43 @@ def _show(args: argparse.Namespace) -> int:
 
     results = api.show(args.run_dir)
     print(api.summary_line(results))
+    proposer = f" ({results.proposer})" if results.proposer else ""
+    speedup = f"{results.speedup:.2f}x" if results.speedup else "-"
     rows = [
-        ("status", results["status"]),
-        ("workload", results["workload"]["name"]),
-        (
-            "strategy",
-            results["strategy"] + (f" ({results['proposer']})" if results.get("proposer") else ""),
-        ),
-        ("target", json.dumps(results["target"])),
-        ("threads", results["num_threads"]),
-        ("samples", f"{results['samples']} of {results['trials']}"),
-        ("unscheduled", _ms(results["naive_latency_s"])),
-        ("best", _ms(results["best_latency_s"])),
-        ("speedup", f"{results['speedup']:.2f}x" if results["speedup"] else "-"),
-        ("wall time", ", ".join(f"{k} {v:.1f} s" for k, v in results["time_s"].items())),
-        ("verification failures", len(results["verification_failures"])),
+        ("status", results.status),
+        ("workload", results.workload.name),
+        ("strategy", results.strategy + proposer),
+        ("target", json.dumps(results.target)),
+        ("threads", results.num_threads),
+        ("measured on", results.measurement.get("devices", "local")),
+        ("samples", f"{results.samples} of {results.trials}"),
+        ("unscheduled", _ms(results.naive_latency_s)),
+        ("best", _ms(results.best_latency_s)),
+        ("speedup", speedup),
+        ("wall time", ", ".join(f"{k} {v:.1f} s" for k, v in results.time_s.items())),
+        ("verification failures", len(results.verification_failures)),
     ]
-    for name, stats in results.get("model_stats", {}).items():
-        errors = sum(stats["errors"].values())
+    for name, stats in results.model_stats.items():
         rows.append(
             (
                 f"model {name}",
-                f"{stats['calls']} calls, hit rate {stats['hit_rate']:.2f}, {errors} errors, "
-                f"{stats['course_alterations']} course alterations",
+                f"{stats.calls} calls, hit rate {stats.hit_rate:.2f}, "
+                f"{sum(stats.errors.values())} errors, "
+                f"{stats.course_alterations} course alterations",
             )
         )
-    if results.get("search"):
-        s = results["search"]
+    if results.search:
+        tree = results.search
         rows.append(
             (
                 "tree",
-                f"{s['tree_size']} nodes, depth {s['tree_depth']}, "
-                f"{s['course_alterations']} course alterations",
+                f"{tree.tree_size} nodes, depth {tree.tree_depth}, "
+                f"{tree.course_alterations} course alterations",
             )
         )
+    for device, counts in results.devices.items():
+        if device != "local":
+            rows.append((f"device {device}", f"{counts.samples} samples, {counts.retried} retried"))
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")

@@ -16,6 +16,7 @@ from typing import Any
 
 from colt.config import TuneConfig
 from colt.errors import UserError
+from colt.records import RunResults, load_results
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -60,19 +61,6 @@ class Journal:
 
     def close(self) -> None:
         self._file.close()
-
-
-@dataclass
-class CurvePoint:
-    sample: int
-    latency_s: float | None
-    best_latency_s: float | None
-    speedup: float | None
-    error: str | None
-    origin: str | None = None  # COLT: initial, fresh, proposal or rollout (colt.search.pool)
-    proposed_by: str | None = None  # the model whose proposal it was
-    device: str | None = None  # what timed it: "local", or an RPC server's host:port
-    retries: tuple[str, ...] = ()  # "device: why" for each try a device fault ended
 
 
 @dataclass
@@ -137,15 +125,18 @@ class RunDir:
     def journal(self) -> Journal:
         return Journal(self.path / "journal.jsonl")
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> RunResults:
         if not self.results_path.exists():
             raise UserError(
                 f"{self.path} has no results.json yet: the run has not measured anything"
             )
-        return json.loads(self.results_path.read_text())
+        return load_results(self.results_path)
 
-    def write_results(self, results: dict[str, Any]) -> None:
-        write_json(self.results_path, results)
+    def write_results(self, results: RunResults) -> None:
+        """Atomic: a reader (or a resumed run) never sees half a file."""
+        tmp = self.results_path.with_suffix(".json.tmp")
+        tmp.write_text(results.to_json())
+        os.replace(tmp, self.results_path)
 
 
 def default_run_path(config: TuneConfig) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from colt.errors import UserError
+from colt.records import CurvePoint, ModelStatsRecord, RunResults, SearchRecord, load_results
 
 RESULTS_FILE = "results.json"
 GRID_FILE = "grid.json"
@@ -166,85 +167,77 @@ def _read_json(path: Path) -> Any:
         raise UserError(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from error
 
 
-def best_so_far(results: dict[str, Any]) -> tuple[float, ...]:
+def best_so_far(results: RunResults) -> tuple[float, ...]:
     """Best-so-far speedup after each measured sample; 1.0 (the naive program) before any."""
-    naive = results.get("naive_latency_s")
     values: list[float] = []
     best = 1.0
-    for point in results.get("curve") or []:
-        best = max(best, _point_speedup(point, naive))
+    for point in results.curve:
+        best = max(best, _point_speedup(point, results.naive_latency_s))
         values.append(best)
     return tuple(values)
 
 
-def _point_speedup(point: dict[str, Any], naive: float | None) -> float:
+def _point_speedup(point: CurvePoint, naive: float | None) -> float:
     """The best speedup known at one curve point; 0.0 when the point says nothing usable."""
-    best_latency = point.get("best_latency_s")
-    if naive and best_latency:
-        return float(naive) / float(best_latency)
-    if point.get("error"):
+    if naive and point.best_latency_s:
+        return naive / point.best_latency_s
+    if point.error:
         return 0.0
-    if naive and point.get("latency_s"):
-        return float(naive) / float(point["latency_s"])
-    return float(point.get("speedup") or 0.0)
+    if naive and point.latency_s:
+        return naive / point.latency_s
+    return point.speedup or 0.0
 
 
-def _models(results: dict[str, Any]) -> tuple[ModelRecord, ...]:
-    stats = results.get("model_stats") or {}
-    listed = {m["name"]: float(m.get("parameters") or 0.0) for m in results.get("models") or []}
-    names = list(listed) + [name for name in stats if name not in listed]
-    return tuple(_model(name, listed.get(name, 0.0), stats.get(name) or {}) for name in names)
+def _models(results: RunResults) -> tuple[ModelRecord, ...]:
+    listed = {m.name: m.parameters for m in results.models}
+    names = list(listed) + [name for name in results.model_stats if name not in listed]
+    return tuple(
+        _model(name, listed.get(name, 0.0), results.model_stats.get(name, ModelStatsRecord()))
+        for name in names
+    )
 
 
-def _model(name: str, parameters: float, entry: dict[str, Any]) -> ModelRecord:
-    errors = _counts(entry.get("errors"))
-    regular = entry.get("regular_calls")
+def _model(name: str, parameters: float, entry: ModelStatsRecord) -> ModelRecord:
+    errors = _counts(entry.errors)
     return ModelRecord(
         name=name,
         parameters=parameters,
-        calls=int(entry.get("calls", 0)),
-        course_alterations=int(entry.get("course_alterations", 0)),
-        hits=int(entry.get("hits", 0)),
-        latency_s=float(entry.get("latency_s", 0.0)),
-        floor_calls=int(entry.get("floor_calls") or 0),
-        written_regular_calls=None if regular is None else int(regular),
-        answer_errors=_counts(entry.get("answer_errors"))
-        if "answer_errors" in entry
+        calls=entry.calls,
+        course_alterations=entry.course_alterations,
+        hits=entry.hits,
+        latency_s=entry.latency_s,
+        floor_calls=entry.floor_calls,
+        written_regular_calls=entry.regular_calls,
+        answer_errors=_counts(entry.answer_errors)
+        if entry.answer_errors is not None
         else {kind: n for kind, n in errors.items() if kind not in FAULT_KINDS},
-        faults=_counts(entry.get("faults"))
-        if "faults" in entry
+        faults=_counts(entry.faults)
+        if entry.faults is not None
         else {kind: n for kind, n in errors.items() if kind in FAULT_KINDS},
     )
 
 
-def _counts(mapping: Any) -> dict[str, int]:
-    """A ``{name: count}`` mapping as written, without zero or missing counts."""
+def _counts(mapping: dict[str, int] | None) -> dict[str, int]:
+    """A ``{name: count}`` mapping as written, without zero counts."""
     return {str(key): int(value) for key, value in (mapping or {}).items() if value}
 
 
-def _origins(results: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+def _origins(results: RunResults) -> tuple[dict[str, int], dict[str, int]]:
     """Measured samples per origin and per proposing model: the search's counts when written,
     else counted from the curve (empty when neither says)."""
-    search = results.get("search") or {}
-    points = results.get("curve") or []
-    origins = _counts(search.get("origins")) or dict(
-        Counter(p["origin"] for p in points if p.get("origin"))
-    )
-    proposals = _counts(search.get("proposals_by_model")) or dict(
-        Counter(
-            p["proposed_by"]
-            for p in points
-            if p.get("origin") == "proposal" and p.get("proposed_by")
-        )
+    search = results.search or SearchRecord()
+    points = results.curve
+    origins = _counts(search.origins) or dict(Counter(p.origin for p in points if p.origin))
+    proposals = _counts(search.proposals_by_model) or dict(
+        Counter(p.proposed_by for p in points if p.origin == "proposal" and p.proposed_by)
     )
     return origins, proposals
 
 
-def _expansions_by_depth(search: dict[str, Any]) -> dict[int, dict[str, int]]:
-    written = search.get("expansions_by_depth") or {}
+def _expansions_by_depth(search: SearchRecord) -> dict[int, dict[str, int]]:
     return {
         int(depth): _counts(models)
-        for depth, models in sorted(written.items(), key=lambda item: int(item[0]))
+        for depth, models in sorted(search.expansions_by_depth.items(), key=lambda i: int(i[0]))
     }
 
 
@@ -270,70 +263,62 @@ def _tree(run_dir: Path) -> tuple[TreeNode, ...] | None:
     )
 
 
-def default_label(run_dir: Path, results: dict[str, Any]) -> str:
+def default_label(run_dir: Path, results: RunResults) -> str:
     """``<config>`` when the run sits at ``<grid>/<config>/<workload>/seed<k>``, else a summary."""
     grid_dir = run_dir.parent.parent.parent
     if run_dir.name.startswith("seed") and (grid_dir / GRID_FILE).exists():
         return run_dir.parent.parent.name
-    strategy = str(results.get("strategy", "?"))
-    proposer = results.get("proposer")
-    if strategy != "colt" or not proposer:
-        return strategy
-    names = [m["name"] for m in results.get("models") or []]
-    if proposer == "random":
+    if results.strategy != "colt" or not results.proposer:
+        return results.strategy
+    if results.proposer == "random":
         return "colt-random"
-    return "colt" if len(names) != 1 else f"colt ({names[0]})"
+    return "colt" if len(results.models) != 1 else f"colt ({results.models[0].name})"
 
 
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def load_run(run_dir: Path | str, *, label: str | None = None) -> RunRecord:
     """Read one run directory; raises :class:`UserError` when it has no readable results."""
     run_dir = Path(run_dir)
-    results = _read_json(run_dir / RESULTS_FILE)
+    results = load_results(run_dir / RESULTS_FILE)
     config_path = run_dir / "config.json"
     config = _read_json(config_path) if config_path.exists() else {}
-    workload = results.get("workload") or {}
     best_path = run_dir / "best.py"
-    search = results.get("search") or {}
-    points = results.get("curve") or []
+    search = results.search or SearchRecord()
     models = _models(results)
     origins, proposals = _origins(results)
     return RunRecord(
         path=run_dir,
         label=label or default_label(run_dir, results),
-        status=str(results.get("status", "unknown")),
-        workload=str(workload.get("name", config.get("workload", "?"))),
-        flops=float(workload.get("flops") or 0.0),
-        strategy=str(results.get("strategy", config.get("strategy", "?"))),
-        proposer=results.get("proposer"),
-        seed=int(results.get("seed", config.get("seed", 0))),
-        trials=int(results.get("trials", config.get("trials", 0))),
-        samples=int(results.get("samples", len(results.get("curve") or []))),
-        naive_latency_s=_finite(results.get("naive_latency_s")),
-        best_latency_s=_finite(results.get("best_latency_s")),
-        speedup=_finite(results.get("speedup")),
-        verified=bool(results.get("verified", False)),
+        status=results.status,
+        workload=results.workload.name,
+        flops=results.workload.flops,
+        strategy=results.strategy,
+        proposer=results.proposer,
+        seed=results.seed,
+        trials=results.trials,
+        samples=results.samples or len(results.curve),
+        naive_latency_s=_finite(results.naive_latency_s),
+        best_latency_s=_finite(results.best_latency_s),
+        speedup=_finite(results.speedup),
+        verified=results.verified,
         curve=best_so_far(results),
-        time_s={k: float(v) for k, v in (results.get("time_s") or {}).items() if v is not None},
+        time_s=dict(results.time_s),
         models=models,
-        search=results.get("search"),
-        machine=dict(results.get("machine") or {}),
-        versions=dict(results.get("versions") or {}),
+        search=results.search.model_dump() if results.search else None,
+        machine=dict(results.machine),
+        versions=dict(results.versions),
         config=config,
         tree=_tree(run_dir),
         best_program=best_path.read_text() if best_path.exists() else None,
-        sample_origins=tuple(point.get("origin") for point in points),
-        sample_proposers=tuple(point.get("proposed_by") for point in points),
+        sample_origins=tuple(point.origin for point in results.curve),
+        sample_proposers=tuple(point.proposed_by for point in results.curve),
         origins=origins,
         proposals_by_model=proposals,
         expansions_by_depth=_expansions_by_depth(search),
-        floor_calls=int(search.get("floor_calls") or sum(m.floor_calls for m in models)),
+        floor_calls=search.floor_calls or sum(m.floor_calls for m in models),
     )
 
 

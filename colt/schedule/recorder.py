@@ -13,7 +13,8 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from colt import interrupt
-from colt.run import CurvePoint, Journal, Timer, write_json
+from colt.records import CurvePoint
+from colt.run import Journal, Timer, write_json
 from colt.schedule.devices import DeviceFault, Measurement
 from colt.schedule.session import TuningSession
 

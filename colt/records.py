@@ -1,0 +1,151 @@
+"""The typed record of a run's ``results.json``: ``colt.api`` writes it, and the report, the
+bench, the CLI and the benchmarks read it (``load_results``). ``docs/run-directory.md`` shows
+it field by field; a test checks the two agree.
+
+Reading is lenient where older versions wrote less (missing fields take their defaults, fields
+no longer written are ignored), so earlier runs still load; a file this version cannot read
+at all is refused with one sentence naming the version that wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from colt.errors import UserError
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class WorkloadFacts(_Record):
+    name: str
+    flops: float = 0.0
+    description: str = ""
+
+
+class CurvePoint(_Record):
+    """One measured sample, in measurement order."""
+
+    sample: int
+    latency_s: float | None = None  # None: building, running or verification failed
+    best_latency_s: float | None = None  # best verified latency so far
+    speedup: float | None = None  # naive latency / best_latency_s
+    error: str | None = None
+    origin: str | None = None  # COLT: initial, fresh, proposal or rollout (colt.search.pool)
+    proposed_by: str | None = None  # the model whose proposal it was
+    device: str | None = None  # what timed it: "local", or an RPC server's host:port
+    retries: tuple[str, ...] = ()  # "device: why" for each try a device fault ended
+
+
+class ModelEntry(_Record):
+    name: str
+    parameters: float = 0.0
+
+
+class ModelStatsRecord(_Record):
+    """What one model did in a COLT run (``colt.search.stats``)."""
+
+    calls: int = 0  # every call: regular, floor and course-alteration calls
+    regular_calls: int | None = None  # None in runs written before it was recorded
+    hits: int = 0
+    hit_rate: float = 0.0
+    errors: dict[str, int] = Field(default_factory=dict)  # answer errors and faults together
+    answer_errors: dict[str, int] | None = None  # None in older runs: split ``errors``
+    faults: dict[str, int] | None = None
+    course_alterations: int = 0
+    floor_calls: int = 0
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class SearchRecord(_Record):
+    """What COLT's search did (``colt.search.summary``)."""
+
+    expansions: int = 0
+    tree_size: int = 0
+    tree_depth: int = 0
+    roots: int | None = None
+    course_alterations: int = 0
+    floor_calls: int = 0
+    duplicates: int = 0
+    invalid_edits: int = 0
+    origins: dict[str, int] = Field(default_factory=dict)
+    proposals_by_model: dict[str, int] = Field(default_factory=dict)
+    expansions_by_depth: dict[str, dict[str, int]] = Field(default_factory=dict)
+    search_overhead_per_expansion_s: float | None = None
+    overhead_by_round: list[dict[str, float]] = Field(default_factory=list)
+    time_s: dict[str, float] = Field(default_factory=dict)
+
+
+class DeviceCounts(_Record):
+    samples: int = 0  # samples the device timed
+    retried: int = 0  # of them, those that needed another try
+    failed_tries: int = 0  # tries that a fault ended on this device
+
+
+class RunResults(_Record):
+    """Everything ``results.json`` holds: identity, setting, figures, and what the search did."""
+
+    colt_version: str = "unknown"
+    workload: WorkloadFacts
+    strategy: str
+    proposer: str | None = None
+    model_set: str | None = None
+    seed: int = 0
+    trials: int = 0
+    target: dict[str, Any] = Field(default_factory=dict)
+    num_threads: int | None = None
+    versions: dict[str, str] = Field(default_factory=dict)
+    machine: dict[str, Any] = Field(default_factory=dict)
+    measurement: dict[str, Any] = Field(default_factory=dict)
+    search_config: dict[str, Any] = Field(default_factory=dict)
+    status: str = "unknown"  # running | complete
+    naive_latency_s: float | None = None
+    best_latency_s: float | None = None
+    speedup: float | None = None
+    verified: bool = False
+    verification_failures: list[dict[str, Any]] = Field(default_factory=list)
+    samples: int = 0
+    curve: list[CurvePoint] = Field(default_factory=list)
+    devices: dict[str, DeviceCounts] = Field(default_factory=dict)
+    time_s: dict[str, float] = Field(default_factory=dict)
+    search: SearchRecord | None = None
+    models: list[ModelEntry] = Field(default_factory=list)
+    model_stats: dict[str, ModelStatsRecord] = Field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def parse_results(data: Any, source: str = "results.json") -> RunResults:
+    """``data`` as a run's results; one sentence naming the writing version when unreadable."""
+    try:
+        return RunResults.model_validate(data)
+    except ValidationError as error:
+        version = data.get("colt_version", "an unknown version") if isinstance(data, dict) else "?"
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        raise UserError(
+            f"{source} was written by COLT {version} and this version cannot read it "
+            f"({where}: {first['msg']})"
+        ) from None
+
+
+def load_results(path: Path) -> RunResults:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist") from None
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
+    return parse_results(data, str(path))
