@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import shutil
@@ -13,6 +12,7 @@ from typing import Any
 from colt import __version__
 from colt.config import PROPOSERS, STRATEGIES, TuneConfig
 from colt.errors import UserError, last_line, unknown_choice
+from colt.machine import cpu_name
 from colt.progress import RunProgress
 from colt.records import RunResults
 from colt.run import Journal, RunDir, Timer, write_json
@@ -183,18 +183,10 @@ def _facts(config: TuneConfig, workload: Workload, target: Any, threads: int) ->
             "numpy": numpy.__version__,
             "python": platform.python_version(),
         },
-        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "hostname": platform.node()},
+        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "hostname": platform.node()},
         "measurement": dict(EVALUATOR),
         "search_config": asdict(config.search),
     }
-
-
-def _cpu_name() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def _results(

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from colt.machine import cpu_name
 from colt.workloads.base import reference_precision
 
 PEAK_LABEL = "measured BLAS peak"
@@ -139,15 +140,7 @@ def _blas_threads() -> int | None:
 
 def machine_summary() -> dict[str, Any]:
     """CPU model, core count and versions, for the header of a benchmark table."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            names = (
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            )
-            cpu = next(names, cpu)
-    except OSError:
-        pass
+    cpu = cpu_name()
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     for package in ("tvm", "torch"):
         versions[package] = _version_of(package)

@@ -173,3 +173,22 @@ def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not pid_alive(pid)
+
+
+def test_pid_alive_counts_a_zombie_as_dead() -> None:
+    import subprocess
+    import time
+
+    running = subprocess.Popen(["sleep", "30"])
+    exited = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 10
+        while pid_alive(exited.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # exited but not reaped: a zombie until wait()
+        assert not pid_alive(exited.pid)
+        assert pid_alive(running.pid)
+    finally:
+        running.kill()
+        running.wait()
+        exited.wait()
+    assert not pid_alive(running.pid)

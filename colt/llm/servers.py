@@ -18,12 +18,14 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+import httpx
+import psutil
 
 from colt.errors import UserError
 from colt.llm.sets import ModelSpec
@@ -70,25 +72,20 @@ def free_port() -> int:
 
 
 def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (exited, not yet reaped) counts as dead."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    try:  # a zombie (exited, not yet reaped) counts as dead
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def healthy(record: ServerRecord, *, timeout_s: float = 2.0) -> bool:
     """True when the server lists ``record.model_id`` on ``/v1/models``."""
     try:
-        with urllib.request.urlopen(f"{record.base_url}/models", timeout=timeout_s) as response:
-            listed = json.load(response)
-    except (OSError, ValueError):
+        listed = httpx.get(f"{record.base_url}/models", timeout=timeout_s).json()
+    except (httpx.HTTPError, ValueError):
         return False
     return any(m.get("id") == record.model_id for m in listed.get("data", []))
 
