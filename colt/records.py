@@ -40,6 +40,7 @@ class CurvePoint(_Record):
     proposed_by: str | None = None  # the model whose proposal it was
     device: str | None = None  # what timed it: "local", or an RPC server's host:port
     retries: tuple[str, ...] = ()  # "device: why" for each try a device fault ended
+    elapsed_s: float | None = None  # wall seconds since the run started (across resumes)
 
 
 class ModelEntry(_Record):

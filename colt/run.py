@@ -79,6 +79,10 @@ class Timer:
     before: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
+    def elapsed(self) -> float:
+        """Wall seconds of the whole run so far, earlier sessions of a resumed run included."""
+        return self.before.get("total", 0.0) + time.perf_counter() - self.started
+
     def add(self, activity: str, seconds: float) -> None:
         self.seconds[activity] = self.seconds.get(activity, 0.0) + seconds
 

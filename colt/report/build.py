@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from colt.errors import UserError
-from colt.report import document, origins, plots, tables
+from colt.report import document, origins, plots, tables, time_to_result
 from colt.report.document import Code, Document, Figure, Paragraph, Section, Table
 from colt.report.runs import GridRecord, RunRecord, is_grid, load_grid, load_run
 from colt.report.stats import final_speedup, merge_expansions
@@ -115,6 +116,11 @@ def _search_section(run: RunRecord) -> Section | None:
     return _section("Search tree", _search_paragraph(run), figure, _tree_table(run), *expansions)
 
 
+def _wall_clock_figure(runs: Sequence[RunRecord], **kwargs: Any) -> Figure | None:
+    png = plots.speedup_over_time(runs, **kwargs)
+    return Figure("speedup-time", png, "Best-so-far speedup vs. wall-clock time") if png else None
+
+
 def run_document(run: RunRecord) -> Document:
     png = plots.speedup_curves([run])
     curve = Figure("speedup", png, "Best-so-far speedup vs. measured samples")
@@ -126,7 +132,7 @@ def run_document(run: RunRecord) -> Document:
     return _document(
         f"COLT run: {run.workload} ({run.label})",
         run_summary(run),
-        Section("Speedup curve", (curve,)),
+        Section("Speedup curve", _blocks(curve, _wall_clock_figure([run]))),
         _models_section(run),
         _section("Where measured samples came from", origins.run_origin_table(run)),
         _section("Time split", tables.time_table({run.label: [run]})),
@@ -247,6 +253,11 @@ def grid_document(grid: GridRecord) -> Document:
         f"COLT benchmark grid: {grid.path.name}",
         _grid_summary(grid),
         Section("Speedup vs. samples (Figure 2)", (figure2,)),
+        _section(
+            "Time to result",
+            _wall_clock_figure(grid.runs, configs=grid.configs, workloads=grid.workloads),
+            time_to_result.table3(grid.runs),
+        ),
         _invocation_section(grid, by_config),
         _section("Where measured samples came from", origins.origin_table(by_config)),
         _section("Expansions by depth", *_expansion_blocks(by_config)),

@@ -88,6 +88,54 @@ def speedup_curves(
     return _png(figure)
 
 
+def speedup_over_time(
+    runs: Sequence[RunRecord],
+    *,
+    configs: Sequence[str] | None = None,
+    workloads: Sequence[str] | None = None,
+) -> bytes | None:
+    """Best-so-far speedup against wall-clock seconds: one panel per workload, one line per run
+    (seeds do not share a time axis, so they are not averaged). None when no run recorded
+    wall time per sample."""
+    from colt.report.time_to_result import timed_curve
+
+    timed = [run for run in runs if any(t is not None for t in run.sample_elapsed)]
+    if not timed:
+        return None
+    plt = _pyplot()
+    workloads = [w for w in (workloads or dict.fromkeys(r.workload for r in timed))]
+    workloads = [w for w in workloads if any(r.workload == w for r in timed)]
+    configs = list(configs or dict.fromkeys(run.label for run in timed))
+    columns = min(len(workloads), 3) or 1
+    rows = (len(workloads) + columns - 1) // columns or 1
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
+    colors = plt.get_cmap("tab10")
+    for index, workload in enumerate(workloads):
+        axis = axes[index // columns][index % columns]
+        for color_index, config in enumerate(configs):
+            chosen = [r for r in timed if r.workload == workload and r.label == config]
+            for number, run in enumerate(chosen):
+                seconds, speedups = timed_curve(run)
+                axis.plot(
+                    seconds,
+                    speedups,
+                    color=colors(color_index % 10),
+                    drawstyle="steps-post",
+                    linewidth=1.2,
+                    label=f"{config} (n={len(chosen)})" if number == 0 else None,
+                )
+        axis.set_title(workload)
+        axis.set_xlabel("Wall-clock seconds since the run started")
+        axis.set_ylabel("Speedup over naive (×)")
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7, loc="lower right")
+    for index in range(len(workloads), rows * columns):
+        axes[index // columns][index % columns].set_visible(False)
+    figure.suptitle("Speedup vs. wall-clock time (one line per run)")
+    figure.tight_layout()
+    return _png(figure)
+
+
 def tree_depths(nodes: Sequence[TreeNode], *, title: str = "Search tree") -> bytes:
     """Nodes per depth, stacked by the model that expands them; course alterations marked."""
     plt = _pyplot()

@@ -97,6 +97,8 @@ class RunRecord:
     # proposal, the model that proposed it
     sample_origins: tuple[str | None, ...] = ()
     sample_proposers: tuple[str | None, ...] = ()
+    # wall seconds since the run started at each measured sample (None: not recorded)
+    sample_elapsed: tuple[float | None, ...] = ()
     origins: dict[str, int] = field(default_factory=dict)  # origin -> measured samples
     proposals_by_model: dict[str, int] = field(default_factory=dict)  # model -> measured samples
     expansions_by_depth: dict[int, dict[str, int]] = field(default_factory=dict)
@@ -315,6 +317,7 @@ def load_run(run_dir: Path | str, *, label: str | None = None) -> RunRecord:
         best_program=best_path.read_text() if best_path.exists() else None,
         sample_origins=tuple(point.origin for point in results.curve),
         sample_proposers=tuple(point.proposed_by for point in results.curve),
+        sample_elapsed=tuple(point.elapsed_s for point in results.curve),
         origins=origins,
         proposals_by_model=proposals,
         expansions_by_depth=_expansions_by_depth(search),

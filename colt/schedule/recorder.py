@@ -103,6 +103,7 @@ class Recorder:
             "error": error,
             "device": m.device,
             "retries": list(m.retries),
+            "elapsed_s": self.timer.elapsed(),
             "trace": candidate.sch.trace.as_json(remove_postproc=True),
         }
         self.journal.append(event)
@@ -132,6 +133,7 @@ class Recorder:
                 proposed_by=source[1],
                 device=event.get("device"),
                 retries=tuple(event.get("retries", ())),
+                elapsed_s=event.get("elapsed_s"),
             )
         )
         return latency
