@@ -24,7 +24,8 @@ from colt import __version__
 from colt import library_timings as compare
 from colt.bench import cell_state
 from colt.config import TuneConfig
-from colt.records import RunResults, load_results
+from colt.records import RoofsRecord, RunResults, load_results
+from colt.report.roofline import roofs_line
 from colt.report.stats import gflops, percent_of_peak
 
 COLUMNS = (
@@ -71,7 +72,7 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def baseline_row(
-    workload: Any, results: RunResults, timings: dict[str, Any], peak_gflops: float
+    workload: Any, results: RunResults, timings: dict[str, Any], peak_gflops: float | None
 ) -> dict[str, str]:
     """One CSV row; empty cells where a figure does not exist, the reason in ``notes``."""
     tuned_s = results.best_latency_s
@@ -106,7 +107,7 @@ def baseline_row(
     return row
 
 
-def header(machine: dict[str, Any], peak: compare.Peak, trials: int) -> list[str]:
+def header(machine: dict[str, Any], roofs: RoofsRecord | None, trials: int) -> list[str]:
     versions = ", ".join(
         f"{k} {v}" for k, v in {"colt": __version__, **machine["versions"]}.items()
     )
@@ -116,7 +117,7 @@ def header(machine: dict[str, Any], peak: compare.Peak, trials: int) -> list[str
         f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"- machine: {machine['cpu']}, {machine['cores']} cores ({machine['hostname']})",
         f"- versions: {versions}",
-        f"- {peak.label}: {peak.gflops:.1f} GFLOP/s ({peak.method}) — not a theoretical peak",
+        f"- roofs: {roofs_line(roofs)} — measured with TVM, not theoretical",
         f"- evolutionary: stock MetaSchedule search, {trials} measured samples per workload",
         "- latencies in ms (medians); PyTorch and numpy run float32 on the same CPU",
     ]
@@ -155,23 +156,22 @@ def run(workloads: Sequence[str], trials: int, out: Path, *, api: Any = None) ->
 
     api = api or importlib.import_module("colt.api")
     out.mkdir(parents=True, exist_ok=True)
-    peak = compare.measured_peak_gflops()
     machine = compare.machine_summary()
-    rows = []
+    rows, roofs = [], None
     for name in workloads:
         workload = get_workload(name)
         print(f"{name}: evolutionary search, {trials} samples", file=sys.stderr, flush=True)
         results = tuned_results(name, trials, out / "runs" / name, api)
+        roofs = roofs or results.roofs  # every run records the machine's measured roofs
         print(f"{name}: timing PyTorch and numpy", file=sys.stderr, flush=True)
-        rows.append(
-            baseline_row(workload, results, compare.compare_workload(workload), peak.gflops)
-        )
+        peak = roofs.peak_gflops if roofs else None
+        rows.append(baseline_row(workload, results, compare.compare_workload(workload), peak))
     csv_path, md_path = out / "baseline.csv", out / "baseline.md"
     with csv_path.open("w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    md_path.write_text(markdown(rows, header(machine, peak, trials)))
+    md_path.write_text(markdown(rows, header(machine, roofs, trials)))
     return [csv_path, md_path]
 
 

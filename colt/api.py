@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -91,8 +92,9 @@ def _execute(
     timer = Timer(before=_earlier_times(run))
     journal = run.journal()
     recorder = Recorder(session, journal, timer, _naive_latency(session, journal))
-    facts = _facts(config, workload, target, threads)
+    facts = _facts(config, session, target, threads)
     facts["measurement"]["devices"] = session.devices.description
+    facts["roofs"] = _roofs(config, target, threads)
     strategy = make_strategy(config, run.path)
     with RunProgress(config.trials, enabled=progress) as bar:
 
@@ -120,6 +122,20 @@ def _session(run: RunDir, config: TuneConfig, workload: Workload, target: Any, t
         raise UserError(
             f"MetaSchedule cannot schedule {workload.name}: {last_line(error)}"
         ) from error
+
+
+def _roofs(config: TuneConfig, target: Any, threads: int) -> dict[str, Any] | None:
+    """This machine's measured peak and bandwidth (cached after the first run); None when the
+    kernels run on remote devices, whose roofs this machine cannot measure."""
+    if config.rpc is not None:
+        return None
+    from colt.schedule.roofline import measured_roofs
+
+    try:
+        return measured_roofs(target, threads).to_json()
+    except (RuntimeError, OSError, ValueError) as error:  # the run does not need it
+        print(f"colt: the roofline probe failed, no % of peak: {error}", file=sys.stderr)
+        return None
 
 
 def _open_devices(rpc: str | None) -> Any:
@@ -154,10 +170,13 @@ def _naive_latency(session: Any, journal: Journal) -> float:
     return measurement.latency_s
 
 
-def _facts(config: TuneConfig, workload: Workload, target: Any, threads: int) -> dict[str, Any]:
+def _facts(config: TuneConfig, session: Any, target: Any, threads: int) -> dict[str, Any]:
     """What does not change during a run: identity, versions, machine, evaluator."""
     import numpy
 
+    from colt.workloads.inputs import traffic_bytes
+
+    workload = session.workload
     from colt.schedule.measure import EVALUATOR
     from colt.schedule.targets import target_json, toolchain_versions
 
@@ -166,6 +185,7 @@ def _facts(config: TuneConfig, workload: Workload, target: Any, threads: int) ->
         "workload": {
             "name": workload.name,
             "flops": workload.flops,
+            "bytes": traffic_bytes(session.func),
             "description": workload.description,
         },
         "strategy": config.strategy,

@@ -279,15 +279,14 @@ def run_cells(bench: BenchConfig, api: TuningAPI, *, progress: bool = True) -> l
 
 
 def run_comparisons(bench: BenchConfig) -> Path:
-    """PyTorch / numpy timings per workload and the measured BLAS peak; kept across resumes."""
+    """PyTorch / numpy timings per workload; kept across resumes. (The peak is not measured
+    here: every run records the machine's roofs, measured with TVM.)"""
     from colt import library_timings as compare
     from colt.workloads import get_workload
 
     path = bench.grid_dir / COMPARISONS_FILE
     data = json.loads(path.read_text()) if path.exists() else {}
-    if "peak" not in data:
-        _say("measuring the BLAS peak (numpy float32 matmul)")
-        data["peak"] = compare.measured_peak_gflops().to_json()
+    if "machine" not in data:
         data["machine"] = compare.machine_summary()
     timings = data.setdefault("workloads", {})
     for name in bench.workloads:

@@ -25,6 +25,7 @@ class _Record(BaseModel):
 class WorkloadFacts(_Record):
     name: str
     flops: float = 0.0
+    bytes: float = 0.0  # every buffer parameter once: the least one call moves (0: unknown)
     description: str = ""
 
 
@@ -90,6 +91,18 @@ class DeviceCounts(_Record):
     failed_tries: int = 0  # tries that a fault ended on this device
 
 
+class RoofsRecord(_Record):
+    """The machine's measured roofs (``colt.schedule.roofline``)."""
+
+    peak_gflops: float
+    bandwidth_gbs: float
+    threads: int
+    isa: str
+    mcpu: str = ""
+    cpu: str = ""
+    method: str = ""
+
+
 class RunResults(_Record):
     """Everything ``results.json`` holds: identity, setting, figures, and what the search did."""
 
@@ -105,6 +118,7 @@ class RunResults(_Record):
     versions: dict[str, str] = Field(default_factory=dict)
     machine: dict[str, Any] = Field(default_factory=dict)
     measurement: dict[str, Any] = Field(default_factory=dict)
+    roofs: RoofsRecord | None = None  # None: remote devices, or a run before roofs were measured
     search_config: dict[str, Any] = Field(default_factory=dict)
     status: str = "unknown"  # running | complete
     naive_latency_s: float | None = None

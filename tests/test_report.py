@@ -42,6 +42,7 @@ def make_run(
     model_calls: dict[str, tuple[int, int]] | None = None,  # name -> (calls, alterations)
     status: str = "complete",
     tree: bool = False,
+    roofs: dict[str, Any] | None = None,
 ) -> Path:
     """A run directory as ``docs/run-directory.md`` describes, with known numbers.
 
@@ -80,6 +81,7 @@ def make_run(
         "num_threads": 2,
         "versions": {"colt": "0.1.0"},
         "machine": {"cpu": "test cpu", "cores": 2},
+        "roofs": roofs,
         "naive_latency_s": NAIVE_S,
         "best_latency_s": NAIVE_S / final_speedup,
         "speedup": final_speedup,
@@ -193,6 +195,9 @@ def grid(tmp_path: Path) -> Path:
     return make_grid(tmp_path / "grid")
 
 
+ROOFS = {"peak_gflops": 100.0, "bandwidth_gbs": 20.0, "threads": 2, "isa": "256-bit vectors, FMA"}
+
+
 def make_grid(grid_dir: Path) -> Path:
     """3 configurations × 2 workloads × 2 seeds, with PyTorch / numpy comparisons."""
     grid_dir.mkdir(parents=True)
@@ -220,6 +225,7 @@ def make_grid(grid_dir: Path) -> Path:
                     final_speedup=SPEEDUPS[config][seed],
                     model_calls=calls,
                     tree=config == "colt",
+                    roofs=ROOFS,
                 )
     (grid_dir / "comparisons.json").write_text(
         json.dumps(
@@ -424,7 +430,9 @@ def test_grid_report_is_self_contained(grid: Path, tmp_path: Path) -> None:
         "Table 1.",
         "Table 2. Sample efficiency on matmul-small",
         "PyTorch",
-        "measured BLAS peak",
+        "measured peak 100.0 GFLOP/s (256-bit vectors, FMA, 2 threads)",
+        "it is not used as a peak",
+        "Roofline: each workload",
         "Time split",
         "1.76×",
         "not installed",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from colt.errors import UserError
-from colt.report import document, origins, plots, tables, time_to_result
+from colt.report import document, origins, plots, roofline, tables, time_to_result
 from colt.report.document import Code, Document, Figure, Paragraph, Section, Table
 from colt.report.runs import GridRecord, RunRecord, is_grid, load_grid, load_run
 from colt.report.stats import final_speedup, merge_expansions
@@ -135,6 +135,7 @@ def run_document(run: RunRecord) -> Document:
         Section("Speedup curve", _blocks(curve, _wall_clock_figure([run]))),
         _models_section(run),
         _section("Where measured samples came from", origins.run_origin_table(run)),
+        _section("Roofline", roofline.roofline_table([run], run.roofs)),
         _section("Time split", tables.time_table({run.label: [run]})),
         _search_section(run),
         Section("Best schedule", (best,)),
@@ -195,14 +196,19 @@ def _runs_table(grid: GridRecord) -> Table:
 
 def _machine_paragraph(grid: GridRecord) -> Paragraph | None:
     machine = grid.comparisons.get("machine") or {}
-    peak = grid.comparisons.get("peak") or {}
-    if not machine and not peak:
+    blas = grid.comparisons.get("peak") or {}
+    if not machine and not blas and grid.roofs is None:
         return None
     versions = ", ".join(f"{k} {v}" for k, v in (machine.get("versions") or {}).items())
+    legacy = (
+        f" This grid also timed a large numpy matmul ({tables.fmt(blas.get('gflops'), 1)} "
+        "GFLOP/s); it is not used as a peak, since OPENBLAS_CORETYPE may throttle it."
+        if blas
+        else ""
+    )
     return Paragraph(
         f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores; {versions}. "
-        f"{peak.get('label', 'measured BLAS peak')}: {tables.fmt(peak.get('gflops'), 1)} GFLOP/s "
-        f"({peak.get('method', 'method not recorded')})."
+        f"Roofs: {roofline.roofs_line(grid.roofs)}.{legacy}"
     )
 
 
@@ -262,7 +268,10 @@ def grid_document(grid: GridRecord) -> Document:
         _section("Where measured samples came from", origins.origin_table(by_config)),
         _section("Expansions by depth", *_expansion_blocks(by_config)),
         _efficiency_section(grid),
-        Section("Achieved performance", (performance,)),
+        Section(
+            "Achieved performance",
+            _blocks(performance, roofline.roofline_table(grid.runs, grid.roofs)),
+        ),
         _comparison_section(grid),
         _section("Time split", tables.time_table(by_config)),
         Section("Runs", (_runs_table(grid), *unreadable)),

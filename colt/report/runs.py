@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from colt.errors import UserError
-from colt.records import CurvePoint, ModelStatsRecord, RunResults, SearchRecord, load_results
+from colt.records import (
+    CurvePoint,
+    ModelStatsRecord,
+    RoofsRecord,
+    RunResults,
+    SearchRecord,
+    load_results,
+)
 
 RESULTS_FILE = "results.json"
 GRID_FILE = "grid.json"
@@ -99,6 +106,8 @@ class RunRecord:
     sample_proposers: tuple[str | None, ...] = ()
     # wall seconds since the run started at each measured sample (None: not recorded)
     sample_elapsed: tuple[float | None, ...] = ()
+    traffic_bytes: float = 0.0  # every buffer parameter once (0: not recorded)
+    roofs: RoofsRecord | None = None  # the machine's measured peak and bandwidth
     origins: dict[str, int] = field(default_factory=dict)  # origin -> measured samples
     proposals_by_model: dict[str, int] = field(default_factory=dict)  # model -> measured samples
     expansions_by_depth: dict[int, dict[str, int]] = field(default_factory=dict)
@@ -154,10 +163,15 @@ class GridRecord:
         return tuple(dict.fromkeys(w for w in defined + seen if w in seen))
 
     @property
+    def roofs(self) -> RoofsRecord | None:
+        """The machine's measured roofs, as its runs recorded them (None before they were)."""
+        return next((run.roofs for run in self.runs if run.roofs is not None), None)
+
+    @property
     def peak_gflops(self) -> float | None:
-        peak = self.comparisons.get("peak", {})
-        value = peak.get("gflops") if isinstance(peak, dict) else None
-        return float(value) if value else None
+        """The measured FMA peak. A grid's older BLAS timing ("peak" in comparisons.json) is
+        not a peak: OPENBLAS_CORETYPE can throttle it below what tuned kernels reach."""
+        return self.roofs.peak_gflops if self.roofs else None
 
 
 def _read_json(path: Path) -> Any:
@@ -318,6 +332,8 @@ def load_run(run_dir: Path | str, *, label: str | None = None) -> RunRecord:
         sample_origins=tuple(point.origin for point in results.curve),
         sample_proposers=tuple(point.proposed_by for point in results.curve),
         sample_elapsed=tuple(point.elapsed_s for point in results.curve),
+        traffic_bytes=results.workload.bytes,
+        roofs=results.roofs,
         origins=origins,
         proposals_by_model=proposals,
         expansions_by_depth=_expansions_by_depth(search),

@@ -188,7 +188,8 @@ def performance_table(
         ),
         rows=tuple(rows),
         caption="Achieved performance of the best verified schedule",
-        note=f"GFLOP/s = flops ÷ best latency ÷ 1e9; peak = measured BLAS peak ({peak}).",
+        note=f"GFLOP/s = flops ÷ best latency ÷ 1e9; peak = this machine's FMA peak measured "
+        f"with TVM ({peak}).",
     )
 
 
@@ -265,8 +266,9 @@ def comparison_table(
         ),
         rows=tuple(rows),
         caption="Comparison with PyTorch and numpy on this CPU",
-        note=f"Latencies are medians of repeats; peak = measured BLAS peak ({peak}), "
-        "not a theoretical figure. PyTorch ÷ tuned > 1 means the tuned kernel is faster.",
+        note=f"Latencies are medians of repeats; peak = this machine's FMA peak measured with "
+        f"TVM ({peak}), not a theoretical figure. PyTorch ÷ tuned > 1 means the tuned kernel "
+        "is faster.",
     )
 
 

@@ -24,6 +24,21 @@ def static_shape(buffer: tvm.tirx.Buffer) -> tuple[int, ...] | None:
     return tuple(int(dim) for dim in dims)
 
 
+def traffic_bytes(func: tvm.tirx.PrimFunc) -> int:
+    """Bytes of every buffer parameter: what one call must at least move to and from memory
+    (0 when a shape is symbolic). The x of a workload's roofline point is flops ÷ this."""
+    total = 0
+    for buffer in buffer_params(func):
+        shape = static_shape(buffer)
+        if shape is None:
+            return 0
+        count = 1
+        for dim in shape:
+            count *= dim
+        total += count * tvm.DataType(buffer.dtype).bits // 8
+    return total
+
+
 def written_params(func: tvm.tirx.PrimFunc) -> list[bool]:
     """For each parameter, whether some block of ``func`` writes it (i.e. it is an output).
 

@@ -1,0 +1,175 @@
+# mypy: disable-error-code="valid-type, name-defined"
+"""The machine's roofs, measured with TVM for the run's target: peak float32 FLOP/s from a
+register-resident FMA microkernel, and memory bandwidth from a stream triad over buffers far
+larger than the caches. Both run on all measuring threads through TVM's own runtime, the way
+tuned kernels are timed, and are measured once per machine and cached.
+
+A tuned kernel's GFLOP/s is judged against the first; a memory-bound kernel against the
+second (its bytes ÷ its time), so the report can place each workload on a roofline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tvm
+from tvm.script import tirx as T
+
+from colt.errors import last_line
+from colt.machine import cpu_name
+from colt.schedule.targets import target_json
+
+# Independent accumulator chains: enough to cover an FMA's latency on every core seen so far
+# (4-5 cycles × 2 ports); lanes: one vector register of SSE, AVX2 and AVX-512.
+CHAINS = (8, 12)
+LANES = (4, 8, 16)
+ITERATIONS = 1 << 16  # about 0.1-0.2 s a timing here
+STREAM_BYTES = 256 << 20  # per buffer: far past any L3 of this machine kind
+
+
+@dataclass(frozen=True)
+class Roofs:
+    peak_gflops: float
+    bandwidth_gbs: float
+    threads: int
+    isa: str  # the vector width and FMA use the best microkernel compiled to
+    mcpu: str
+    cpu: str
+    method: str = "TVM/LLVM FMA microkernel and stream triad, all measuring threads"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fma_kernel(threads: int, chains: int, lanes: int) -> tvm.IRModule:
+    width = chains * lanes
+
+    @T.prim_func
+    def fma(data: T.Buffer((threads, width), "float32"), iterations: T.int32) -> None:
+        for t in T.parallel(threads):
+            acc = T.alloc_buffer((width,), "float32", scope="local")
+            for i in T.vectorized(width):
+                acc[i] = data[t, i]
+            for _ in range(iterations):
+                for c in T.unroll(chains):
+                    for lane in T.vectorized(lanes):
+                        acc[c * lanes + lane] = acc[c * lanes + lane] * T.float32(
+                            0.9999
+                        ) + T.float32(0.0001)
+            for i in T.vectorized(width):
+                data[t, i] = acc[i]
+
+    return tvm.IRModule({"main": fma})
+
+
+def _stream_kernel(threads: int, length: int) -> tvm.IRModule:
+    block = length // threads
+
+    @T.prim_func
+    def triad(
+        a: T.Buffer((length,), "float32"),
+        b: T.Buffer((length,), "float32"),
+        c: T.Buffer((length,), "float32"),
+    ) -> None:
+        for t in T.parallel(threads):
+            for outer in range(block // 16):
+                for lane in T.vectorized(16):
+                    i = t * block + outer * 16 + lane
+                    a[i] = b[i] + T.float32(3.0) * c[i]
+
+    return tvm.IRModule({"main": triad})
+
+
+def _isa(lib: Any, lanes: int) -> str:
+    try:
+        assembly = str(lib.mod.inspect_source("asm"))
+    except Exception:  # no assembly to read: say so rather than guess
+        return f"{lanes * 32}-bit vectors, assembly not inspected"
+    fma = "vfmadd" in assembly or "fmla" in assembly
+    return f"{lanes * 32}-bit vectors, {'FMA' if fma else 'no FMA instructions found'}"
+
+
+def measure_peak(target: tvm.target.Target, threads: int) -> tuple[float, str]:
+    """Best GFLOP/s over the microkernel's shapes, and the ISA the best one used."""
+    dev = tvm.cpu()
+    best, isa = 0.0, "unknown"
+    for chains in CHAINS:
+        for lanes in LANES:
+            lib = tvm.compile(_fma_kernel(threads, chains, lanes), target=target)
+            data = tvm.runtime.tensor(np.full((threads, chains * lanes), 0.5, dtype="float32"), dev)
+            timer = lib.time_evaluator("main", dev, number=1, repeat=3)
+            seconds = min(timer(data, ITERATIONS).results)
+            gflops = 2.0 * threads * chains * lanes * ITERATIONS / seconds / 1e9
+            if gflops > best:
+                best, isa = gflops, _isa(lib, lanes)
+    return best, isa
+
+
+def measure_bandwidth(target: tvm.target.Target, threads: int) -> float:
+    """GB/s of the triad a = b + 3c, counting 3 buffers of traffic (no write-allocate)."""
+    length = STREAM_BYTES // 4 // (16 * threads) * 16 * threads
+    dev = tvm.cpu()
+    lib = tvm.compile(_stream_kernel(threads, length), target=target)
+    arrays = [tvm.runtime.tensor(np.ones(length, dtype="float32"), dev) for _ in range(3)]
+    seconds = min(lib.time_evaluator("main", dev, number=1, repeat=7)(*arrays).results)
+    return 3 * length * 4 / seconds / 1e9
+
+
+def cache_path() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "colt" / "roofs.json"
+
+
+def measured_roofs(target: tvm.target.Target, threads: int, *, cache: bool = True) -> Roofs:
+    """The roofs of this machine for ``target`` on ``threads`` threads; cached per machine.
+
+    Measured in a fresh process: the runtime's thread pool takes its size from
+    ``TVM_NUM_THREADS`` once, when it starts."""
+    spec = target_json(target)
+    mcpu = str(spec.get("mcpu", ""))
+    key = f"{cpu_name()}|{mcpu}|{threads}|{tvm.__version__}"
+    path = cache_path()
+    known: dict[str, Any] = {}
+    if cache and path.exists():
+        try:
+            known = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            known = {}
+        if key in known:
+            fields = {f for f in Roofs.__dataclass_fields__}
+            return Roofs(**{k: v for k, v in known[key].items() if k in fields})
+    done = subprocess.run(
+        [sys.executable, "-m", "colt.schedule.roofline", json.dumps(spec), str(threads)],
+        env=dict(os.environ, TVM_NUM_THREADS=str(threads)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the roofline probe failed: {last_line(done.stderr)}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    roofs = Roofs(threads=threads, mcpu=mcpu, cpu=cpu_name(), **figures)
+    if cache:
+        known[key] = roofs.to_json() | {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(known, indent=2))
+    return roofs
+
+
+def _probe(spec: str, threads: int) -> dict[str, Any]:
+    target = tvm.target.Target(json.loads(spec))
+    peak, isa = measure_peak(target, threads)
+    return {"peak_gflops": peak, "isa": isa, "bandwidth_gbs": measure_bandwidth(target, threads)}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_probe(sys.argv[1], int(sys.argv[2]))))
