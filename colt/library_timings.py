@@ -8,9 +8,12 @@ Every timing is the median of repeats after one warm-up call; failures are data
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -159,6 +162,39 @@ def _version_of(package: str) -> str:
         return "unknown"
 
 
+BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def blas_libraries() -> list[dict[str, Any]]:
+    """The BLAS/OpenMP libraries numpy loaded and the kernels they chose (threadpoolctl)."""
+    from threadpoolctl import threadpool_info
+
+    keep = ("internal_api", "version", "architecture", "num_threads", "threading_layer")
+    return [{k: entry[k] for k in keep if k in entry} for entry in threadpool_info()]
+
+
+def compare_in_subprocess(
+    workload: str, *, threads: int | None = None, clear_blas_overrides: bool = False
+) -> dict[str, Any]:
+    """``compare_workload`` in a fresh process. With ``clear_blas_overrides`` its environment
+    lacks OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which pin OpenBLAS to slower kernels than the
+    CPU supports; only a benchmark asks for that, never a test or CI."""
+    env = dict(os.environ)
+    cleared = [name for name in BLAS_OVERRIDES if env.pop(name, None) is not None]
+    if not clear_blas_overrides:
+        env, cleared = dict(os.environ), []
+    command = [sys.executable, "-m", "colt.library_timings", workload]
+    if threads:
+        command += ["--threads", str(threads)]
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=1800, check=False
+    )
+    if done.returncode != 0:
+        failed = Timing(None, note=f"timing process failed: {done.stderr.strip()[-200:]}")
+        return {"numpy": failed.to_json(), "torch": failed.to_json(), "cleared_env": cleared}
+    return dict(json.loads(done.stdout.strip().splitlines()[-1])) | {"cleared_env": cleared}
+
+
 def compare_workload(
     workload: Any, *, repeats: int = 5, threads: int | None = None
 ) -> dict[str, Any]:
@@ -172,4 +208,17 @@ def compare_workload(
         "flops": workload.flops,
         "numpy": time_numpy(workload, inputs=inputs, repeats=repeats).to_json(),
         "torch": time_torch(workload, inputs=inputs, repeats=repeats, threads=threads).to_json(),
+        "blas": blas_libraries(),
     }
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from colt.workloads import get_workload
+
+    parser = argparse.ArgumentParser(description="time PyTorch and numpy on one workload")
+    parser.add_argument("workload")
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args()
+    print(json.dumps(compare_workload(get_workload(args.workload), threads=args.threads)))

@@ -65,3 +65,12 @@ def test_measured_peak() -> None:
     peak = compare.measured_peak_gflops(size=256, repeats=3)
     assert peak.gflops > 0.1 and peak.label == "measured BLAS peak"
     assert "256x256x256" in peak.method
+
+
+def test_timings_in_a_fresh_process_record_the_blas_kernels() -> None:
+    """The environment is left as it is here: tests never clear the OpenBLAS overrides."""
+    timings = compare.compare_in_subprocess("matmul-small")
+    assert timings["cleared_env"] == []
+    assert timings["numpy"]["latency_s"] and timings["numpy"]["latency_s"] > 0
+    apis = {entry.get("internal_api") for entry in timings["blas"]}
+    assert apis & {"openblas", "mkl", "blis"}, timings["blas"]
