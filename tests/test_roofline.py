@@ -28,7 +28,7 @@ def _cpu_has_fma() -> bool:
 def test_the_probe_measures_both_roofs_once_and_caches_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("COLT_ROOFS_FILE", str(tmp_path / "colt" / "roofs.json"))
     roofs = roofline.measured_roofs(host_target(1), 1)
     assert roofs.peak_gflops > 1.0 and roofs.bandwidth_gbs > 0.1
     assert roofs.threads == 1 and roofs.mcpu

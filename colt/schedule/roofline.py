@@ -124,6 +124,9 @@ def measure_bandwidth(target: tvm.target.Target, threads: int) -> float:
 
 
 def cache_path() -> Path:
+    """``$COLT_ROOFS_FILE``, else ``$XDG_CACHE_HOME/colt/roofs.json``, else under ~/.cache."""
+    if os.environ.get("COLT_ROOFS_FILE"):
+        return Path(os.environ["COLT_ROOFS_FILE"])
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "colt" / "roofs.json"
 
