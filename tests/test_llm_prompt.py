@@ -136,3 +136,27 @@ def test_estimate_is_not_low_for_code() -> None:
 
 def test_parameters_format() -> None:
     assert format_parameters(2e10) == "20.0B" and format_parameters(1.35e8) == "135M"
+
+
+def test_what_every_call_shares_comes_first() -> None:
+    """Two calls at different nodes, with different statistics, share the whole prompt up to the
+    history: the vocabulary, the model list and the choice rules (a server's prompt cache keeps
+    that prefix)."""
+    first = _context()
+    second = PromptContext(
+        **{
+            **first.__dict__,
+            "current": first.parent,
+            "parent": first.grandparent,
+            "grandparent": None,
+            "trials_done": 200,
+            "model_stats": {"gpt-5-mini": ModelStats(calls=30), "gpt-5.2": ModelStats(calls=2)},
+        }
+    )
+    texts = [build_prompt(c, max_prompt_tokens=8000)[1] for c in (first, second)]
+    assert texts[0] != texts[1]
+    prefixes = [text.split("Historical Performance Info")[0] for text in texts]
+    assert prefixes[0] == prefixes[1]
+    for shared in ("Available Transformations", "Models from smallest to largest", "next_model"):
+        assert shared in prefixes[0]
+    assert "Trials progress" not in prefixes[0] and "number_of_calls" not in prefixes[0]

@@ -211,11 +211,9 @@ def _score_changes(context: PromptContext) -> list[str]:
 
 
 def _guidance_section(context: PromptContext) -> list[str]:
+    """What stays the same for every call of a run: the model list and how to choose."""
     names = [m.name for m in context.models]
     smallest_first = sorted(context.models, key=lambda m: m.parameters)
-    calls = {n: context.model_stats.get(n, ModelStats()).calls for n in names}
-    fair_share = sum(calls.values()) / max(1, len(names))
-    under_used = [n for n in names if calls[n] < 0.5 * fair_share] if fair_share else []
     lines = [
         "Model Selection Guidance",
         "Models from smallest to largest: " + ", ".join(m.name for m in smallest_first),
@@ -223,29 +221,36 @@ def _guidance_section(context: PromptContext) -> list[str]:
         "when progress needs more capacity.",
         "- Prefer models with fewer errors and higher hit rates.",
     ]
-    if under_used:
-        lines.append("- Under-used models deserve calls: " + ", ".join(under_used))
     largest = _largest(context.models)
     if largest and len(names) > 1:
         lines.append(f"- The largest model ({largest}) must still get a minimum share of calls.")
+    lines.append("next_model is one of " + json.dumps(names))
     return lines
 
 
+def _under_used(context: PromptContext) -> list[str]:
+    names = [m.name for m in context.models]
+    calls = {n: context.model_stats.get(n, ModelStats()).calls for n in names}
+    fair_share = sum(calls.values()) / max(1, len(names))
+    under_used = [n for n in names if calls[n] < 0.5 * fair_share] if fair_share else []
+    return ["Under-used models deserve calls: " + ", ".join(under_used)] if under_used else []
+
+
 def _user_text(context: PromptContext, plan: _Shrink, arguments: bool) -> str:
+    """The parts every call of a run shares come first (vocabulary, model list, how to choose),
+    so a server's prompt cache (llama.cpp keeps the longest common prefix) reuses them; what
+    changes from call to call follows."""
     sections = [
-        _history_section(context, plan),
         _transformations_section(context) + ([ARGUMENTS_NOTE] if arguments else []),
+        _guidance_section(context),
+        _history_section(context, plan),
         [
             "Search Context",
             f"Leaf depth: {context.leaf_depth}",
             f"Trials progress: {context.trials_done} / {context.trials_total}",
         ],
-        _models_section(context),
-        _guidance_section(context),
-        [
-            "Answer with the JSON object only: next_model is one of "
-            + json.dumps([m.name for m in context.models])
-        ],
+        _models_section(context) + _under_used(context),
+        ["Answer with the JSON object only."],
     ]
     return "\n\n".join("\n".join(section) for section in sections)
 
