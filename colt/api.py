@@ -285,6 +285,22 @@ def show(run_dir: Path) -> RunResults:
     return RunDir.open(run_dir).results()
 
 
+def workloads() -> list[Workload]:
+    """The built-in workloads, in the order ``colt workloads`` lists them."""
+    from colt.workloads import workload_names
+
+    return [get_workload(name) for name in workload_names()]
+
+
+def report(path: Path, out: Path | None = None) -> Path:
+    """Writes report.html and report.md for a run or a grid directory; returns the HTML."""
+    from colt.report import write_report
+
+    if not Path(path).exists():
+        raise UserError(f"{path} does not exist")
+    return write_report(path, out)
+
+
 def export(run_dir: Path, out: Path) -> Path:
     """Writes the run's best verified kernel to ``out`` as a shared library (and an example of
     calling it from PyTorch beside it); returns the library's path."""
@@ -296,4 +312,13 @@ def export(run_dir: Path, out: Path) -> Path:
     return export_kernel(run.path, Path(out), workload=get_workload(run.config().workload))
 
 
-__all__ = ["TuneConfig", "export", "resume", "show", "summary_line", "tune"]
+__all__ = [
+    "TuneConfig",
+    "export",
+    "report",
+    "resume",
+    "show",
+    "summary_line",
+    "tune",
+    "workloads",
+]

@@ -316,16 +316,15 @@ def _ms(seconds: float | None) -> str:
 
 
 def _workloads(args: argparse.Namespace) -> int:
-    from colt.workloads import get_workload, workload_names
+    from colt import api
 
-    for name in workload_names():
-        workload = get_workload(name)
+    for workload in api.workloads():
         amount = (
             f"{workload.flops / 1e9:8.3f} GFLOP"
             if workload.flops >= 1e8
             else (f"{workload.flops / 1e6:8.3f} MFLOP")
         )
-        print(f"{name:<26} {amount}  {workload.description}")
+        print(f"{workload.name:<26} {amount}  {workload.description}")
     return 0
 
 
@@ -367,11 +366,9 @@ def _models_serve(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from colt.report import write_report
+    from colt import api
 
-    if not args.path.exists():
-        raise UserError(f"{args.path} does not exist")
-    print(f"report: {write_report(args.path, args.out)}")
+    print(f"report: {api.report(args.path, args.out)}")
     return 0
 
 
