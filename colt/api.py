@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from colt import __version__
-from colt.config import PROPOSERS, STRATEGIES, TuneConfig
+from colt.config import OVERLAP, PROPOSERS, STRATEGIES, TuneConfig
 from colt.errors import UserError, last_line, unknown_choice
 from colt.machine import cpu_name
 from colt.progress import RunProgress
@@ -56,6 +56,8 @@ def validate(config: TuneConfig) -> None:
         raise unknown_choice("strategy", config.strategy, STRATEGIES)
     if config.proposer not in PROPOSERS:
         raise unknown_choice("proposer", config.proposer, PROPOSERS)
+    if config.overlap not in OVERLAP:
+        raise unknown_choice("overlap", config.overlap, OVERLAP)
     if config.trials <= 0:
         raise UserError(f"--trials must be a positive number of samples, not {config.trials}")
     if config.seed < 0:

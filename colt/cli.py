@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from colt import interrupt
-from colt.config import PROPOSERS, STRATEGIES, TuneConfig
+from colt.config import OVERLAP, PROPOSERS, STRATEGIES, TuneConfig
 from colt.errors import UserError
 from colt.options import (
     add_llm_options,
@@ -192,6 +192,13 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
     )
     add_rpc_option(tune)
     tune.add_argument(
+        "--overlap",
+        choices=OVERLAP,
+        default="auto",
+        help="ask the models for the next round while this round is measured; auto: when "
+        "every model is served from another machine",
+    )
+    tune.add_argument(
         "--out", type=Path, help="run directory (default: runs/WORKLOAD-STRATEGY-TIME)"
     )
     tune.add_argument(
@@ -229,6 +236,7 @@ def _tune_config(args: argparse.Namespace) -> TuneConfig:
         target=args.target,
         num_threads=args.threads,
         rpc=args.rpc,
+        overlap=args.overlap,
         out_dir=args.out,
         search=search,
     )

@@ -22,6 +22,7 @@ __all__ = [
 
 STRATEGIES = ("colt", "evolutionary", "random")
 PROPOSERS = ("llm", "random")
+OVERLAP = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class TuneConfig:
     out_dir: Path | None = None  # None: runs/<workload>-<strategy>-<timestamp>
     search: SearchConfig = field(default_factory=SearchConfig)
     verify: bool = True
+    # Model calls for the next round while this round is measured: "auto" when every model is
+    # served from another machine (an endpoint on this machine would share the measuring cores).
+    overlap: str = "auto"  # auto | on | off
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Journal:
         self.path = path
         self.events: list[dict[str, Any]] = list(self._read())
         self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()  # the search may journal while a round is measured
 
     def _read(self) -> Iterator[dict[str, Any]]:
         if not self.path.exists():
@@ -52,9 +54,11 @@ class Journal:
                 return  # a torn last line from a kill: everything before it is intact
 
     def append(self, event: dict[str, Any]) -> None:
-        self._file.write(json.dumps(event, default=_json_default) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        line = json.dumps(event, default=_json_default) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("kind") == kind]

@@ -123,3 +123,17 @@ def test_invalid_scripted_specs_are_one_sentence(tmp_path: Path, text: str, expe
     message = str(caught.value)
     assert expected in message
     assert message.count(". ") == 0 and "\n" not in message
+
+
+def test_only_models_served_from_another_machine_count_as_remote() -> None:
+    from colt.llm.proposer import _served_elsewhere
+    from colt.llm.sets import ModelSpec
+
+    def spec(**fields: object) -> ModelSpec:
+        return ModelSpec(name="m", parameters=1e9, **fields)  # type: ignore[arg-type]
+
+    assert _served_elsewhere(spec(base_url="https://api.example.com/v1", model="x"))
+    assert _served_elsewhere(spec(base_url="http://10.0.0.5:8000/v1", model="x"))
+    assert not _served_elsewhere(spec(base_url="http://127.0.0.1:8000/v1", model="x"))
+    assert not _served_elsewhere(spec(base_url="http://localhost:11434/v1", model="x"))
+    assert not _served_elsewhere(spec(scripted="greedy"))

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -27,6 +28,17 @@ from colt.search.base import PromptContext, Proposal
 from colt.search.scripted import ScriptedProposer
 
 ANSWER_MARGIN_TOKENS = 32  # room for the chat template around the prompt
+
+
+LOOPBACK = ("127.", "localhost", "[::1]", "0.0.0.0")
+
+
+def _served_elsewhere(spec: ModelSpec) -> bool:
+    """A model answered by another machine: its calls do not take this machine's cores."""
+    if spec.scripted is not None or spec.embedded is not None or not spec.base_url:
+        return False
+    host = urlsplit(spec.base_url).netloc.rsplit("@", 1)[-1]
+    return not host.startswith(LOOPBACK)
 
 
 class LLMProposer:
@@ -45,6 +57,7 @@ class LLMProposer:
     ) -> None:
         """``rng`` seeds the scripted models (None: fresh entropy); served models ignore it."""
         self.model_set = model_set
+        self.all_remote = all(_served_elsewhere(spec) for spec in model_set.models)
         self.transformations = tuple(transformations)
         self.help = dict(help)
         self.log_path = Path(log_path) if log_path else None

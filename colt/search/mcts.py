@@ -313,13 +313,16 @@ class Search:
         left slots empty.
         """
         if not self.tree.live_children(ROOT):
-            waiting = [c for c in self.pool.pending() if c.origin == "initial"]
-            return waiting[:count]
-        wanted = self.fresh_slots(count)
-        tree_ranked = self.pool.ranked_for_measurement()
-        short = max(0, count - wanted - len(tree_ranked)) if wanted else 0
-        newcomers = self._best_fresh(fresh, wanted + short)
-        return tree_ranked[: count - len(newcomers)] + newcomers
+            picks = [c for c in self.pool.pending() if c.origin == "initial"][:count]
+        else:
+            wanted = self.fresh_slots(count)
+            tree_ranked = self.pool.ranked_for_measurement()
+            short = max(0, count - wanted - len(tree_ranked)) if wanted else 0
+            newcomers = self._best_fresh(fresh, wanted + short)
+            picks = tree_ranked[: count - len(newcomers)] + newcomers
+        for pick in picks:  # held until measured: a pruning meanwhile must not drop it
+            pick.refs += 1
+        return picks
 
     def _best_fresh(self, states: Sequence[State], count: int) -> list[Candidate]:
         """Up to ``count`` of ``states`` not seen before, best predicted first, offered to the
@@ -342,6 +345,7 @@ class Search:
         visit."""
         self.trials_done += 1
         candidate, value, improved = self.feedback.record(key, latency_s)
+        self.pool.withdraw(key)  # the hold taken when it was picked
         if candidate.origin == "fresh" and improved and self.tree.live_children(ROOT):
             self._add_root(candidate, self._root_model(len(self.tree.nodes[ROOT].children)))
         return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,17 @@ class SharedTreeStrategy:
                 recorder,
                 JournaledProposer(proposer, recorder.journal),
                 models,
+                overlap=overlaps(self.config, proposer),
             )
+
+
+def overlaps(config: TuneConfig, proposer: Proposer) -> bool:
+    """Whether the next round's model calls run while this round is measured: asked for, or
+    "auto" with every model served from another machine. An endpoint on this machine (an
+    embedded server, a local Ollama) would share the cores the measurements time."""
+    if config.proposer != "llm" or config.overlap == "off":
+        return False
+    return config.overlap == "on" or bool(getattr(proposer, "all_remote", False))
 
 
 @contextlib.contextmanager
@@ -65,9 +76,15 @@ def run_colt(
     recorder: Recorder,
     proposer: Proposer,
     models: Sequence[ModelInfo],
+    *,
+    overlap: bool = False,
 ) -> Search:
     """COLT: measure the initial programs, then rounds of MCTS expansions, each followed by
-    measuring what the models proposed (and a share of fresh design-space samples)."""
+    measuring what the models proposed (and a share of fresh design-space samples).
+
+    With ``overlap`` the expansions of round k+1 run while round k is measured, on the tree as
+    round k's picks left it: the models see values at most one round old, measurement is
+    unchanged, and the order of events is fixed, so a resumed run replays the same way."""
     settings = config.search
     cost_model = CostModel(session.space.context)
     env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
@@ -82,11 +99,13 @@ def run_colt(
     )
     sampler = streams(config.seed).sampler
     search.start(_initial_states(session, settings.initial_samples, sampler))
-    first_round = True
+    expansions = settings.expansions_for(config.proposer)
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None
+    first_round, grown = True, False
     while recorder.samples < config.trials:
-        if not first_round:
-            _grow(search, settings.expansions_for(config.proposer), settings, recorder.on_step)
-        first_round = False
+        if not first_round and not grown:
+            _grow(search, expansions, settings, recorder.on_step)
+        first_round, grown = False, False
         batch = min(settings.trials_per_round, config.trials - recorder.samples)
         started = time.perf_counter()
         fresh = _draws(session, sampler, _fresh_draws(settings)) if search.tree.nodes[1:] else []
@@ -97,7 +116,15 @@ def run_colt(
             break
         candidates = [to_candidate(session.space, c.state) for c in picks]
         sources = [(c.origin, c.proposed_by) for c in picks]
-        latencies = recorder.measure([c.key for c in picks], candidates, sources)
+        growth = None
+        if ahead is not None and recorder.samples + len(picks) < config.trials:
+            growth = ahead.submit(_grow, search, expansions, settings, recorder.on_step)
+        try:
+            latencies = recorder.measure([c.key for c in picks], candidates, sources)
+        finally:
+            if growth is not None:
+                growth.result()  # the search is touched again only after its thread is done
+        grown = growth is not None
         for pick, latency in zip(picks, latencies, strict=True):
             search.record_measurement(pick.key, latency)
         started = time.perf_counter()
@@ -105,6 +132,8 @@ def run_colt(
         search.end_round()
         recorder.timer.add("cost_model", time.perf_counter() - started)
         recorder.on_round(search)
+    if ahead is not None:
+        ahead.shutdown()
     return search
 
 
