@@ -105,7 +105,7 @@ def measure_peak(target: tvm.target.Target, threads: int) -> tuple[float, str]:
         for lanes in LANES:
             lib = tvm.compile(_fma_kernel(threads, chains, lanes), target=target)
             data = tvm.runtime.tensor(np.full((threads, chains * lanes), 0.5, dtype="float32"), dev)
-            timer = lib.time_evaluator("main", dev, number=1, repeat=3)
+            timer = lib.mod.time_evaluator("main", dev, number=1, repeat=3)
             seconds = min(timer(data, ITERATIONS).results)
             gflops = 2.0 * threads * chains * lanes * ITERATIONS / seconds / 1e9
             if gflops > best:
@@ -119,7 +119,7 @@ def measure_bandwidth(target: tvm.target.Target, threads: int) -> float:
     dev = tvm.cpu()
     lib = tvm.compile(_stream_kernel(threads, length), target=target)
     arrays = [tvm.runtime.tensor(np.ones(length, dtype="float32"), dev) for _ in range(3)]
-    seconds = min(lib.time_evaluator("main", dev, number=1, repeat=7)(*arrays).results)
+    seconds = min(lib.mod.time_evaluator("main", dev, number=1, repeat=7)(*arrays).results)
     return 3 * length * 4 / seconds / 1e9
 
 
