@@ -23,7 +23,7 @@ from colt.workloads import get_workload
 
 pytestmark = pytest.mark.slow
 
-TRIALS = 16
+TRIALS = 12
 
 
 class WatchingRecorder(Recorder):

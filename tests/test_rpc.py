@@ -178,3 +178,53 @@ def test_an_unreachable_tracker_is_one_sentence_and_exit_status_2(tmp_path: Path
 def test_a_malformed_rpc_address_is_refused(text: str) -> None:
     with pytest.raises(Exception, match="HOST:PORT:KEY"):
         TrackerAddress.parse(text, with_key=True)
+
+
+def test_a_killed_remote_run_resumes_on_the_devices_without_losing_samples(
+    two_devices: LoopbackDevices, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import time
+
+    run_dir = tmp_path / "killed"
+    command = [
+        *(sys.executable, "-m", "colt.cli", "tune", "--workload", "matmul-small"),
+        *("--proposer", "random", "--trials", str(TRIALS), "--trials-per-round", "4"),
+        *("--rpc", two_devices.rpc, "--out", str(run_dir), "--quiet"),
+    ]
+    process = subprocess.Popen(command, start_new_session=True)
+    deadline = time.time() + 300
+    while len(_measured(run_dir)) < 6 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = _measured(run_dir)
+    assert 6 <= len(before) < TRIALS, "the run should have been killed mid-way"
+    subprocess.run(
+        [sys.executable, "-m", "colt.cli", "tune", "--resume", str(run_dir), "--quiet"],
+        check=True,
+        timeout=600,
+    )
+    after = _measured(run_dir)
+    assert after[: len(before)] == before and len(after) == TRIALS
+    results = _results(run_dir)
+    assert results["status"] == "complete" and results["verified"]
+    assert {p["device"] for p in results["curve"] if p["latency_s"]} <= _server_addresses(
+        two_devices
+    )
+
+
+def _measured(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "journal.jsonl"
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            break  # the line a kill tore
+        if event.get("kind") == "measure":
+            events.append(event)
+    return events
