@@ -142,9 +142,10 @@ class _TrackerLink:
         """Blocks until the tracker hands out a free server under ``key``: (host, port, match)."""
         self.sock.settimeout(wait_s)
         self.base.sendjson(self.sock, [self.base.TrackerCode.REQUEST, key, "", 1])
-        code, (host, port, match_key) = self.base.recvjson(self.sock)
-        if code != self.base.TrackerCode.SUCCESS:
-            raise DeviceFault(f"the tracker answered {code} to a request for {key!r}")
+        answer = self.base.recvjson(self.sock)
+        if not isinstance(answer, list) or answer[:1] != [self.base.TrackerCode.SUCCESS]:
+            raise DeviceFault(f"the tracker answered {answer!r} to a request for {key!r}")
+        host, port, match_key = answer[1]
         return str(host), int(port), str(match_key)
 
 
@@ -260,8 +261,9 @@ class TrackedDevices:
                     return work(session, session.cpu(0)), device, tuple(retries)
                 finally:
                     del session  # closing the connection frees the server for the next request
-            # TVM's RPC errors (a dropped session, a session timeout) are RuntimeErrors.
-            except (UserError, OSError, RuntimeError) as error:
+            # TVM's RPC errors (a dropped session, a session timeout) are RuntimeErrors; a
+            # garbled tracker answer is a ValueError.
+            except (UserError, OSError, RuntimeError, ValueError) as error:
                 retries.append(f"{device or self.address}: {last_line(error)}")
         return None, None, tuple(retries)
 
