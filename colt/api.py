@@ -19,16 +19,21 @@ from colt.records import RunResults
 from colt.run import Journal, RunDir, Timer, write_json
 from colt.search.mcts import Search
 from colt.search.stats import model_stats_json
-from colt.workloads import Workload, get_workload
+from colt.workloads import Network, Workload, get_workload
 
 
 def tune(config: TuneConfig, *, progress: bool = True) -> Path:
     """Runs ``config`` to completion and returns its run directory."""
     validate(config)
     workload = get_workload(config.workload)
+    if isinstance(workload, Network) and config.rpc is not None:
+        raise UserError(
+            f"{workload.name} is a network, and networks are measured on this machine only: "
+            "drop --rpc, or tune its kernels one by one"
+        )
     target = resolve_target(config.target, config.num_threads)
     run = RunDir.create(config)
-    _execute(run, run.config(), workload, target, progress)
+    _dispatch(run, run.config(), workload, target, progress)
     return run.path
 
 
@@ -46,9 +51,25 @@ def resume(run_dir: Path, *, progress: bool = True) -> Path:
         for stale in ("journal.jsonl", "results.json"):
             (run.path / stale).unlink(missing_ok=True)
         shutil.rmtree(run.database, ignore_errors=True)
+        shutil.rmtree(run.path / "tasks", ignore_errors=True)
     workload = get_workload(config.workload)
-    _execute(run, config, workload, resolve_target(config.target, config.num_threads), progress)
+    _dispatch(run, config, workload, resolve_target(config.target, config.num_threads), progress)
     return run.path
+
+
+def _dispatch(
+    run: RunDir, config: TuneConfig, workload: Workload | Network, target: Any, progress: bool
+) -> None:
+    if isinstance(workload, Workload):
+        _execute(run, config, workload, target, progress)
+        return
+    from colt.network_run import NetworkRun
+
+    threads = config.num_threads or os.cpu_count() or 1
+    about = {"name": workload.name, "flops": workload.flops, "description": workload.description}
+    facts = _facts(config, about, target, threads)
+    facts["roofs"] = _roofs(config, target, threads)
+    NetworkRun(run, config, workload, target, facts, progress).execute()
 
 
 def validate(config: TuneConfig) -> None:
@@ -93,8 +114,8 @@ def _execute(
     session = _session(run, config, workload, target, threads)
     timer = Timer(before=_earlier_times(run))
     journal = run.journal()
-    recorder = Recorder(session, journal, timer, _naive_latency(session, journal))
-    facts = _facts(config, session, target, threads)
+    recorder = Recorder(session, journal, timer, _naive_latency(session, journal), config.trials)
+    facts = _facts(config, _workload_facts(session), target, threads)
     facts["measurement"]["devices"] = session.devices.description
     facts["roofs"] = _roofs(config, target, threads)
     strategy = make_strategy(config, run.path)
@@ -172,24 +193,30 @@ def _naive_latency(session: Any, journal: Journal) -> float:
     return measurement.latency_s
 
 
-def _facts(config: TuneConfig, session: Any, target: Any, threads: int) -> dict[str, Any]:
-    """What does not change during a run: identity, versions, machine, evaluator."""
-    import numpy
-
+def _workload_facts(session: Any) -> dict[str, Any]:
     from colt.workloads.inputs import traffic_bytes
 
     workload = session.workload
+    return {
+        "name": workload.name,
+        "flops": workload.flops,
+        "bytes": traffic_bytes(session.func),
+        "description": workload.description,
+    }
+
+
+def _facts(
+    config: TuneConfig, workload: dict[str, Any], target: Any, threads: int
+) -> dict[str, Any]:
+    """What does not change during a run: identity, versions, machine, evaluator."""
+    import numpy
+
     from colt.schedule.measure import EVALUATOR
     from colt.schedule.targets import target_json, toolchain_versions
 
     return {
         "colt_version": __version__,
-        "workload": {
-            "name": workload.name,
-            "flops": workload.flops,
-            "bytes": traffic_bytes(session.func),
-            "description": workload.description,
-        },
+        "workload": workload,
         "strategy": config.strategy,
         "proposer": config.proposer if config.strategy == "colt" else None,
         "model_set": config.model_set
@@ -287,8 +314,8 @@ def show(run_dir: Path) -> RunResults:
     return RunDir.open(run_dir).results()
 
 
-def workloads() -> list[Workload]:
-    """The built-in workloads, in the order ``colt workloads`` lists them."""
+def workloads() -> list[Workload | Network]:
+    """The built-in kernels and networks, in the order ``colt workloads`` lists them."""
     from colt.workloads import workload_names
 
     return [get_workload(name) for name in workload_names()]
@@ -304,14 +331,20 @@ def report(path: Path, out: Path | None = None) -> Path:
 
 
 def export(run_dir: Path, out: Path) -> Path:
-    """Writes the run's best verified kernel to ``out`` as a shared library (and an example of
-    calling it from PyTorch beside it); returns the library's path."""
+    """Writes the run's tuned kernel or network to ``out`` as a shared library that
+    ``tvm.runtime.load_module`` loads, and an example of calling it from PyTorch beside it (a
+    network's weights too, as ``OUT.params.npz``); returns the library's path."""
     from colt.schedule.export import export_kernel
 
     run = RunDir.open(run_dir)
     if not run.results_path.exists() or not run.results().complete:
         raise UserError(f"{run_dir} is not a finished run; finish it with `colt tune --resume`")
-    return export_kernel(run.path, Path(out), workload=get_workload(run.config().workload))
+    workload = get_workload(run.config().workload)
+    if isinstance(workload, Network):
+        from colt.schedule.export import export_network
+
+        return export_network(run.path, Path(out), network=workload)
+    return export_kernel(run.path, Path(out), workload=workload)
 
 
 __all__ = [

@@ -156,7 +156,9 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
     tune.add_argument(
         "--workload",
         default="matmul",
-        help="a name from `colt workloads`, or FILE.py:FUNCTION returning a TVM PrimFunc",
+        help="a kernel or network from `colt workloads`, or FILE.py:FUNCTION returning a TVM "
+        "PrimFunc (a kernel), a Relax IRModule or a (torch.nn.Module, example_inputs) pair "
+        "(a network, tuned task by task)",
     )
     tune.add_argument(
         "--strategy",
@@ -246,7 +248,7 @@ def _export(args: argparse.Namespace) -> int:
     from colt import api
 
     library = api.export(args.run_dir, args.out)
-    print(f"kernel: {library}")
+    print(f"library: {library}")
     print(f"example (PyTorch tensors through DLPack): {library}.example.py")
     return 0
 
@@ -332,7 +334,8 @@ def _workloads(args: argparse.Namespace) -> int:
             if workload.flops >= 1e8
             else (f"{workload.flops / 1e6:8.3f} MFLOP")
         )
-        print(f"{workload.name:<26} {amount}  {workload.description}")
+        kind = "network" if workload.family == "network" else "kernel"
+        print(f"{workload.name:<26} {kind:<8} {amount}  {workload.description}")
     return 0
 
 

@@ -215,7 +215,7 @@ def compare_workload(
 if __name__ == "__main__":
     import argparse
 
-    from colt.workloads import get_workload
+    from colt.workloads import get_kernel as get_workload
 
     parser = argparse.ArgumentParser(description="time PyTorch and numpy on one workload")
     parser.add_argument("workload")

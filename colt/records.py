@@ -103,6 +103,35 @@ class RoofsRecord(_Record):
     method: str = ""
 
 
+class TaskRecord(_Record):
+    """One task of a network run: a kernel MetaSchedule extracted, tuned like a kernel run."""
+
+    name: str
+    weight: int = 1  # calls per forward pass
+    flops: float = 0.0
+    samples: int = 0
+    rounds: int = 0
+    naive_latency_s: float | None = None
+    best_latency_s: float | None = None  # best verified kernel latency
+    error: str | None = None  # why it could not be tuned (it keeps its default build)
+    search: SearchRecord | None = None
+
+
+class NetworkRecord(_Record):
+    """A network run's whole-forward-pass figures (``naive_latency_s`` and ``best_latency_s``
+    of the run are the unscheduled and tuned passes; its curve holds task-weighted estimates:
+    the sum over tasks of weight × best kernel latency so far)."""
+
+    layers: int = 1  # the model repeats this network so many times (figures are for one)
+    tasks: list[TaskRecord] = Field(default_factory=list)
+    round_size: int = 0  # samples per task round
+    unscheduled_s: float | None = None
+    tuned_s: float | None = None
+    eager_s: float | None = None  # PyTorch eager, same CPU and threads; None without a module
+    unscheduled_error: str | None = None  # the unscheduled build against the reference
+    verification_error: str | None = None  # the tuned build against the reference
+
+
 class RunResults(_Record):
     """Everything ``results.json`` holds: identity, setting, figures, and what the search did."""
 
@@ -133,6 +162,7 @@ class RunResults(_Record):
     search: SearchRecord | None = None
     models: list[ModelEntry] = Field(default_factory=list)
     model_stats: dict[str, ModelStatsRecord] = Field(default_factory=dict)
+    network: NetworkRecord | None = None  # a network run's forward pass and tasks
 
     @property
     def complete(self) -> bool:

@@ -69,7 +69,7 @@ def _run(tmp_path: Path, overlap: bool) -> tuple[WatchingRecorder, NotingPropose
         get_workload("matmul-small"), host_target(1), num_threads=1, database_dir=tmp_path / "db"
     )
     recorder = WatchingRecorder(
-        session, Journal(tmp_path / "journal.jsonl"), Timer(), 1.0, hold=overlap
+        session, Journal(tmp_path / "journal.jsonl"), Timer(), 1.0, TRIALS, hold=overlap
     )
     proposer = NotingProposer(recorder)
     config = TuneConfig(

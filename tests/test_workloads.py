@@ -14,8 +14,8 @@ from colt.errors import UserError
 from colt.workloads import Workload, get_workload, make_inputs, workload_names
 from colt.workloads.inputs import buffer_params, written_params
 
-SMALL = [name for name in workload_names() if get_workload(name).small]
-FULL = workload_names(include_small=False)
+SMALL = [name for name in workload_names(networks=False) if get_workload(name).small]
+FULL = workload_names(include_small=False, networks=False)
 
 # Real model dimensions every full-size parameter list must show (see each module's docstring).
 FULL_SHAPES = {
@@ -77,7 +77,7 @@ def test_registry_lists_every_builtin() -> None:
         "llama4-scout-mlp",
     }
     assert set(FULL) == families
-    assert set(workload_names()) == families | {f"{name}-small" for name in families}
+    assert set(workload_names(networks=False)) == families | {f"{name}-small" for name in families}
     assert all(get_workload(name).small for name in SMALL)
 
 
@@ -126,7 +126,7 @@ def test_full_size_builds_with_real_dims(name: str) -> None:
     assert workload.description
 
 
-@pytest.mark.parametrize("name", workload_names())
+@pytest.mark.parametrize("name", workload_names(networks=False))
 def test_flops_and_outputs_agree_with_the_program(name: str) -> None:
     from tvm.s_tir.analysis import estimate_tir_flops
 

@@ -61,3 +61,48 @@ def example_snippet(library: Path, func: Any, results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def export_network(run_dir: Path, out: Path, *, network: Any) -> Path:
+    """The tuned forward pass (the run's database applied by ``compile_relax``) as ``out``,
+    its weights as ``out`` + ``.params.npz`` and a PyTorch example as ``out`` + ``.example.py``."""
+    from colt.schedule.network import export_network as write
+    from colt.schedule.network import params_path
+
+    results = json.loads((run_dir / "results.json").read_text())
+    if not results.get("verified"):
+        raise UserError(f"{run_dir} has no verified tuned network to export")
+    program = network.build()
+    write(run_dir / "database", program, tvm.target.Target(results["target"]), out)
+    example = out.with_name(out.name + EXAMPLE_SUFFIX)
+    example.write_text(network_snippet(out, params_path(out), program, results))
+    return out
+
+
+def network_snippet(library: Path, params: Path, program: Any, results: dict[str, Any]) -> str:
+    """Python that loads the network and runs it on PyTorch tensors through DLPack."""
+    network = results["network"]
+    lines = [
+        f"# {results['workload']['name']}: {network['tuned_s'] * 1e3:.3f} ms a forward pass on "
+        f"{results['machine']['cpu']} ({network['unscheduled_s'] / network['tuned_s']:.1f}x the "
+        "unscheduled build)",
+        "import numpy as np",
+        "import torch",
+        "import tvm",
+        "from tvm import relax",
+        "",
+        f"vm = relax.VirtualMachine(tvm.runtime.load_module({str(library.resolve())!r}), "
+        "tvm.cpu())",
+        f"stored = np.load({str(params.resolve())!r})",
+        "weights = [tvm.runtime.tensor(stored[name]) for name in sorted(stored.files)]",
+    ]
+    for index, array in enumerate(program.inputs):
+        lines.append(f"input{index} = torch.zeros({tuple(array.shape)}, dtype=torch.{array.dtype})")
+    args = ", ".join(f"tvm.runtime.from_dlpack(input{i})" for i in range(len(program.inputs)))
+    lines += [
+        "# fill the inputs, then:",
+        f"out = vm['main']({args}, *weights)",
+        "result = torch.from_dlpack(out if isinstance(out, tvm.runtime.Tensor) else out[0])",
+        "",
+    ]
+    return "\n".join(lines)

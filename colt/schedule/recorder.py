@@ -28,6 +28,7 @@ class Recorder:
     journal: Journal
     timer: Timer
     naive_latency_s: float
+    budget: int = 0  # samples the strategy may spend so far (a network's scheduler raises it)
     curve: list[CurvePoint] = field(default_factory=list)
     best_latency_s: float | None = None
     best_schedule: tvm.s_tir.Schedule | None = None

@@ -32,9 +32,12 @@ class TuningSession:
         target: tvm.target.Target,
         *,
         num_threads: int,
-        database_dir: Path,
+        database_dir: Path | None = None,
         devices: LocalDevice | TrackedDevices | None = None,
+        database: ms.database.JSONDatabase | None = None,
     ) -> None:
+        """The database is ``database_dir``'s, or ``database`` shared with other sessions (a
+        network's tasks: one database, so that ``compile_relax`` finds every task in it)."""
         self.workload = workload
         self.target = target
         self.func = workload.build()
@@ -42,8 +45,11 @@ class TuningSession:
         self.space = ProgramSpace(self.func, target)
         self.devices = devices or open_devices(None, EVALUATOR, RUN_TIMEOUT_S)
         self.measurer = Measurer(target, self.devices, num_threads=num_threads)
-        database_dir.mkdir(parents=True, exist_ok=True)
-        self.database = ms.database.JSONDatabase(work_dir=str(database_dir))
+        if database is None:
+            assert database_dir is not None, "a session needs a database or its directory"
+            database_dir.mkdir(parents=True, exist_ok=True)
+            database = ms.database.JSONDatabase(work_dir=str(database_dir))
+        self.database = database
         self.db_workload = self.database.commit_workload(self.mod)
         self.inputs = make_inputs(workload, self.func, np.random.default_rng(VERIFY_SEED))
         self._expected: list[np.ndarray] | None = None
@@ -87,6 +93,10 @@ class TuningSession:
         if self.workload.reference is None:
             return arrays
         return arrays[len(arrays) - self.workload.num_outputs :]
+
+    def commit_unscheduled(self, run_secs: list[float]) -> None:
+        """The unscheduled program as a record, so the database's best is never slower."""
+        self.commit(tvm.s_tir.Schedule(self.mod), tuple(run_secs))
 
     def commit(self, sch: tvm.s_tir.Schedule, run_secs: tuple[float, ...]) -> None:
         record = ms.database.TuningRecord(

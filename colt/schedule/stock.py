@@ -4,6 +4,7 @@ their stock settings and cost model, measured through the same recorder as COLT.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import tvm_ffi
 from tvm.s_tir import meta_schedule as ms
@@ -27,14 +28,15 @@ def metaschedule_rand_state(seed: int) -> int:
     return seed + 1
 
 
-def run_metaschedule(
+def metaschedule_rounds(
     config: TuneConfig,
     session: TuningSession,
     recorder: Recorder,
     *,
     trials_per_iter: int = 64,
-) -> None:
-    """Runs MetaSchedule's ``config.strategy`` until the budget is spent."""
+) -> Iterator[None]:
+    """MetaSchedule's ``config.strategy``, one round of ``trials_per_iter`` per step, up to
+    ``recorder.budget`` (yields while it is spent); returns when it has nothing to propose."""
     context = ms.TuneContext(
         session.mod,
         target=session.target,
@@ -51,22 +53,35 @@ def run_metaschedule(
         database=session.database,
         cost_model=cost_model,
     )
-    while recorder.samples < config.trials:
-        started = time.perf_counter()
-        candidates = context.generate_measure_candidates()
-        interrupt.check()
-        recorder.timer.add("search", time.perf_counter() - started)
-        if not candidates:
+    try:
+        while True:
+            if recorder.samples >= recorder.budget:
+                yield
+                continue
+            started = time.perf_counter()
+            candidates = context.generate_measure_candidates()
+            interrupt.check()
+            recorder.timer.add("search", time.perf_counter() - started)
+            if not candidates:
+                return
+            candidates = list(candidates)[: recorder.budget - recorder.samples]
+            keys = [tvm_ffi.structural_hash(c.sch.mod) for c in candidates]
+            latencies = recorder.measure(keys, candidates)
+            results = [
+                ms.runner.RunnerResult([lat] if lat else FAILED_RUN_SECS, None) for lat in latencies
+            ]
+            started = time.perf_counter()
+            context.notify_runner_results(candidates, results)
+            cost_model.update(context, candidates, results)
+            recorder.timer.add("cost_model", time.perf_counter() - started)
+            recorder.on_round(None)
+            yield
+    finally:
+        context.post_tuning()
+
+
+def run_metaschedule(config: TuneConfig, session: TuningSession, recorder: Recorder) -> None:
+    """Runs MetaSchedule's ``config.strategy`` until ``recorder.budget`` is spent."""
+    for _ in metaschedule_rounds(config, session, recorder):
+        if recorder.samples >= recorder.budget:
             break
-        candidates = list(candidates)[: config.trials - recorder.samples]
-        keys = [tvm_ffi.structural_hash(c.sch.mod) for c in candidates]
-        latencies = recorder.measure(keys, candidates)
-        results = [
-            ms.runner.RunnerResult([lat] if lat else FAILED_RUN_SECS, None) for lat in latencies
-        ]
-        started = time.perf_counter()
-        context.notify_runner_results(candidates, results)
-        cost_model.update(context, candidates, results)
-        recorder.timer.add("cost_model", time.perf_counter() - started)
-        recorder.on_round(None)
-    context.post_tuning()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 
 from colt.search.base import FAULT_KINDS, ModelStats, Proposal
 
@@ -60,6 +61,25 @@ class SearchTimes:
     def overhead(self) -> float:
         """Search time excluding model calls: selection, edits, scoring, bookkeeping."""
         return self.total - self.proposals
+
+
+def merged_counters(
+    counters: Sequence[dict[str, ModelCounters]],
+) -> dict[str, ModelCounters]:
+    """Each model's counters summed over several searches (a network's tasks)."""
+    merged: dict[str, ModelCounters] = {}
+    for per_model in counters:
+        for name, c in per_model.items():
+            total = merged.setdefault(name, ModelCounters())
+            for f in fields(ModelCounters):
+                value = getattr(c, f.name)
+                if isinstance(value, dict):
+                    into = getattr(total, f.name)
+                    for key, count in value.items():
+                        into[key] = into.get(key, 0) + count
+                else:
+                    setattr(total, f.name, getattr(total, f.name) + value)
+    return merged
 
 
 def model_stats_json(counters: dict[str, ModelCounters]) -> dict[str, dict[str, object]]:

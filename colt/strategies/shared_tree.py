@@ -30,22 +30,44 @@ from colt.search.seeds import streams
 
 @dataclass
 class SharedTreeStrategy:
-    """The models' proposer (LLM servers started and stopped around the run) and the search."""
+    """The models' proposer (LLM servers started and stopped around the run) and the search.
+
+    A network run opens the proposer once and interleaves one ``rounds`` per task."""
 
     config: TuneConfig
     run_dir: Path
     search: Search | None = None
+    _opened: tuple[Proposer, tuple[ModelInfo, ...]] | None = None
 
     def run(self, session: TuningSession, recorder: Recorder) -> None:
-        with open_proposer(self.config, self.run_dir) as (proposer, models):
-            self.search = run_colt(
-                self.config,
-                session,
-                recorder,
-                JournaledProposer(proposer, recorder.journal),
-                models,
-                overlap=overlaps(self.config, proposer),
-            )
+        with self.opened():
+            for _ in self.rounds(session, recorder):
+                if recorder.samples >= recorder.budget:
+                    break
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[SharedTreeStrategy]:
+        with open_proposer(self.config, self.run_dir) as pair:
+            self._opened = pair
+            try:
+                yield self
+            finally:
+                self._opened = None
+
+    def rounds(self, session: TuningSession, recorder: Recorder) -> Iterator[Search]:
+        """One measurement round per step, up to ``recorder.budget``; yields the search."""
+        assert self._opened is not None, "rounds() runs inside opened()"
+        proposer, models = self._opened
+        for search in colt_rounds(
+            self.config,
+            session,
+            recorder,
+            JournaledProposer(proposer, recorder.journal),
+            models,
+            overlap=overlaps(self.config, proposer),
+        ):
+            self.search = search
+            yield search
 
 
 def overlaps(config: TuneConfig, proposer: Proposer) -> bool:
@@ -70,7 +92,7 @@ def open_proposer(
         yield pair
 
 
-def run_colt(
+def colt_rounds(
     config: TuneConfig,
     session: TuningSession,
     recorder: Recorder,
@@ -78,9 +100,13 @@ def run_colt(
     models: Sequence[ModelInfo],
     *,
     overlap: bool = False,
-) -> Search:
+) -> Iterator[Search]:
     """COLT: measure the initial programs, then rounds of MCTS expansions, each followed by
     measuring what the models proposed (and a share of fresh design-space samples).
+
+    Yields the search after each round, and again while ``recorder.budget`` is spent (a
+    network's task scheduler raises it before asking for the next round); returns when the
+    search has nothing left to measure.
 
     With ``overlap`` the expansions of round k+1 run while round k is measured, on the tree as
     round k's picks left it: the models see values at most one round old, measurement is
@@ -102,39 +128,64 @@ def run_colt(
     expansions = settings.expansions_for(config.proposer)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None
     first_round, grown = True, False
-    while recorder.samples < config.trials:
-        if not first_round and not grown:
-            _grow(search, expansions, settings, recorder.on_step)
-        first_round, grown = False, False
-        batch = min(settings.trials_per_round, config.trials - recorder.samples)
-        started = time.perf_counter()
-        fresh = _draws(session, sampler, _fresh_draws(settings)) if search.tree.nodes[1:] else []
-        interrupt.check()
-        picks = search.pick_for_measurement(batch, fresh)
-        recorder.timer.add("sampling", time.perf_counter() - started)
-        if not picks:
+    try:
+        while True:
+            if recorder.samples >= recorder.budget:
+                yield search
+                continue
+            if not first_round and not grown:
+                _grow(search, expansions, settings, recorder.on_step)
+            first_round, grown = False, False
+            batch = min(settings.trials_per_round, recorder.budget - recorder.samples)
+            started = time.perf_counter()
+            fresh = (
+                _draws(session, sampler, _fresh_draws(settings)) if search.tree.nodes[1:] else []
+            )
+            interrupt.check()
+            picks = search.pick_for_measurement(batch, fresh)
+            recorder.timer.add("sampling", time.perf_counter() - started)
+            if not picks:
+                return
+            candidates = [to_candidate(session.space, c.state) for c in picks]
+            sources = [(c.origin, c.proposed_by) for c in picks]
+            growth = None
+            if ahead is not None and recorder.samples + len(picks) < recorder.budget:
+                growth = ahead.submit(_grow, search, expansions, settings, recorder.on_step)
+            try:
+                latencies = recorder.measure([c.key for c in picks], candidates, sources)
+            finally:
+                if growth is not None:
+                    growth.result()  # the search is touched again only after its thread is done
+            grown = growth is not None
+            for pick, latency in zip(picks, latencies, strict=True):
+                search.record_measurement(pick.key, latency)
+            started = time.perf_counter()
+            cost_model.update(candidates, [[lat] if lat else None for lat in latencies])
+            search.end_round()
+            recorder.timer.add("cost_model", time.perf_counter() - started)
+            recorder.on_round(search)
+            yield search
+    finally:
+        if ahead is not None:
+            ahead.shutdown()
+
+
+def run_colt(
+    config: TuneConfig,
+    session: TuningSession,
+    recorder: Recorder,
+    proposer: Proposer,
+    models: Sequence[ModelInfo],
+    *,
+    overlap: bool = False,
+) -> Search | None:
+    """``colt_rounds`` until ``recorder.budget`` is spent; returns the search."""
+    last = None
+    for search in colt_rounds(config, session, recorder, proposer, models, overlap=overlap):
+        last = search
+        if recorder.samples >= recorder.budget:
             break
-        candidates = [to_candidate(session.space, c.state) for c in picks]
-        sources = [(c.origin, c.proposed_by) for c in picks]
-        growth = None
-        if ahead is not None and recorder.samples + len(picks) < config.trials:
-            growth = ahead.submit(_grow, search, expansions, settings, recorder.on_step)
-        try:
-            latencies = recorder.measure([c.key for c in picks], candidates, sources)
-        finally:
-            if growth is not None:
-                growth.result()  # the search is touched again only after its thread is done
-        grown = growth is not None
-        for pick, latency in zip(picks, latencies, strict=True):
-            search.record_measurement(pick.key, latency)
-        started = time.perf_counter()
-        cost_model.update(candidates, [[lat] if lat else None for lat in latencies])
-        search.end_round()
-        recorder.timer.add("cost_model", time.perf_counter() - started)
-        recorder.on_round(search)
-    if ahead is not None:
-        ahead.shutdown()
-    return search
+    return last
 
 
 def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list[Any]:

@@ -15,27 +15,53 @@ max |actual - expected| / (1 + |expected|) and written in each module's docstrin
 from __future__ import annotations
 
 from ..errors import UserError, unknown_choice
-from . import attention, conv, matmul, mlp, moe
+from . import attention, conv, matmul, mlp, moe, networks
 from .base import FAMILIES, Workload
 from .inputs import make_inputs
+from .networks import Network
 from .user import is_user_spec, load_user_workload
 
-__all__ = ["FAMILIES", "Workload", "get_workload", "make_inputs", "workload_names"]
+__all__ = [
+    "FAMILIES",
+    "Network",
+    "Workload",
+    "get_kernel",
+    "get_workload",
+    "make_inputs",
+    "workload_names",
+]
 
-_BUILTINS: dict[str, Workload] = {
+_BUILTINS: dict[str, Workload | Network] = {
     workload.name: workload
     for module in (matmul, attention, moe, conv, mlp)
     for workload in module.WORKLOADS
 }
+_BUILTINS.update({network.name: network for network in networks.NETWORKS})
 
 
-def workload_names(include_small: bool = True) -> list[str]:
-    """Built-in workload names in registry order (full-size and, optionally, small variants)."""
-    return [name for name, workload in _BUILTINS.items() if include_small or not workload.small]
+def workload_names(include_small: bool = True, *, networks: bool = True) -> list[str]:
+    """Built-in workload names in registry order (full-size and, optionally, small variants),
+    kernels first, then networks unless ``networks`` is False."""
+    return [
+        name
+        for name, workload in _BUILTINS.items()
+        if (include_small or not workload.small) and (networks or isinstance(workload, Workload))
+    ]
 
 
-def get_workload(spec: str) -> Workload:
-    """A built-in by name, or a user kernel given as ``path/to/file.py:function``.
+def get_kernel(spec: str) -> Workload:
+    """``get_workload`` for the commands that take one kernel only (bench, library timings)."""
+    workload = get_workload(spec)
+    if isinstance(workload, Network):
+        raise UserError(
+            f"{spec} is a network; this command takes one kernel "
+            f"({', '.join(workload_names(networks=False))})"
+        )
+    return workload
+
+
+def get_workload(spec: str) -> Workload | Network:
+    """A built-in kernel or network by name, or a user one given as ``path/to/file.py:function``.
 
     Raises ``colt.errors.UserError`` with one sentence for unknown names and bad user kernels.
     """

@@ -1,5 +1,8 @@
 """User kernels: a ``path/to/file.py:function`` that returns a PrimFunc (or an IRModule).
 
+The same function may instead return a network (see ``colt.workloads.networks``): a Relax
+IRModule, or a ``(torch.nn.Module, example_inputs)`` pair imported through ``torch.export``.
+
 The function is called with no arguments. Its buffer parameters must be the inputs followed by
 the outputs (the buffers the function writes), all with static shapes. A user workload has no
 numpy reference: the caller verifies a schedule against the unscheduled build of the same
@@ -15,12 +18,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any, cast
 
 import tvm
 
 from ..errors import UserError
 from .base import Workload
 from .inputs import buffer_params, static_shape, written_params
+from .networks import Network
 
 
 def is_user_spec(spec: str) -> bool:
@@ -28,14 +33,19 @@ def is_user_spec(spec: str) -> bool:
     return ":" in spec
 
 
-def load_user_workload(spec: str) -> Workload:
-    """Import the file, call the function once to validate it, and wrap it as a workload."""
+def load_user_workload(spec: str) -> Workload | Network:
+    """Import the file, call the function once to validate it, and wrap it as a workload:
+    a kernel for a PrimFunc, a network for a Relax IRModule or a ``(torch.nn.Module, inputs)``."""
     path_text, _, function_name = spec.rpartition(":")
     if not path_text or not function_name:
         raise UserError(f"user kernel {spec!r} must have the form path/to/file.py:function")
     path = Path(path_text).expanduser()
     function = _find_function(_import_file(path), path, function_name)
-    func = _call_kernel(function, spec)
+    result = _call(function, spec)
+    network = _as_network(result, spec, path, function_name)
+    if network is not None:
+        return network
+    func = _as_prim_func(result, spec)
     num_outputs = _check_params(func, spec)
     return Workload(
         name=spec,
@@ -78,12 +88,45 @@ def _find_function(module: ModuleType, path: Path, name: str) -> Callable[[], ob
     raise UserError(f"{str(path)!r} has no function {name!r}; {listing}")
 
 
-def _call_kernel(function: Callable[[], object], spec: str) -> tvm.tirx.PrimFunc:
+def _call(function: Callable[[], object], spec: str) -> object:
     try:
-        result = function()
+        return function()
     except Exception as exc:
         raise UserError(f"user kernel {spec} raised {_one_line(exc)}") from exc
-    return _as_prim_func(result, spec)
+
+
+def _call_kernel(function: Callable[[], object], spec: str) -> tvm.tirx.PrimFunc:
+    return _as_prim_func(_call(function, spec), spec)
+
+
+def _as_network(result: object, spec: str, path: Path, function_name: str) -> Network | None:
+    """A network when ``result`` is a Relax IRModule or a PyTorch module with its inputs."""
+    from tvm import relax
+
+    from .networks import import_torch, relax_program
+
+    if isinstance(result, tvm.IRModule):
+        if not any(isinstance(f, relax.Function) for _, f in result.functions_items()):
+            return None
+        program = relax_program(result, spec)
+    elif _is_torch_pair(result):
+        module, inputs = cast(tuple[Any, Any], result)
+        examples = inputs if isinstance(inputs, tuple | list) else (inputs,)
+        program = import_torch(module, examples, spec)
+    else:
+        return None
+    return Network(
+        name=spec,
+        description=f"User network {function_name}() from {path}.",
+        build=lambda: program,
+    )
+
+
+def _is_torch_pair(result: object) -> bool:
+    if not (isinstance(result, tuple) and len(result) == 2):
+        return False
+    module_type = getattr(sys.modules.get("torch"), "nn", None)
+    return module_type is not None and isinstance(result[0], module_type.Module)
 
 
 def _as_prim_func(result: object, spec: str) -> tvm.tirx.PrimFunc:
@@ -91,8 +134,9 @@ def _as_prim_func(result: object, spec: str) -> tvm.tirx.PrimFunc:
         return result
     if not isinstance(result, tvm.IRModule):
         raise UserError(
-            f"user kernel {spec} returned {type(result).__name__}, expected a tvm.tirx.PrimFunc "
-            "or an IRModule (wrap TE tensors with te.create_prim_func([inputs..., outputs...]))"
+            f"user kernel {spec} returned {type(result).__name__}, expected a tvm.tirx.PrimFunc, "
+            "an IRModule (TIR or Relax) or a (torch.nn.Module, example_inputs) pair "
+            "(wrap TE tensors with te.create_prim_func([inputs..., outputs...]))"
         )
     prim_funcs = {
         gv.name_hint: f for gv, f in result.functions_items() if isinstance(f, tvm.tirx.PrimFunc)

@@ -1,0 +1,338 @@
+"""A network run: the forward pass timed unscheduled, its tasks tuned in rounds that the
+gradient task scheduler hands out from one budget, then the tuned pass built, verified against
+the reference and timed.
+
+Layout (beside the usual ``config.json``, ``results.json`` and ``database/``, which holds every
+task's records so that ``compile_relax`` applies it): ``journal.jsonl`` records the
+forward-pass timings; ``tasks/NN-NAME/journal.jsonl`` is each task's own journal. Every task
+round is deterministic given its journal and the scheduler's seeded choices, so a killed run
+resumes by replaying them without measuring anything again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from colt.config import TuneConfig
+from colt.errors import UserError, last_line
+from colt.progress import RunProgress
+from colt.records import CurvePoint, RunResults
+from colt.run import Journal, RunDir, Timer
+from colt.search.stats import merged_counters, model_stats_json
+from colt.search.tasks import TaskProgress, next_task, round_size
+from colt.workloads import Network
+
+
+@dataclass
+class _Task:
+    """One task's session, recorder and rounds, made when the scheduler first picks it."""
+
+    index: int
+    task: Any  # colt.schedule.network.NetworkTask
+    progress: TaskProgress
+    recorder: Any = None
+    rounds: Any = None
+    search: Any = None
+    error: str | None = None
+    seen: int = 0  # the recorder's curve points already copied to the run's curve
+
+    @property
+    def samples(self) -> int:
+        return self.recorder.samples if self.recorder is not None else 0
+
+
+@dataclass
+class NetworkRun:
+    run: RunDir
+    config: TuneConfig
+    network: Network
+    target: Any
+    facts: dict[str, Any]
+    progress: bool = True
+    tasks: list[_Task] = field(default_factory=list)
+    curve: list[CurvePoint] = field(default_factory=list)
+
+    def execute(self) -> None:
+        from colt.schedule.devices import open_devices
+        from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
+        from colt.schedule.network import NetworkSession
+        from colt.strategies import make_strategy
+
+        threads = self.facts["num_threads"]
+        devices = open_devices(None, EVALUATOR, RUN_TIMEOUT_S)
+        self.session = NetworkSession(
+            self.network,
+            self.target,
+            num_threads=threads,
+            database_dir=self.run.database,
+            devices=devices,
+        )
+        self.timer = Timer(before=_earlier_times(self.run))
+        self.journal = self.run.journal()
+        if self.config.trials < len(self.session.tasks):
+            raise UserError(
+                f"{self.network.name} has {len(self.session.tasks)} tasks and every task gets "
+                f"at least one round: --trials must be at least {len(self.session.tasks)}"
+            )
+        self.baseline = self._baseline()
+        per_round = round_size(
+            self.config.trials, len(self.session.tasks), self.config.search.trials_per_round
+        )
+        self.per_round = per_round
+        task_config = replace(
+            self.config, search=replace(self.config.search, trials_per_round=per_round)
+        )
+        strategy = make_strategy(task_config, self.run.path, trials_per_iter=per_round)
+        self.tasks = [
+            _Task(i, task, TaskProgress(weight=task.weight))
+            for i, task in enumerate(self.session.tasks)
+        ]
+        rng = np.random.default_rng(self.config.seed)
+        with RunProgress(self.config.trials, enabled=self.progress) as bar, strategy.opened():
+            self.bar = bar
+            while self.samples < self.config.trials:
+                index = next_task([t.progress for t in self.tasks], rng)
+                if index is None:
+                    break
+                self._round(self.tasks[index], strategy)
+        self._finish()
+        self.journal.close()
+
+    @property
+    def samples(self) -> int:
+        return sum(t.samples for t in self.tasks)
+
+    def _round(self, task: _Task, strategy: Any) -> None:
+        self.bar.note(f"task {task.index + 1}/{len(self.tasks)} {task.task.name}")
+        if task.rounds is None and not self._start(task, strategy):
+            return
+        room = min(self.per_round, self.config.trials - self.samples)
+        task.recorder.budget = task.recorder.samples + room
+        try:
+            task.search = next(task.rounds)
+        except StopIteration:
+            task.progress.done = True
+            return
+        best = task.recorder.best_latency_s
+        task.progress.history.append(best if best is not None else math.inf)
+        self._collect(task)
+        self.run.write_results(self._results("running"))
+        self.bar.update(self.samples, self._estimated_speedup())
+
+    def _start(self, task: _Task, strategy: Any) -> bool:
+        """The task's session, naive timing and rounds; False (and done) when TVM cannot
+        schedule it: it keeps its default build and its share goes to the others."""
+        from colt.api import _naive_latency
+        from colt.schedule.recorder import Recorder
+
+        try:
+            session = self.session.task_session(task.task)
+            journal = Journal(self._task_dir(task) / "journal.jsonl")
+            fresh = not journal.of_kind("naive")
+            naive = _naive_latency(session, journal)
+            if fresh:  # the database's first record: compile_relax never picks a slower one
+                session.commit_unscheduled([naive])
+        except (UserError, Exception) as error:  # noqa: BLE001 - one task, not the run
+            task.error = f"MetaSchedule cannot tune it: {last_line(error)}"
+            task.progress.done = True
+            return False
+        task.recorder = Recorder(session, journal, self.timer, naive, 0)
+        task.recorder.on_step = lambda search: self.bar.note(
+            f"task {task.index + 1}/{len(self.tasks)} {task.task.name}: "
+            f"{search.expansions} expansions"
+        )
+        task.rounds = strategy.rounds(session, task.recorder)
+        return True
+
+    def _task_dir(self, task: _Task) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task.task.name)[:60]
+        path = self.run.path / "tasks" / f"{task.index:02d}-{safe}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _collect(self, task: _Task) -> None:
+        """The task's new samples onto the run's curve, with the estimated forward pass."""
+        for point in task.recorder.curve[task.seen :]:
+            estimate = self._estimated_s()
+            naive = self._estimated_s(naive=True)
+            self.curve.append(
+                point.model_copy(
+                    update={
+                        "sample": len(self.curve) + 1,
+                        "best_latency_s": estimate,
+                        "speedup": naive / estimate if estimate else None,
+                        "origin": point.origin,
+                        "proposed_by": point.proposed_by,
+                        "device": task.task.name,
+                    }
+                )
+            )
+        task.seen = len(task.recorder.curve)
+
+    def _estimated_s(self, *, naive: bool = False) -> float:
+        """Σ weight × kernel latency (best so far, else unscheduled) over the measured tasks."""
+        total = 0.0
+        for task in self.tasks:
+            if task.recorder is None:
+                continue
+            unscheduled = task.recorder.naive_latency_s
+            best = None if naive else task.recorder.best_latency_s
+            total += task.task.weight * min(best or unscheduled, unscheduled)
+        return total
+
+    def _estimated_speedup(self) -> float | None:
+        estimate = self._estimated_s()
+        return self._estimated_s(naive=True) / estimate if estimate else None
+
+    def _baseline(self) -> dict[str, Any]:
+        """The unscheduled forward pass (timed, checked against the reference) and PyTorch
+        eager, journaled so a resumed run does not time them again."""
+        recorded = self.journal.of_kind("unscheduled")
+        if recorded:
+            return recorded[0]
+        outputs, seconds = self.session.run_and_time(self.session.build(tuned=False))
+        expected = self.session.expected(lambda: outputs)
+        event = {
+            "kind": "unscheduled",
+            "latency_s": seconds,
+            "error": self.session.check(outputs, expected),
+            "eager_s": self.session.eager_latency_s(),
+        }
+        self.journal.append(event)
+        return event
+
+    def _finish(self) -> None:
+        recorded = self.journal.of_kind("tuned")
+        if recorded:
+            tuned = recorded[0]
+        else:
+            executable = self.session.build(tuned=True)
+            outputs, seconds = self.session.run_and_time(executable)
+            expected = self.session.expected(
+                lambda: self.session.run_and_time(self.session.build(tuned=False))[0]
+            )
+            tuned = {"kind": "tuned", "latency_s": seconds}
+            tuned["error"] = self.session.check(outputs, expected)
+            self.journal.append(tuned)
+        self.tuned = tuned
+        self.run.write_results(self._results("complete"))
+        (self.run.path / "summary.txt").write_text(network_summary(self._results("complete")))
+
+    def _results(self, status: str) -> RunResults:
+        from colt.api import _results
+
+        tuned = getattr(self, "tuned", None)
+        verified = tuned is not None and tuned["error"] is None
+        searches = [t.search for t in self.tasks if t.search is not None]
+        facts = {
+            **self.facts,
+            "network": {
+                "layers": self.network.layers,
+                "round_size": self.per_round,
+                "tasks": [self._task_record(t) for t in self.tasks],
+                "unscheduled_s": self.baseline["latency_s"],
+                "tuned_s": tuned["latency_s"] if tuned else None,
+                "eager_s": self.baseline["eager_s"],
+                "unscheduled_error": self.baseline["error"],
+                "verification_error": tuned["error"] if tuned else None,
+            },
+        }
+        summary = _NetworkRecorder(
+            naive_latency_s=self.baseline["latency_s"],
+            best_latency_s=tuned["latency_s"] if verified and tuned else None,
+            curve=self.curve,
+            verification_failures=[
+                {"task": t.task.name, **failure}
+                for t in self.tasks
+                if t.recorder is not None
+                for failure in t.recorder.verification_failures
+            ],
+        )
+        results = _results(facts, summary, self.timer, None, status=status)
+        models = searches[0].models if searches else []
+        overhead = sum(s.times.overhead for s in searches)
+        proposals = sum(s.times.proposals for s in searches)
+        return RunResults.model_validate(
+            {
+                **results.model_dump(),
+                "verified": verified,
+                "models": [asdict(m) for m in models],
+                "model_stats": model_stats_json(merged_counters([s.counters for s in searches])),
+                "time_s": self.timer.as_json(search=overhead, proposals=proposals)
+                if searches
+                else results.time_s,
+            }
+        )
+
+    def _task_record(self, task: _Task) -> dict[str, Any]:
+        recorder = task.recorder
+        return {
+            "name": task.task.name,
+            "weight": task.task.weight,
+            "flops": task.task.flops,
+            "samples": task.samples,
+            "rounds": len(task.progress.history),
+            "naive_latency_s": recorder.naive_latency_s if recorder else None,
+            "best_latency_s": recorder.best_latency_s if recorder else None,
+            "error": task.error,
+            "search": task.search.summary() if task.search is not None else None,
+        }
+
+
+@dataclass
+class _NetworkRecorder:
+    """What ``colt.api._results`` reads from a recorder, for the forward pass."""
+
+    naive_latency_s: float
+    best_latency_s: float | None
+    curve: list[CurvePoint]
+    verification_failures: list[dict[str, Any]]
+
+    @property
+    def samples(self) -> int:
+        return len(self.curve)
+
+
+def _earlier_times(run: RunDir) -> dict[str, float]:
+    if not run.results_path.exists():
+        return {}
+    return dict(run.results().time_s)
+
+
+def network_summary(results: RunResults) -> str:
+    network = results.network
+    assert network is not None
+    name = results.workload.name
+    unscheduled = (network.unscheduled_s or 0.0) * 1e3
+    eager = f", PyTorch eager {network.eager_s * 1e3:.1f} ms" if network.eager_s else ""
+    if network.tuned_s is None or not network.unscheduled_s or not results.verified:
+        why = network.verification_error or "not built"
+        return (
+            f"{name}: the tuned forward pass is not reported ({why}); unscheduled "
+            f"{unscheduled:.1f} ms{eager}, {results.samples} samples\n"
+        )
+    tuned = network.tuned_s * 1e3
+    layers = (
+        f"; x{network.layers} layers: {unscheduled * network.layers / 1e3:.2f} s -> "
+        f"{tuned * network.layers / 1e3:.2f} s (figures from one layer)"
+        if network.layers > 1
+        else ""
+    )
+    return (
+        f"{name}: {network.unscheduled_s / network.tuned_s:.2f}x faster than unscheduled "
+        f"({unscheduled:.1f} ms -> {tuned:.1f} ms per forward pass{eager}), verified, "
+        f"{results.samples} samples over {len(network.tasks)} tasks, {results.strategy}"
+        + (f"+{results.proposer}" if results.proposer else "")
+        + f"{layers}\n"
+    )
+
+
+def threads_of(config: TuneConfig) -> int:
+    return config.num_threads or os.cpu_count() or 1

@@ -1,0 +1,196 @@
+"""The TVM side of a network run: MetaSchedule's tasks of a Relax module, one database for all
+of them, and the whole forward pass built, verified and timed before and after tuning.
+
+The module is prepared the way ``compile_relax`` prepares it (library dispatch, legalization,
+fusion), so the tasks extracted here are the functions it later looks up in the database.
+Kernels (tasks) are measured like any kernel run, through ``TuningSession``; the forward pass
+runs in this process on Relax's virtual machine, never while anything else is timed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tvm
+from tvm import relax
+from tvm.s_tir import meta_schedule as ms
+
+from colt.errors import UserError, last_line
+from colt.schedule.devices import LocalDevice, TrackedDevices
+from colt.schedule.measure import compare
+from colt.schedule.session import TuningSession
+from colt.workloads import Network, Workload
+from colt.workloads.networks import NetworkProgram
+
+# A forward pass is timed ``repeat`` times after one warm-up run, as many as fit in this many
+# seconds (at least 2, at most 10); the figure is their median.
+TIMING_BUDGET_S = 10.0
+
+
+@dataclass(frozen=True)
+class NetworkTask:
+    """One kernel of the network as MetaSchedule extracts it; ``weight``: calls per pass."""
+
+    name: str
+    weight: int
+    func: tvm.tirx.PrimFunc
+    flops: float
+
+    def workload(self, network: str) -> Workload:
+        func = self.func
+        return Workload(
+            name=f"{network}/{self.name}",
+            family="task",
+            description=f"Task {self.name} of {network} ({self.weight}x per forward pass).",
+            flops=self.flops,
+            build=lambda: func,
+        )
+
+
+def prepare(mod: tvm.IRModule, target: tvm.target.Target) -> tvm.IRModule:
+    """What ``compile_relax`` does before it applies a database: dispatch, legalize, fuse."""
+    from tvm.relax import pipeline
+
+    passes = [
+        *pipeline.library_dispatch_passes(target),
+        relax.transform.LegalizeOps(),
+        relax.transform.AnnotateTIROpPattern(),
+        relax.transform.FoldConstant(),
+        relax.transform.FuseOps(),
+        relax.transform.FuseTIR(),
+    ]
+    with target, tvm.transform.PassContext(opt_level=3):
+        return tvm.transform.Sequential(passes)(mod)
+
+
+def extract_tasks(mod: tvm.IRModule, target: tvm.target.Target) -> list[NetworkTask]:
+    from tvm.s_tir.analysis import estimate_tir_flops
+
+    tasks = []
+    for task in ms.relax_integration.extract_tasks(prepare(mod, target), target):
+        func = task.dispatched[0]["main"]
+        try:
+            flops = float(estimate_tir_flops(tvm.IRModule({"main": func})))
+        except Exception:  # constructs the estimator does not know: unknown, not fatal
+            flops = 0.0
+        tasks.append(NetworkTask(str(task.task_name), int(task.weight), func, flops))
+    return tasks
+
+
+class NetworkSession:
+    """A network's tasks and the builds of its whole forward pass."""
+
+    def __init__(
+        self,
+        network: Network,
+        target: tvm.target.Target,
+        *,
+        num_threads: int,
+        database_dir: Path,
+        devices: LocalDevice | TrackedDevices,
+    ) -> None:
+        self.network = network
+        self.target = target
+        self.num_threads = num_threads
+        self.devices = devices
+        self.program: NetworkProgram = network.build()
+        try:
+            self.tasks = extract_tasks(self.program.mod, target)
+        except Exception as error:  # TVM's own refusal of this network
+            raise UserError(
+                f"MetaSchedule cannot extract tasks from {network.name}: {last_line(error)}"
+            ) from error
+        if not self.tasks:
+            raise UserError(f"{network.name} has no tunable task: its Relax module has no kernel")
+        database_dir.mkdir(parents=True, exist_ok=True)
+        self.database = ms.database.JSONDatabase(work_dir=str(database_dir))
+        self._expected: list[np.ndarray] | None = None
+
+    def task_session(self, task: NetworkTask) -> TuningSession:
+        return TuningSession(
+            task.workload(self.network.name),
+            self.target,
+            num_threads=self.num_threads,
+            database=self.database,
+            devices=self.devices,
+        )
+
+    def build(self, *, tuned: bool) -> Any:
+        """The forward pass: unscheduled (``tvm.compile``), or with the database applied."""
+        if tuned:
+            return ms.relax_integration.compile_relax(
+                self.database, self.program.mod, self.target, None
+            )
+        with self.target:
+            return tvm.compile(self.program.mod, target=self.target)
+
+    def run_and_time(self, executable: Any) -> tuple[list[np.ndarray], float]:
+        """One run's outputs (also the warm-up), then the median of timed runs, in seconds."""
+        vm = relax.VirtualMachine(executable, tvm.cpu())
+        args = [tvm.runtime.tensor(a) for a in [*self.program.inputs, *self.program.params]]
+        started = time.perf_counter()
+        outputs = _flatten(vm["main"](*args))
+        once = time.perf_counter() - started
+        repeat = int(max(2, min(10, TIMING_BUDGET_S // max(once, 1e-6))))
+        timer = vm.time_evaluator("main", tvm.cpu(), number=1, repeat=repeat, min_repeat_ms=50)
+        seconds = statistics.median(timer(*args).results)
+        return [output.numpy() for output in outputs], float(seconds)
+
+    def expected(self, unscheduled: Callable[[], list[np.ndarray]]) -> list[np.ndarray]:
+        """The reference outputs: the network's own reference, else the unscheduled build's."""
+        if self._expected is None:
+            reference = self.program.reference
+            self._expected = reference() if reference is not None else unscheduled()
+        return self._expected
+
+    def check(self, outputs: list[np.ndarray], expected: list[np.ndarray]) -> str | None:
+        return compare(outputs, expected, rtol=self.network.rtol, atol=self.network.atol)
+
+    def eager_latency_s(self) -> float | None:
+        """PyTorch eager on this CPU with the run's thread count; None without a module."""
+        if self.program.eager is None:
+            return None
+        import torch
+
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.num_threads)
+        try:
+            self.program.eager()  # warm-up
+            runs: list[float] = []
+            deadline = time.perf_counter() + TIMING_BUDGET_S
+            while len(runs) < 2 or (len(runs) < 10 and time.perf_counter() < deadline):
+                started = time.perf_counter()
+                self.program.eager()
+                runs.append(time.perf_counter() - started)
+            return statistics.median(runs)
+        finally:
+            torch.set_num_threads(previous)
+
+
+def export_network(database_dir: Path, program: NetworkProgram, target: Any, out: Path) -> Path:
+    """The tuned forward pass as a shared library (Relax VM executable) and its weights as
+    ``OUT.params.npz`` beside it, in ``main``'s parameter order after the inputs."""
+    database = ms.database.JSONDatabase(work_dir=str(database_dir))
+    executable = ms.relax_integration.compile_relax(database, program.mod, target, None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    executable.export_library(str(out))
+    named = zip(program.param_names, program.params, strict=True)
+    arrays: dict[str, Any] = {f"{i:04d}_{name}": a for i, (name, a) in enumerate(named)}
+    np.savez(params_path(out), **arrays)
+    return out
+
+
+def params_path(library: Path) -> Path:
+    return library.with_name(library.name + ".params.npz")
+
+
+def _flatten(value: Any) -> list[Any]:
+    if isinstance(value, tvm.runtime.Tensor):
+        return [value]
+    return [item for element in value for item in _flatten(element)]
