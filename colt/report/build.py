@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from colt.errors import UserError
-from colt.report import document, origins, plots, roofline, tables, time_to_result
+from colt.report import document, network, origins, plots, roofline, tables, time_to_result
 from colt.report.document import Code, Document, Figure, Paragraph, Section, Table
 from colt.report.runs import GridRecord, RunRecord, is_grid, load_grid, load_run
 from colt.report.stats import final_speedup, merge_expansions
@@ -129,9 +129,23 @@ def run_document(run: RunRecord) -> Document:
         if run.best_program
         else Paragraph("No best.py was written (no verified schedule).")
     )
+    if run.network is not None:
+        curve = Figure(
+            "speedup",
+            png,
+            "Estimated speedup of the forward pass vs. measured samples (task-weighted sum of "
+            "the best kernel latencies; the verified end-to-end figure is in the table above)",
+        )
     return _document(
         f"COLT run: {run.workload} ({run.label})",
         run_summary(run),
+        _section(
+            "Forward pass",
+            network.forward_pass_table(run),
+            network.verification_paragraph(run),
+            network.table2_row(run),
+        ),
+        _section("Tasks", network.tasks_table(run)),
         Section("Speedup curve", _blocks(curve, _wall_clock_figure([run]))),
         _models_section(run),
         _section("Where measured samples came from", origins.run_origin_table(run)),

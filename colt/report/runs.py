@@ -18,6 +18,7 @@ from colt.errors import UserError
 from colt.records import (
     CurvePoint,
     ModelStatsRecord,
+    NetworkRecord,
     RoofsRecord,
     RunResults,
     SearchRecord,
@@ -112,6 +113,7 @@ class RunRecord:
     proposals_by_model: dict[str, int] = field(default_factory=dict)  # model -> measured samples
     expansions_by_depth: dict[int, dict[str, int]] = field(default_factory=dict)
     floor_calls: int = 0  # calls redirected to the largest model by the minimum-share floor
+    network: NetworkRecord | None = None  # a network run's forward pass and tasks
 
     @property
     def complete(self) -> bool:
@@ -187,14 +189,19 @@ def best_so_far(results: RunResults) -> tuple[float, ...]:
     """Best-so-far speedup after each measured sample; 1.0 (the naive program) before any."""
     values: list[float] = []
     best = 1.0
+    network = results.network is not None
     for point in results.curve:
-        best = max(best, _point_speedup(point, results.naive_latency_s))
+        best = max(best, _point_speedup(point, results.naive_latency_s, network))
         values.append(best)
     return tuple(values)
 
 
-def _point_speedup(point: CurvePoint, naive: float | None) -> float:
-    """The best speedup known at one curve point; 0.0 when the point says nothing usable."""
+def _point_speedup(point: CurvePoint, naive: float | None, network: bool = False) -> float:
+    """The best speedup known at one curve point; 0.0 when the point says nothing usable.
+    A network's points carry their own (task-weighted) speedup: its ``naive`` is the whole
+    pass, its points' latencies are sums of kernel latencies."""
+    if network:
+        return point.speedup or 0.0
     if naive and point.best_latency_s:
         return naive / point.best_latency_s
     if point.error:
@@ -334,6 +341,7 @@ def load_run(run_dir: Path | str, *, label: str | None = None) -> RunRecord:
         sample_elapsed=tuple(point.elapsed_s for point in results.curve),
         traffic_bytes=results.workload.bytes,
         roofs=results.roofs,
+        network=results.network,
         origins=origins,
         proposals_by_model=proposals,
         expansions_by_depth=_expansions_by_depth(search),

@@ -1,0 +1,243 @@
+"""Networks end to end on real TVM builds: the small Llama-3 decoder layer and a user's PyTorch
+module are tuned task by task into one database, verified, resumed after a kill, exported and
+run in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tvm
+from tvm import relax
+from tvm.s_tir import meta_schedule as ms
+
+from colt import cli
+from colt.schedule.network import extract_tasks
+from colt.schedule.program import host_target
+from colt.workloads import Network, get_workload
+
+pytestmark = pytest.mark.slow
+
+LLAMA_TASKS = 18  # the small layer's kernels as MetaSchedule extracts them
+
+TWO_LAYER_MLP = """
+import torch
+from torch import nn
+
+
+def mlp():
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 16)).eval()
+    return module, (torch.randn(4, 32),)
+"""
+
+
+def _events(path: Path, kind: str) -> list[dict]:
+    events = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return [e for e in events if e["kind"] == kind]
+
+
+def _measured(run_dir: Path) -> dict[str, list[dict]]:
+    return {
+        journal.parent.name: _events(journal, "measure")
+        for journal in sorted((run_dir / "tasks").glob("*/journal.jsonl"))
+    }
+
+
+@pytest.fixture(scope="module")
+def llama_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "llama"
+    command = ["tune", "--workload", "llama3-8b-small", "--proposer", "random"]
+    assert cli.main([*command, "--trials", str(LLAMA_TASKS), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_the_llama_layer_is_tuned_task_by_task_and_its_forward_pass_verified(
+    llama_run: Path,
+) -> None:
+    results = json.loads((llama_run / "results.json").read_text())
+    network = results["network"]
+    assert results["status"] == "complete" and results["verified"]
+    assert results["samples"] == LLAMA_TASKS == len(network["tasks"])
+    assert all(task["rounds"] >= 1 and task["samples"] >= 1 for task in network["tasks"])
+    assert network["unscheduled_error"] is None and network["verification_error"] is None
+    assert network["unscheduled_s"] > 0 and network["tuned_s"] > 0 and network["eager_s"] > 0
+    assert results["speedup"] == pytest.approx(network["unscheduled_s"] / network["tuned_s"])
+    assert network["layers"] == 32
+    summary = (llama_run / "summary.txt").read_text()
+    assert "verified" in summary and "x32 layers" in summary and "from one layer" in summary
+
+
+def test_compile_relax_applies_the_run_database_to_every_task(llama_run: Path) -> None:
+    network = get_workload("llama3-8b-small")
+    assert isinstance(network, Network)
+    program = network.build()
+    target = host_target(1)
+    database = ms.database.JSONDatabase(work_dir=str(llama_run / "database"))
+    for task in extract_tasks(program.mod, target):
+        assert database.has_workload(tvm.IRModule({"main": task.func})), task.name
+    executable = ms.relax_integration.compile_relax(database, program.mod, target, None)
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    args = [tvm.runtime.tensor(a) for a in [*program.inputs, *program.params]]
+    got = vm["main"](*args).numpy()
+    assert program.reference is not None
+    np.testing.assert_allclose(got, program.reference()[0], rtol=network.rtol, atol=network.atol)
+
+
+def test_the_report_shows_the_forward_pass_and_every_task(llama_run: Path) -> None:
+    assert cli.main(["report", str(llama_run)]) == 0
+    text = (llama_run / "report.md").read_text()
+    assert "PyTorch eager" in text and "s for 32 layers" in text
+    assert "Table 2 for this network" in text
+    assert text.count("| matmul") >= 4
+
+
+CHECK_EXPORT = """
+import sys, numpy as np, tvm
+from tvm import relax
+from colt.workloads import get_workload
+library, params = sys.argv[1], sys.argv[2]
+vm = relax.VirtualMachine(tvm.runtime.load_module(library), tvm.cpu())
+stored = np.load(params)
+weights = [tvm.runtime.tensor(stored[name]) for name in sorted(stored.files)]
+program = get_workload("llama3-8b-small").build()
+got = vm["main"](*[tvm.runtime.tensor(a) for a in program.inputs], *weights).numpy()
+np.testing.assert_allclose(got, program.reference()[0], rtol=1e-4, atol=1e-4)
+print("exported network matches")
+"""
+
+
+def test_the_exported_network_runs_in_a_fresh_process(llama_run: Path, tmp_path: Path) -> None:
+    library = tmp_path / "llama.so"
+    assert cli.main(["export", str(llama_run), str(library)]) == 0
+    params = library.with_name("llama.so.params.npz")
+    assert params.exists() and library.with_name("llama.so.example.py").exists()
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_EXPORT, str(library), str(params)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "exported network matches" in done.stdout
+
+
+def test_a_pytorch_module_is_tuned_verified_and_resumed_after_a_kill(tmp_path: Path) -> None:
+    source = tmp_path / "mlp.py"
+    source.write_text(TWO_LAYER_MLP)
+    run_dir = tmp_path / "mlp-run"
+    trials = 10
+    command = [sys.executable, "-m", "colt.cli", "tune", "--workload", f"{source}:mlp"]
+    command += ["--proposer", "random", "--trials", str(trials), "--out", str(run_dir), "--quiet"]
+    process = subprocess.Popen(command, start_new_session=True)
+    deadline = time.time() + 400
+    while (
+        sum(map(len, _measured(run_dir).values())) < 4
+        and time.time() < deadline
+        and process.poll() is None
+    ):
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = _measured(run_dir)
+    assert 4 <= sum(map(len, before.values())) < trials, "the run should be killed mid-way"
+    assert len(_events(run_dir / "journal.jsonl", "unscheduled")) == 1
+
+    subprocess.run(
+        [sys.executable, "-m", "colt.cli", "tune", "--resume", str(run_dir), "--quiet"],
+        check=True,
+        timeout=600,
+    )
+    after = _measured(run_dir)
+    for task, events in before.items():  # nothing measured before the kill was measured again
+        assert after[task][: len(events)] == events
+        assert len({e["key"] for e in after[task]}) == len(after[task])
+    assert sum(map(len, after.values())) == trials
+    assert len(_events(run_dir / "journal.jsonl", "unscheduled")) == 1
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "complete" and results["verified"]
+    assert results["samples"] == trials
+    assert results["network"]["eager_s"] > 0  # the module itself, timed with PyTorch
+
+
+BAD_NETWORKS = """
+import torch
+from torch import nn
+
+
+class Branchy(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x * 2
+        return x
+
+
+class Spectral(nn.Module):
+    def forward(self, x):
+        return torch.fft.rfft(x).abs()
+
+
+class Identity(nn.Module):
+    def forward(self, x):
+        return x
+
+
+def branchy():
+    return Branchy(), (torch.randn(4),)
+
+
+def spectral():
+    return Spectral(), (torch.randn(8),)
+
+
+def identity():
+    return Identity(), (torch.randn(4),)
+
+
+def something_else():
+    return {"not": "a network"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        ("branchy", "torch.export cannot trace the module"),
+        ("spectral", "Unsupported function types ['_fft_r2c.default']"),
+        ("identity", "has no tunable task"),
+        ("something_else", "returned dict, expected a tvm.tirx.PrimFunc, an IRModule"),
+    ],
+)
+def test_a_bad_network_is_one_sentence_and_exit_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], function: str, message: str
+) -> None:
+    source = tmp_path / "nets.py"
+    source.write_text(textwrap.dedent(BAD_NETWORKS))
+    code = cli.main(
+        ["tune", "--workload", f"{source}:{function}", "--trials", "4", "--proposer", "random"]
+        + ["--out", str(tmp_path / "out"), "--quiet"]
+    )
+    assert code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("colt: error:") and message in error
+
+
+def test_networks_are_listed_beside_kernels(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["workloads"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    kinds = {line.split()[0]: line.split()[1] for line in lines}
+    assert kinds["llama3-8b"] == "network" and kinds["llama3-8b-small"] == "network"
+    assert kinds["matmul"] == "kernel"
