@@ -16,8 +16,10 @@ from colt.records import (
     CurvePoint,
     DeviceCounts,
     ModelStatsRecord,
+    NetworkRecord,
     RunResults,
     SearchRecord,
+    TaskRecord,
     WorkloadFacts,
     parse_results,
 )
@@ -73,3 +75,14 @@ def test_an_unreadable_results_file_is_one_sentence_naming_its_version() -> None
     message = str(caught.value)
     assert message.startswith("old/results.json was written by COLT 0.0.9 and this version")
     assert "curve.0.sample" in message and "\n" not in message
+
+
+def test_the_documented_network_record_names_every_field() -> None:
+    text = (ROOT / "docs" / "run-directory.md").read_text()
+    block = text.split("`network` holds:", 1)[1]
+    body = re.search(r"```json\n(.*?)```", block, re.S)
+    assert body is not None
+    network = json.loads(re.sub(r"//[^\n]*", "", body.group(1)))
+    assert set(network) == set(NetworkRecord.model_fields)
+    assert set(network["tasks"][0]) == set(TaskRecord.model_fields)
+    NetworkRecord.model_validate(network)

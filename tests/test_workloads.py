@@ -217,7 +217,11 @@ def test_user_kernel_irmodule_gather_and_two_outputs(tmp_path: Path) -> None:
             "broken",
             r"raised ValueError: shape mismatch",
         ),
-        ("def wrong():\n    return 42\n", "wrong", r"returned int, expected a tvm.tirx.PrimFunc, an IRModule"),
+        (
+            "def wrong():\n    return 42\n",
+            "wrong",
+            r"returned int, expected a tvm.tirx.PrimFunc, an IRModule",
+        ),
         (
             "import tvm\ndef empty():\n    return tvm.IRModule({})\n",
             "empty",
