@@ -194,3 +194,52 @@ def _flatten(value: Any) -> list[Any]:
     if isinstance(value, tvm.runtime.Tensor):
         return [value]
     return [item for element in value for item in _flatten(element)]
+
+
+def stock_tune_relax(
+    session: NetworkSession, *, trials: int, per_round: int, work_dir: Path, seed: int
+) -> dict[str, Any]:
+    """MetaSchedule's own ``tune_relax`` (its runner, evolutionary search and gradient task
+    scheduler, stock settings) on the session's network, then its database applied by
+    ``compile_relax`` and the forward pass timed and checked like a COLT run's. For the
+    benchmark: nothing of it is journaled or resumable.
+
+    The one change is the builder, COLT's: the stock build function imports every tensor
+    intrinsic (CUDA's included) in each worker, and on 2 busy cores that alone ran past the
+    stock 30 s build timeout, so every build of a smoke run failed. The programs built are
+    the same."""
+    from colt.schedule.measure import build_without_intrinsics
+
+    builder = ms.builder.LocalBuilder(f_build=build_without_intrinsics, timeout_sec=60.0)
+    started = time.perf_counter()
+    database = ms.relax_integration.tune_relax(
+        mod=prepare(session.program.mod, session.target),
+        params={},
+        target=session.target,
+        work_dir=str(work_dir),
+        max_trials_global=trials,
+        num_trials_per_iter=per_round,
+        builder=builder,
+        seed=seed,
+    )
+    tuning_s = time.perf_counter() - started
+    executable = ms.relax_integration.compile_relax(
+        database, session.program.mod, session.target, None
+    )
+    outputs, seconds = session.run_and_time(executable)
+    expected = session.expected(lambda: session.run_and_time(session.build(tuned=False))[0])
+    records = list(database.get_all_tuning_records())
+    samples = {
+        task.name: sum(
+            tvm.ir.structural_equal(r.workload.mod, tvm.IRModule({"main": task.func}))
+            for r in records
+        )
+        for task in session.tasks
+    }
+    return {
+        "tuned_s": seconds,
+        "verification_error": session.check(outputs, expected),
+        "tuning_s": tuning_s,
+        "samples": len(records),
+        "samples_by_task": samples,
+    }

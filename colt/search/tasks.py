@@ -51,6 +51,7 @@ def next_task(tasks: Sequence[TaskProgress], rng: np.random.Generator) -> int | 
 
 
 def round_size(trials: int, tasks: int, per_round: int) -> int:
-    """Samples per task round: ``per_round``, smaller when the budget could not otherwise give
-    every task its first round (at least one sample each)."""
-    return max(1, min(per_round, trials // max(1, tasks)))
+    """Samples per task round: ``per_round``, smaller where the first rounds (one per task)
+    would take more than half the budget, and never below one sample, so the scheduler has
+    budget left to follow the gradient."""
+    return max(1, min(per_round, trials // (2 * max(1, tasks))))

@@ -1,0 +1,145 @@
+"""A network tuned end to end three ways at one budget: MetaSchedule's stock ``tune_relax``,
+COLT with the random proposer and COLT with the embedded models.
+
+    .venv/bin/python benchmarks/network.py --out docs/results/DATE-llama3-8b --trials 128
+
+Writes ``<out>/network.json``: per configuration the verified forward pass, its speedup over
+the unscheduled build and its ratio to PyTorch eager (same CPU, same threads), wall time, and
+each task's share of the budget; the COLT runs stay under ``<out>/runs/`` with their reports.
+The three run one after the other; nothing else should run on the machine meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from colt.api import tune
+from colt.config import TuneConfig
+from colt.records import RunResults, load_results
+from colt.report import write_report
+from colt.search.config import SearchConfig
+from colt.search.tasks import round_size
+
+
+def colt_run(args: argparse.Namespace, proposer: str) -> dict[str, Any]:
+    run_dir = args.out / "runs" / f"colt-{proposer}"
+    config = TuneConfig(
+        workload=args.workload,
+        proposer=proposer,
+        trials=args.trials,
+        seed=args.seed,
+        out_dir=run_dir,
+    )
+    started = time.perf_counter()
+    tune(config, progress=False)
+    wall_s = time.perf_counter() - started
+    write_report(run_dir)
+    return summarize(load_results(run_dir / "results.json"), wall_s)
+
+
+def summarize(results: RunResults, wall_s: float) -> dict[str, Any]:
+    network = results.network
+    assert network is not None
+    total = max(1, results.samples)
+    return {
+        "wall_s": wall_s,
+        "samples": results.samples,
+        "unscheduled_s": network.unscheduled_s,
+        "tuned_s": network.tuned_s if results.verified else None,
+        "eager_s": network.eager_s,
+        "verified": results.verified,
+        "verification_error": network.verification_error,
+        "speedup": results.speedup if results.verified else None,
+        "vs_eager": network.eager_s / network.tuned_s
+        if results.verified and network.eager_s and network.tuned_s
+        else None,
+        "share_by_task": {t.name: t.samples / total for t in network.tasks},
+        "time_s": results.time_s,
+        "model_stats": {name: s.model_dump() for name, s in results.model_stats.items()},
+    }
+
+
+def stock_run(args: argparse.Namespace, baseline: dict[str, Any]) -> dict[str, Any]:
+    from colt.api import resolve_target
+    from colt.schedule.devices import open_devices
+    from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
+    from colt.schedule.network import NetworkSession, stock_tune_relax
+    from colt.workloads import get_workload
+
+    network = get_workload(args.workload)
+    threads = os.cpu_count() or 1
+    session = NetworkSession(
+        network,  # type: ignore[arg-type]
+        resolve_target(None, threads),
+        num_threads=threads,
+        database_dir=args.out / "runs" / "stock-unused-db",
+        devices=open_devices(None, EVALUATOR, RUN_TIMEOUT_S),
+    )
+    per_round = round_size(args.trials, len(session.tasks), SearchConfig().trials_per_round)
+    started = time.perf_counter()
+    stock = stock_tune_relax(
+        session,
+        trials=args.trials,
+        per_round=per_round,
+        work_dir=args.out / "runs" / "stock-tune-relax",
+        seed=args.seed + 1,
+    )
+    wall_s = time.perf_counter() - started
+    tuned = stock["tuned_s"] if stock["verification_error"] is None else None
+    unscheduled, eager = baseline["unscheduled_s"], baseline["eager_s"]
+    return {
+        "wall_s": wall_s,
+        "samples": stock["samples"],
+        "num_trials_per_iter": per_round,
+        "unscheduled_s": unscheduled,
+        "tuned_s": tuned,
+        "eager_s": eager,
+        "verified": tuned is not None,
+        "verification_error": stock["verification_error"],
+        "speedup": unscheduled / tuned if tuned and unscheduled else None,
+        "vs_eager": eager / tuned if tuned and eager else None,
+        "share_by_task": {
+            name: count / max(1, stock["samples"])
+            for name, count in stock["samples_by_task"].items()
+        },
+        "tuning_s": stock["tuning_s"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--workload", default="llama3-8b")
+    parser.add_argument("--trials", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--configs", default="colt-random,stock-tune-relax,colt-llm", help="comma-separated"
+    )
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "network.json"
+    figures: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    figures.setdefault("setting", {"workload": args.workload, "trials": args.trials})
+    for config in args.configs.split(","):
+        if config in figures:
+            continue  # finished earlier: rerunning resumes the benchmark
+        if config == "stock-tune-relax":
+            baseline = next(
+                (f for f in figures.values() if isinstance(f, dict) and "unscheduled_s" in f),
+                None,
+            )
+            assert baseline, "run a COLT configuration first: it times the unscheduled build"
+            figures[config] = stock_run(args, baseline)
+        else:
+            figures[config] = colt_run(args, config.removeprefix("colt-"))
+        path.write_text(json.dumps(figures, indent=2) + "\n")
+        print(config, {k: figures[config][k] for k in ("wall_s", "speedup", "vs_eager")})
+
+
+if __name__ == "__main__":
+    main()
