@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import tvm
+import tvm_ffi
 from tvm import relax
 from tvm.s_tir import meta_schedule as ms
 
@@ -229,11 +230,9 @@ def stock_tune_relax(
     outputs, seconds = session.run_and_time(executable)
     expected = session.expected(lambda: session.run_and_time(session.build(tuned=False))[0])
     records = list(database.get_all_tuning_records())
+    recorded = [tvm_ffi.structural_hash(r.workload.mod) for r in records]
     samples = {
-        task.name: sum(
-            tvm.ir.structural_equal(r.workload.mod, tvm.IRModule({"main": task.func}))
-            for r in records
-        )
+        task.name: recorded.count(tvm_ffi.structural_hash(tvm.IRModule({"main": task.func})))
         for task in session.tasks
     }
     return {
