@@ -111,6 +111,38 @@ def stock_run(args: argparse.Namespace, baseline: dict[str, Any]) -> dict[str, A
     }
 
 
+def markdown(figures: dict[str, Any]) -> str:
+    """The comparison as a Markdown table, and each configuration's largest task shares."""
+    setting = figures["setting"]
+    lines = [
+        f"{setting['workload']}, {setting['trials']} samples per configuration",
+        "",
+        "| configuration | samples | wall (min) | unscheduled (ms) | tuned (ms) | speedup "
+        "| PyTorch eager (ms) | eager ÷ tuned | verified |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    runs = {k: v for k, v in figures.items() if k != "setting"}
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value * 1e3:.1f}"
+
+    def times(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}x"
+
+    for name, run in runs.items():
+        lines.append(
+            f"| {name} | {run['samples']} | {run['wall_s'] / 60:.1f} | {ms(run['unscheduled_s'])} "
+            f"| {ms(run['tuned_s'])} | {times(run['speedup'])} | {ms(run['eager_s'])} "
+            f"| {times(run['vs_eager'])} | {'yes' if run['verified'] else 'NO'} |"
+        )
+    lines += ["", "Share of the budget per task (the five largest):", ""]
+    for name, run in runs.items():
+        top = sorted(run["share_by_task"].items(), key=lambda item: -item[1])[:5]
+        shares = ", ".join(f"{task} {share:.0%}" for task, share in top)
+        lines.append(f"- {name}: {shares}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -139,6 +171,7 @@ def main() -> None:
             figures[config] = colt_run(args, config.removeprefix("colt-"))
         path.write_text(json.dumps(figures, indent=2) + "\n")
         print(config, {k: figures[config][k] for k in ("wall_s", "speedup", "vs_eager")})
+    (args.out / "network.md").write_text(markdown(figures))
 
 
 if __name__ == "__main__":

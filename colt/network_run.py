@@ -103,6 +103,9 @@ class NetworkRun:
                     break
                 self._round(self.tasks[index], strategy)
         self._finish()
+        for task in self.tasks:
+            if task.recorder is not None:
+                task.recorder.journal.close()
         self.journal.close()
 
     @property
@@ -139,7 +142,7 @@ class NetworkRun:
             naive = _naive_latency(session, journal)
             if fresh:  # the database's first record: compile_relax never picks a slower one
                 session.commit_unscheduled([naive])
-        except (UserError, Exception) as error:  # noqa: BLE001 - one task, not the run
+        except Exception as error:  # TVM's refusal of one task, not of the run
             task.error = f"MetaSchedule cannot tune it: {last_line(error)}"
             task.progress.done = True
             return False
