@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from colt.api import tune
+from colt.api import resume, tune
 from colt.config import TuneConfig
 from colt.records import RunResults, load_results
 from colt.report import write_report
@@ -35,14 +35,17 @@ def colt_run(args: argparse.Namespace, proposer: str) -> dict[str, Any]:
         seed=args.seed,
         out_dir=run_dir,
     )
-    started = time.perf_counter()
-    tune(config, progress=False)
-    wall_s = time.perf_counter() - started
+    if (run_dir / "journal.jsonl").exists():
+        resume(run_dir, progress=False)  # a benchmark stopped mid-run: finish that run
+    else:
+        tune(config, progress=False)
     write_report(run_dir)
-    return summarize(load_results(run_dir / "results.json"), wall_s)
+    results = load_results(run_dir / "results.json")
+    return summarize(results, results.time_s.get("total", 0.0))
 
 
 def summarize(results: RunResults, wall_s: float) -> dict[str, Any]:
+    """``wall_s``: the run's own total, across the sessions of a resumed run."""
     network = results.network
     assert network is not None
     total = max(1, results.samples)
