@@ -175,6 +175,39 @@ def test_a_pytorch_module_is_tuned_verified_and_resumed_after_a_kill(tmp_path: P
     assert results["network"]["eager_s"] > 0  # the module itself, timed with PyTorch
 
 
+RELAX_NETWORK = """
+from tvm.script import ir as I
+from tvm.script import relax as R
+
+
+def dense_relu():
+    @I.ir_module
+    class Module:
+        @R.function
+        def main(x: R.Tensor((4, 32), "float32"), w: R.Tensor((32, 16), "float32")):
+            with R.dataflow():
+                y = R.nn.relu(R.matmul(x, w))
+                R.output(y)
+            return y
+
+    return Module
+"""
+
+
+def test_a_relax_module_is_tuned_and_checked_against_its_unscheduled_build(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "dense.py"
+    source.write_text(RELAX_NETWORK)
+    out = tmp_path / "run"
+    command = ["tune", "--workload", f"{source}:dense_relu", "--proposer", "random"]
+    assert cli.main([*command, "--trials", "2", "--out", str(out), "--quiet"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["status"] == "complete" and results["verified"]
+    assert results["network"]["eager_s"] is None  # no PyTorch module to time
+    assert results["samples"] == 2 and results["network"]["tasks"]
+
+
 BAD_NETWORKS = """
 import torch
 from torch import nn

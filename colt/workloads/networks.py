@@ -274,17 +274,18 @@ def relax_program(mod: Any, name: str) -> NetworkProgram:
     rng = np.random.default_rng(WEIGHT_SEED)
     inputs = []
     for param in main.params:
-        info = param.struct_info
-        shape = getattr(info, "shape", None)
-        values = [getattr(d, "value", None) for d in getattr(shape, "values", None) or []]
-        if shape is None or any(v is None for v in values):
-            raise UserError(f"{name}: parameter {param.name} of main needs a static tensor shape")
-        dims = [int(v) for v in values if v is not None]
-        dtype = str(info.dtype)
+        tensor = getattr(param, "ty", None)  # relax.TensorType: shape (a ShapeExpr) and dtype
+        dims = getattr(getattr(tensor, "shape", None), "values", None) or []
+        values = [getattr(d, "value", d) for d in dims]
+        dtype = str(getattr(tensor, "dtype", "") or "")
+        if not values or not all(isinstance(v, int) for v in values) or not dtype:
+            raise UserError(
+                f"{name}: parameter {param.name} of main must be a tensor with a static shape"
+            )
         if np.dtype(dtype).kind == "f":
-            inputs.append(rng.standard_normal(dims).astype(dtype))
+            inputs.append(rng.standard_normal(values).astype(dtype))
         else:
-            inputs.append(rng.integers(0, max(1, min(dims, default=1)), size=dims).astype(dtype))
+            inputs.append(rng.integers(0, max(1, min(values)), size=values).astype(dtype))
     return NetworkProgram(mod=mod, inputs=inputs, params=[], param_names=[])
 
 
