@@ -41,7 +41,10 @@ def test_short_colt_run_with_embedded_models(tmp_path: Path) -> None:
     results = json.loads((tune(config, progress=False) / "results.json").read_text())
     stats = results["model_stats"]
     assert set(stats) == {"smollm2-135m", "gemma3-270m"}
-    assert all(s["calls"] >= 1 for s in stats.values())
+    # Which model acts next is each answer's choice, and the answers depend on the measured
+    # latencies in the prompt: in 8 samples one model may never be asked (seen in CI: SmolLM2
+    # recommended itself 4 times out of 4). The run must call the models, not both of them.
+    assert sum(s["calls"] for s in stats.values()) >= 1
     calls = (run_dir / "llm_calls.jsonl").read_text().splitlines()
     assert len(calls) == sum(s["calls"] for s in stats.values())
     assert {json.loads(line)["model"] for line in calls} == set(stats)
