@@ -12,7 +12,6 @@ resumes by replaying them without measuring anything again.
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -74,6 +73,8 @@ class NetworkRun:
             database_dir=self.run.database,
             devices=devices,
         )
+        from colt.api import _earlier_times
+
         self.timer = Timer(before=_earlier_times(self.run))
         self.journal = self.run.journal()
         if self.config.trials < len(self.session.tasks):
@@ -303,12 +304,6 @@ class _NetworkRecorder:
         return len(self.curve)
 
 
-def _earlier_times(run: RunDir) -> dict[str, float]:
-    if not run.results_path.exists():
-        return {}
-    return dict(run.results().time_s)
-
-
 def network_summary(results: RunResults) -> str:
     network = results.network
     assert network is not None
@@ -335,7 +330,3 @@ def network_summary(results: RunResults) -> str:
         + (f"+{results.proposer}" if results.proposer else "")
         + f"{layers}\n"
     )
-
-
-def threads_of(config: TuneConfig) -> int:
-    return config.num_threads or os.cpu_count() or 1
