@@ -22,7 +22,6 @@ from typing import Any
 
 from colt import __version__
 from colt import library_timings as compare
-from colt.bench import cell_state
 from colt.config import TuneConfig
 from colt.records import RoofsRecord, RunResults, load_results
 from colt.report.roofline import roofs_line
@@ -52,14 +51,8 @@ COLUMNS = (
 
 def tuned_results(workload: str, trials: int, run_dir: Path, api: Any) -> RunResults:
     """results.json of the evolutionary run at ``run_dir``: reused, resumed or made."""
-    state = cell_state(run_dir)
-    if state == "incomplete":
-        api.resume(run_dir, progress=False)
-    elif state == "missing":
-        config = TuneConfig(
-            workload=workload, strategy="evolutionary", trials=trials, out_dir=run_dir
-        )
-        api.tune(config, progress=False)
+    config = TuneConfig(workload=workload, strategy="evolutionary", trials=trials, out_dir=run_dir)
+    api.tune(config, resume=True, progress=False)
     return load_results(run_dir / "results.json")
 
 

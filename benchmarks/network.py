@@ -18,15 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from colt.api import resume, tune
-from colt.config import TuneConfig
+from colt.api import tune
+from colt.config import ProposerKind, TuneConfig
 from colt.records import RunResults, load_results
 from colt.report import write_report
 from colt.search.config import SearchConfig
 from colt.search.tasks import round_size
 
 
-def colt_run(args: argparse.Namespace, proposer: str) -> dict[str, Any]:
+def colt_run(args: argparse.Namespace, proposer: ProposerKind) -> dict[str, Any]:
     run_dir = args.out / "runs" / f"colt-{proposer}"
     config = TuneConfig(
         workload=args.workload,
@@ -35,10 +35,7 @@ def colt_run(args: argparse.Namespace, proposer: str) -> dict[str, Any]:
         seed=args.seed,
         out_dir=run_dir,
     )
-    if (run_dir / "journal.jsonl").exists():
-        resume(run_dir, progress=False)  # a benchmark stopped mid-run: finish that run
-    else:
-        tune(config, progress=False)
+    tune(config, resume=True, progress=False)  # a benchmark stopped mid-run finishes that run
     write_report(run_dir)
     results = load_results(run_dir / "results.json")
     return summarize(results, results.time_s.get("total", 0.0))
@@ -171,7 +168,7 @@ def main() -> None:
             assert baseline, "run a COLT configuration first: it times the unscheduled build"
             figures[config] = stock_run(args, baseline)
         else:
-            figures[config] = colt_run(args, config.removeprefix("colt-"))
+            figures[config] = colt_run(args, "random" if config == "colt-random" else "llm")
         path.write_text(json.dumps(figures, indent=2) + "\n")
         print(config, {k: figures[config][k] for k in ("wall_s", "speedup", "vs_eager")})
     (args.out / "network.md").write_text(markdown(figures))

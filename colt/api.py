@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from colt import __version__
-from colt.config import OVERLAP, PROPOSERS, STRATEGIES, TuneConfig
-from colt.errors import UserError, last_line, unknown_choice
+from colt.config import TuneConfig
+from colt.errors import UserError, last_line
 from colt.machine import cpu_name
 from colt.progress import RunProgress
 from colt.records import RunResults
@@ -22,8 +22,14 @@ from colt.search.stats import model_stats_json
 from colt.workloads import Network, Workload, get_workload
 
 
-def tune(config: TuneConfig, *, progress: bool = True) -> Path:
-    """Runs ``config`` to completion and returns its run directory."""
+def tune(config: TuneConfig, *, resume: bool = False, progress: bool = True) -> Path:
+    """Runs ``config`` to completion and returns its run directory.
+
+    ``resume``: when ``config.out_dir`` already holds a run of this configuration, finish it
+    without re-measuring what it measured (a complete run is returned as it is). COLT runs
+    replay their journal; MetaSchedule's own strategies are not replayable (their internal
+    sampling is not seeded end to end), so they restart from their first sample.
+    """
     validate(config)
     workload = get_workload(config.workload)
     if isinstance(workload, Network) and config.rpc is not None:
@@ -32,29 +38,42 @@ def tune(config: TuneConfig, *, progress: bool = True) -> Path:
             "drop --rpc, or tune its kernels one by one"
         )
     target = resolve_target(config.target, config.num_threads)
-    run = RunDir.create(config)
-    _dispatch(run, run.config(), workload, target, progress)
+    if resume and config.out_dir is not None and (config.out_dir / "config.json").exists():
+        run = _reopen(config)
+        if run.results_path.exists() and run.results().complete:
+            return run.path
+    else:
+        run = RunDir.create(config)
+    _dispatch(run, config.model_copy(update={"out_dir": run.path}), workload, target, progress)
     return run.path
 
 
 def resume(run_dir: Path, *, progress: bool = True) -> Path:
-    """Finishes an interrupted run without re-measuring what it measured.
+    """Finishes the interrupted run in ``run_dir`` with the configuration it was started with."""
+    config = RunDir.open(run_dir).config().model_copy(update={"out_dir": run_dir})
+    return tune(config, resume=True, progress=progress)
 
-    COLT runs replay their journal; MetaSchedule's own strategies are not replayable (their
-    internal sampling is not seeded end to end), so they restart from their first sample.
-    """
-    run = RunDir.open(run_dir)
-    if run.results_path.exists() and run.results().complete:
-        return run.path
-    config = run.config()
+
+def _reopen(config: TuneConfig) -> RunDir:
+    """The run already in ``config.out_dir``, made ready to go on; refused if it was started
+    with another configuration (its journal would not replay)."""
+    assert config.out_dir is not None
+    run = RunDir.open(config.out_dir)
+    saved = run.config().model_copy(update={"out_dir": config.out_dir})
+    differing = sorted(
+        name for name in TuneConfig.model_fields if getattr(saved, name) != getattr(config, name)
+    )
+    if differing:
+        raise UserError(
+            f"{run.path} holds a run started with other settings ({', '.join(differing)}); "
+            "resume it with `colt tune --resume` or choose another --out"
+        )
     if config.strategy != "colt":
         for stale in ("journal.jsonl", "results.json"):
             (run.path / stale).unlink(missing_ok=True)
         shutil.rmtree(run.database, ignore_errors=True)
         shutil.rmtree(run.path / "tasks", ignore_errors=True)
-    workload = get_workload(config.workload)
-    _dispatch(run, config, workload, resolve_target(config.target, config.num_threads), progress)
-    return run.path
+    return run
 
 
 def _dispatch(
@@ -73,21 +92,6 @@ def _dispatch(
 
 
 def validate(config: TuneConfig) -> None:
-    if config.strategy not in STRATEGIES:
-        raise unknown_choice("strategy", config.strategy, STRATEGIES)
-    if config.proposer not in PROPOSERS:
-        raise unknown_choice("proposer", config.proposer, PROPOSERS)
-    if config.overlap not in OVERLAP:
-        raise unknown_choice("overlap", config.overlap, OVERLAP)
-    if config.trials <= 0:
-        raise UserError(f"--trials must be a positive number of samples, not {config.trials}")
-    if config.seed < 0:
-        raise UserError(f"--seed must be 0 or more, not {config.seed}")
-    if config.num_threads is not None and config.num_threads <= 0:
-        raise UserError(f"--threads must be positive, not {config.num_threads}")
-    problems = config.search.problems()
-    if problems:
-        raise UserError(problems[0])
     if config.rpc is not None:
         _open_devices(config.rpc)  # a tracker that is not there is one sentence, before any run
     if config.strategy == "colt" and config.proposer == "llm":
@@ -234,7 +238,7 @@ def _facts(
         },
         "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "hostname": platform.node()},
         "measurement": dict(EVALUATOR),
-        "search_config": asdict(config.search),
+        "search_config": config.search.model_dump(),
     }
 
 

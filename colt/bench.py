@@ -201,14 +201,15 @@ def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> Tu
     if config == "colt":
         return base
     if config == "colt-random":
-        return dataclasses.replace(base, proposer="random")
+        return base.model_copy(update={"proposer": "random"})
     if config in ("evolutionary", "random"):
-        return dataclasses.replace(base, strategy=config)
+        return base.model_copy(update={"strategy": config})
     small, large = model_pair(bench)
-    return dataclasses.replace(
-        base,
-        models=(small if config == "single-small" else large,),
-        search=dataclasses.replace(bench.search, model_selection=False),
+    return base.model_copy(
+        update={
+            "models": (small if config == "single-small" else large,),
+            "search": bench.search.model_copy(update={"model_selection": False}),
+        }
     )
 
 

@@ -10,8 +10,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from colt import interrupt
-from colt.config import OVERLAP, PROPOSERS, STRATEGIES, TuneConfig
+from colt.config import OVERLAP, PROPOSERS, STRATEGIES, TuneConfig, explain
 from colt.errors import UserError
 from colt.options import (
     add_llm_options,
@@ -56,8 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if interrupt.requested():
             return _interrupted()  # the interrupt came out of TVM as an ordinary error
-        if isinstance(error, UserError):
-            print(f"colt: error: {error}", file=sys.stderr)
+        if isinstance(error, (UserError, ValidationError)):
+            message = explain(error) if isinstance(error, ValidationError) else error
+            print(f"colt: error: {message}", file=sys.stderr)
             return 2
         raise
     except KeyboardInterrupt:

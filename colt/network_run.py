@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +87,8 @@ class NetworkRun:
             self.config.trials, len(self.session.tasks), self.config.search.trials_per_round
         )
         self.per_round = per_round
-        task_config = replace(
-            self.config, search=replace(self.config.search, trials_per_round=per_round)
-        )
+        search = self.config.search.model_copy(update={"trials_per_round": per_round})
+        task_config = self.config.model_copy(update={"search": search})
         strategy = make_strategy(task_config, self.run.path, trials_per_iter=per_round)
         self.tasks = [
             _Task(i, task, TaskProgress(weight=task.weight))

@@ -4,12 +4,11 @@ settings (generated from ``SearchConfig``'s fields) and ``--rpc``."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from colt.search.config import SearchConfig
+from colt.search.config import SearchConfig, setting_options
 
 
 class DeprecatedSpelling(argparse.Action):
@@ -81,29 +80,28 @@ def add_llm_options(
 def add_search_options(group: argparse._ArgumentGroup) -> None:
     """One option per search setting that names a flag (colt.search.config.setting)."""
     defaults = SearchConfig()
-    for spec in dataclasses.fields(SearchConfig):
-        flag = spec.metadata.get("flag")
+    for name in SearchConfig.model_fields:
+        options = setting_options(name)
+        flag = options.get("flag")
         if flag is None:
             continue
-        text = spec.metadata["help"]
-        if spec.metadata["negate"]:  # unset (None) keeps the setting's default, True
-            group.add_argument(flag, dest=spec.name, action="store_const", const=False, help=text)
+        text = options["help"]
+        if options["negate"]:  # unset (None) keeps the setting's default, True
+            group.add_argument(flag, dest=name, action="store_const", const=False, help=text)
             continue
-        default = getattr(defaults, spec.name)
+        default = getattr(defaults, name)
         metavar = flag.removeprefix("--").upper().replace("-", "_")
         kind = float if isinstance(default, float) else int
-        group.add_argument(
-            flag, dest=spec.name, type=kind, default=default, metavar=metavar, help=text
-        )
+        group.add_argument(flag, dest=name, type=kind, default=default, metavar=metavar, help=text)
 
 
 def search_config_from_args(args: argparse.Namespace) -> SearchConfig:
     """The search settings of a parsed ``colt tune`` command line (unset switches: defaults)."""
     return SearchConfig(
         **{
-            spec.name: getattr(args, spec.name)
-            for spec in dataclasses.fields(SearchConfig)
-            if spec.metadata.get("flag") and getattr(args, spec.name) is not None
+            name: getattr(args, name)
+            for name in SearchConfig.model_fields
+            if setting_options(name).get("flag") and getattr(args, name) is not None
         }
     )
 

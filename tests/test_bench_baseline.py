@@ -27,8 +27,11 @@ class FakeAPI:
     def __init__(self) -> None:
         self.tuned: list[TuneConfig] = []
 
-    def tune(self, config: TuneConfig, *, progress: bool = True) -> Path:
+    def tune(self, config: TuneConfig, *, resume: bool = False, progress: bool = True) -> Path:
+        """Like ``colt.api.tune``: with ``resume``, a complete run in out_dir is returned."""
         assert config.out_dir is not None
+        if resume and (config.out_dir / "results.json").exists():
+            return config.out_dir
         self.tuned.append(config)
         make_run(
             config.out_dir,
@@ -40,9 +43,6 @@ class FakeAPI:
             roofs={"peak_gflops": 50.0, "bandwidth_gbs": 20.0, "threads": 2, "isa": "test"},
         )
         return config.out_dir
-
-    def resume(self, run_dir: Path, *, progress: bool = True) -> Path:
-        raise AssertionError("nothing to resume")
 
 
 def test_baseline_writes_csv_and_markdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,3 +32,42 @@ def test_a_run_with_retired_search_settings_is_refused_by_name() -> None:
     data["search"]["measure_exploration"] = 0.2  # a setting older versions had
     with pytest.raises(UserError, match="measure_exploration"):
         TuneConfig.from_json(data)
+
+
+@pytest.mark.parametrize(
+    ("make", "sentence"),
+    [
+        (lambda: SearchConfig(lam=2), "--lam must be between 0 and 1, not 2"),
+        (lambda: SearchConfig(branching_factor=0), "--branching must be at least 1, not 0"),
+        (lambda: SearchConfig(fresh_pool=-1), "--fresh-pool must not be negative, not -1"),
+        (lambda: TuneConfig(trials=0), "--trials must be a positive number of samples, not 0"),
+        (lambda: TuneConfig(num_threads=0), "--threads must be positive, not 0"),
+        (
+            lambda: TuneConfig(strategy="annealing"),  # type: ignore[arg-type]
+            "unknown strategy 'annealing'; valid choices: colt, evolutionary, random",
+        ),
+    ],
+)
+def test_a_config_is_validated_when_made(make: object, sentence: str) -> None:
+    """An API user gets pydantic's error at construction; the CLI prints ``explain``'s sentence."""
+    from pydantic import ValidationError
+
+    from colt.config import explain
+
+    with pytest.raises(ValidationError) as caught:
+        make()  # type: ignore[operator]
+    assert explain(caught.value) == sentence
+
+
+def test_a_saved_config_out_of_range_is_one_sentence() -> None:
+    data = TuneConfig().to_json()
+    data["search"]["lam"] = -1
+    with pytest.raises(UserError, match=r"--lam must be between 0 and 1, not -1"):
+        TuneConfig.from_json(data)
+
+
+def test_configs_are_frozen() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        TuneConfig().trials = 3  # type: ignore[misc]

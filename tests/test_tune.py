@@ -66,6 +66,21 @@ def test_run_directory_contents(evolutionary_run: Path) -> None:
     assert "T.prim_func" in (evolutionary_run / "best.py").read_text()
 
 
+def test_tune_with_resume_returns_a_complete_run_and_refuses_other_settings(
+    evolutionary_run: Path,
+) -> None:
+    from colt.errors import UserError
+
+    config = TuneConfig.load(evolutionary_run)
+    before = (evolutionary_run / "results.json").read_bytes()
+    assert tune(config, resume=True, progress=False) == evolutionary_run
+    assert (evolutionary_run / "results.json").read_bytes() == before  # nothing ran again
+    with pytest.raises(UserError, match=r"started with other settings \(seed, trials\)"):
+        tune(config.model_copy(update={"trials": 9, "seed": 3}), resume=True, progress=False)
+    with pytest.raises(UserError, match="already holds a run"):
+        tune(config, progress=False)
+
+
 def test_database_compiles_with_compile_tir(evolutionary_run: Path) -> None:
     results = json.loads((evolutionary_run / "results.json").read_text())
     workload = get_workload("matmul-small")

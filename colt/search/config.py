@@ -7,8 +7,9 @@ configuration (``colt.config``) holds one of these.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 # Random proposals cost microseconds, so a random round expands many nodes and the cost model
 # ranks them; an LLM round makes one call per proposal slot of the round (None), see
@@ -26,14 +27,23 @@ def setting(
     negate: bool = False,
 ) -> Any:
     """A search setting; ``flag`` makes it a ``colt tune`` option (``negate``: a --no-X switch
-    that sets False), and ``low``/``high`` bound it (checked by ``SearchConfig.problems``)."""
-    metadata = {"flag": flag, "help": help, "low": low, "high": high, "negate": negate}
-    return field(default=default, metadata=metadata)
+    that sets False), and ``low``/``high`` bound it (checked when a ``SearchConfig`` is made)."""
+    extra: Any = {"flag": flag, "help": help, "low": low, "high": high, "negate": negate}
+    return Field(default, ge=low, le=high, json_schema_extra=extra)
 
 
-@dataclass(frozen=True)
-class SearchConfig:
-    """Tuning constants of the COLT search, defaults from the paper (§3.2, §4.1)."""
+def setting_options(name: str) -> dict[str, Any]:
+    """What ``setting`` was given for the field ``name``: flag, help, low, high, negate (a field
+    made without ``setting`` has none of them)."""
+    extra = SearchConfig.model_fields[name].json_schema_extra
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
+class SearchConfig(BaseModel):
+    """Tuning constants of the COLT search, defaults from the paper (§3.2, §4.1). Validated
+    when made: a value outside its bounds or a setting this version does not have is refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     lam: float = setting(
         0.5, flag="--lam", low=0.0, high=1.0, help="MA-UCT weight λ of the small-model prior"
@@ -48,7 +58,7 @@ class SearchConfig:
     rollout_steps: int = setting(
         3, flag="--rollout-steps", low=0, help="random transformations per rollout"
     )
-    max_depth: int = 12
+    max_depth: int = Field(default=12, ge=1)
     largest_model_floor: float = setting(
         0.2,
         flag="--floor",
@@ -56,7 +66,8 @@ class SearchConfig:
         high=1.0,
         help="minimum share of calls made by the largest model",
     )
-    floor_grace_calls: int = 5  # the floor is enforced once this many calls were made
+    # the floor is enforced once this many calls were made
+    floor_grace_calls: int = Field(default=5, ge=0)
     course_alteration: bool = setting(
         True,
         flag="--no-course-alteration",
@@ -91,7 +102,8 @@ class SearchConfig:
     trials_per_round: int = setting(
         8, flag="--trials-per-round", low=1, help="samples measured after each round of expansions"
     )
-    initial_samples: int = 8  # random design-space points measured with the sketches first
+    # random design-space points measured with the sketches first
+    initial_samples: int = Field(default=8, ge=1)
     roots: int = setting(
         2, flag="--roots", low=1, help="the best measured initial programs the tree starts from"
     )
@@ -102,22 +114,6 @@ class SearchConfig:
         help="tree expansions before each measurement round (default: one per proposal slot "
         "of a round with LLMs, 32 with the random proposer)",
     )
-
-    def problems(self) -> list[str]:
-        """One sentence per setting outside its bounds, named by its flag."""
-        found = []
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            low, high = spec.metadata.get("low"), spec.metadata.get("high")
-            if value is None or (low is None and high is None):
-                continue
-            flag = spec.metadata["flag"]
-            if high is not None and not low <= value <= high:
-                found.append(f"{flag} must be between {low:g} and {high:g}, not {value}")
-            elif high is None and value < low:
-                bound = "must not be negative" if low == 0 else f"must be at least {low:g}"
-                found.append(f"{flag} {bound}, not {value}")
-        return found
 
     def fresh_slots(self, count: int) -> int:
         """How many of a round's ``count`` slots go to fresh design-space samples."""
