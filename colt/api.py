@@ -13,10 +13,11 @@ from typing import Any
 from colt import __version__
 from colt.config import TuneConfig
 from colt.errors import UserError, last_line
+from colt.journal import Journal, NaiveTimed
 from colt.machine import cpu_name
 from colt.progress import RunProgress
 from colt.records import RunResults
-from colt.run import Journal, RunDir, Timer, write_json
+from colt.run import RunDir, Timer, write_json
 from colt.search.mcts import Search
 from colt.search.stats import model_stats_json
 from colt.workloads import Network, Workload, get_workload
@@ -180,19 +181,18 @@ def _earlier_times(run: RunDir) -> dict[str, float]:
 
 
 def _naive_latency(session: Any, journal: Journal) -> float:
-    recorded = journal.of_kind("naive")
+    recorded = journal.of_kind(NaiveTimed)
     if recorded:
-        return float(recorded[0]["latency_s"])
+        return recorded[0].latency_s
     measurement = session.measure_naive()
     if measurement.latency_s is None:
         raise UserError(f"the unscheduled kernel could not be measured: {measurement.error}")
     journal.append(
-        {
-            "kind": "naive",
-            "latency_s": measurement.latency_s,
-            "run_secs": measurement.run_secs,
-            "device": measurement.device,
-        }
+        NaiveTimed(
+            latency_s=measurement.latency_s,
+            run_secs=list(measurement.run_secs),
+            device=measurement.device,
+        )
     )
     return measurement.latency_s
 

@@ -21,9 +21,10 @@ import numpy as np
 
 from colt.config import TuneConfig
 from colt.errors import UserError, last_line
+from colt.journal import Journal, NaiveTimed, TunedPassTimed, UnscheduledPassTimed
 from colt.progress import RunProgress
 from colt.records import CurvePoint, RunResults
-from colt.run import Journal, RunDir, Timer
+from colt.run import RunDir, Timer
 from colt.search.stats import merged_counters, model_stats_json
 from colt.search.tasks import TaskProgress, next_task, round_size
 from colt.workloads import Network
@@ -138,7 +139,7 @@ class NetworkRun:
         try:
             session = self.session.task_session(task.task)
             journal = Journal(self._task_dir(task) / "journal.jsonl")
-            fresh = not journal.of_kind("naive")
+            fresh = not journal.of_kind(NaiveTimed)
             naive = _naive_latency(session, journal)
             if fresh:  # the database's first record: compile_relax never picks a slower one
                 session.commit_unscheduled([naive])
@@ -194,25 +195,24 @@ class NetworkRun:
         estimate = self._estimated_s()
         return self._estimated_s(naive=True) / estimate if estimate else None
 
-    def _baseline(self) -> dict[str, Any]:
+    def _baseline(self) -> UnscheduledPassTimed:
         """The unscheduled forward pass (timed, checked against the reference) and PyTorch
         eager, journaled so a resumed run does not time them again."""
-        recorded = self.journal.of_kind("unscheduled")
+        recorded = self.journal.of_kind(UnscheduledPassTimed)
         if recorded:
             return recorded[0]
         outputs, seconds = self.session.run_and_time(self.session.build(tuned=False))
         expected = self.session.expected(lambda: outputs)
-        event = {
-            "kind": "unscheduled",
-            "latency_s": seconds,
-            "error": self.session.check(outputs, expected),
-            "eager_s": self.session.eager_latency_s(),
-        }
+        event = UnscheduledPassTimed(
+            latency_s=seconds,
+            error=self.session.check(outputs, expected),
+            eager_s=self.session.eager_latency_s(),
+        )
         self.journal.append(event)
         return event
 
     def _finish(self) -> None:
-        recorded = self.journal.of_kind("tuned")
+        recorded = self.journal.of_kind(TunedPassTimed)
         if recorded:
             tuned = recorded[0]
         else:
@@ -221,8 +221,7 @@ class NetworkRun:
             expected = self.session.expected(
                 lambda: self.session.run_and_time(self.session.build(tuned=False))[0]
             )
-            tuned = {"kind": "tuned", "latency_s": seconds}
-            tuned["error"] = self.session.check(outputs, expected)
+            tuned = TunedPassTimed(latency_s=seconds, error=self.session.check(outputs, expected))
             self.journal.append(tuned)
         self.tuned = tuned
         self.run.write_results(self._results("complete"))
@@ -232,7 +231,7 @@ class NetworkRun:
         from colt.api import _results
 
         tuned = getattr(self, "tuned", None)
-        verified = tuned is not None and tuned["error"] is None
+        verified = tuned is not None and tuned.error is None
         searches = [t.search for t in self.tasks if t.search is not None]
         facts = {
             **self.facts,
@@ -240,16 +239,16 @@ class NetworkRun:
                 "layers": self.network.layers,
                 "round_size": self.per_round,
                 "tasks": [self._task_record(t) for t in self.tasks],
-                "unscheduled_s": self.baseline["latency_s"],
-                "tuned_s": tuned["latency_s"] if tuned else None,
-                "eager_s": self.baseline["eager_s"],
-                "unscheduled_error": self.baseline["error"],
-                "verification_error": tuned["error"] if tuned else None,
+                "unscheduled_s": self.baseline.latency_s,
+                "tuned_s": tuned.latency_s if tuned else None,
+                "eager_s": self.baseline.eager_s,
+                "unscheduled_error": self.baseline.error,
+                "verification_error": tuned.error if tuned else None,
             },
         }
         summary = _NetworkRecorder(
-            naive_latency_s=self.baseline["latency_s"],
-            best_latency_s=tuned["latency_s"] if verified and tuned else None,
+            naive_latency_s=self.baseline.latency_s,
+            best_latency_s=tuned.latency_s if verified and tuned else None,
             curve=self.curve,
             verification_failures=[
                 {"task": t.task.name, **failure}

@@ -8,11 +8,11 @@ model again, then goes live at the first call the journal does not hold.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from colt.run import Journal
+from colt.journal import Event, Journal, ProposalAnswered, ScoresPredicted
 from colt.search.base import (
     ApplyResult,
     Edit,
@@ -24,77 +24,81 @@ from colt.search.base import (
     State,
 )
 
+E = TypeVar("E", bound=Event)
 
-def proposal_to_json(proposal: Proposal) -> dict[str, Any]:
+
+def proposal_event(model: str, depth: int, proposal: Proposal) -> ProposalAnswered:
     action = proposal.action
-    return {
-        "action": None
+    return ProposalAnswered(
+        model=model,
+        depth=depth,
+        action=None
         if action is None
         else {
             "edits": [[e.name, [list(a) for a in e.args]] for e in action.edits],
             "next_model": action.next_model,
         },
-        "error_kind": proposal.error_kind,
-        "error_detail": proposal.error_detail,
-        "latency_s": proposal.latency_s,
-        "prompt_tokens": proposal.prompt_tokens,
-        "completion_tokens": proposal.completion_tokens,
-        "answer_errors": list(proposal.answer_errors),
-    }
-
-
-def proposal_from_json(data: dict[str, Any]) -> Proposal:
-    action = data["action"]
-    joint = None
-    if action is not None:
-        edits = tuple(Edit(name, tuple((k, v) for k, v in args)) for name, args in action["edits"])
-        joint = JointAction(edits, action["next_model"])
-    return Proposal(
-        joint,
-        data["error_kind"],
-        data["error_detail"],
-        data["latency_s"],
-        data["prompt_tokens"],
-        data["completion_tokens"],
-        tuple(data.get("answer_errors", ())),
+        error_kind=proposal.error_kind,
+        error_detail=proposal.error_detail,
+        latency_s=proposal.latency_s,
+        prompt_tokens=proposal.prompt_tokens,
+        completion_tokens=proposal.completion_tokens,
+        answer_errors=list(proposal.answer_errors),
     )
 
 
-class _Replay:
-    def __init__(self, journal: Journal, kind: str) -> None:
+def proposal_from_event(event: ProposalAnswered) -> Proposal:
+    joint = None
+    if event.action is not None:
+        edits = tuple(
+            Edit(name, tuple((k, v) for k, v in args)) for name, args in event.action["edits"]
+        )
+        joint = JointAction(edits, event.action["next_model"])
+    return Proposal(
+        joint,
+        event.error_kind,
+        event.error_detail,
+        event.latency_s,
+        event.prompt_tokens,
+        event.completion_tokens,
+        tuple(event.answer_errors),
+    )
+
+
+class _Replay(Generic[E]):
+    """The recorded events of one kind, handed out in order while each answers the question the
+    search asks now; at the first that does not, the run goes live for good."""
+
+    def __init__(self, journal: Journal, kind: type[E]) -> None:
         self.journal = journal
-        self.kind = kind
         self.recorded = journal.of_kind(kind)
         self.index = 0
         self.live = not self.recorded
 
-    def next_matching(self, **expected: Any) -> dict[str, Any] | None:
-        """The next recorded event if it answers the same question; else go live for good."""
+    def next_matching(self, **expected: Any) -> E | None:
         if not self.live and self.index < len(self.recorded):
             event = self.recorded[self.index]
-            if all(event.get(k) == v for k, v in expected.items()):
+            if all(getattr(event, k) == v for k, v in expected.items()):
                 self.index += 1
                 return event
         self.live = True
         return None
 
-    def record(self, event: dict[str, Any]) -> None:
-        self.journal.append({"kind": self.kind, **event})
+    def record(self, event: E) -> None:
+        self.journal.append(event)
 
 
 class JournaledProposer:
     def __init__(self, live: Proposer, journal: Journal) -> None:
         self.live_proposer = live
-        self.replay = _Replay(journal, "proposal")
+        self.replay = _Replay(journal, ProposalAnswered)
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
         event = self.replay.next_matching(model=model, depth=context.leaf_depth)
         if event is not None:
-            return proposal_from_json(event)
+            return proposal_from_event(event)
         proposal = self.live_proposer.propose(model, context)
-        self.replay.record(
-            {"model": model, "depth": context.leaf_depth, **proposal_to_json(proposal)}
-        )
+        self.replay.record(proposal_event(model, context.leaf_depth, proposal))
         return proposal
 
 
@@ -104,7 +108,7 @@ class JournaledEnvironment:
     def __init__(self, env: Environment, journal: Journal) -> None:
         self.env = env
         self.transformations = env.transformations
-        self.replay = _Replay(journal, "score")
+        self.replay = _Replay(journal, ScoresPredicted)
 
     def key(self, state: State) -> Hashable:
         return self.env.key(state)
@@ -116,9 +120,9 @@ class JournaledEnvironment:
         keys = [self.env.key(s) for s in states]
         event = self.replay.next_matching(keys=keys)
         if event is not None:
-            return list(event["scores"])
+            return list(event.scores)
         scores = self.env.score(states)
-        self.replay.record({"keys": keys, "scores": scores})
+        self.replay.record(ScoresPredicted(keys=keys, scores=scores))
         return scores
 
     def preview(

@@ -8,63 +8,22 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from colt.config import TuneConfig
 from colt.errors import UserError
+from colt.journal import Journal, json_default
 from colt.records import RunResults, load_results
 
 
 def write_json(path: Path, data: Any) -> None:
     """Atomic: a reader (or a resumed run) never sees half a file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+    tmp.write_text(json.dumps(data, indent=2, default=json_default))
     os.replace(tmp, path)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "value"):  # TVM IntImm / FloatImm inside traces
-        return value.value
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return str(value)
-
-
-class Journal:
-    """Append-only JSON lines; each event is flushed and fsynced before the run goes on."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.events: list[dict[str, Any]] = list(self._read())
-        self._file = path.open("a", encoding="utf-8")
-        self._lock = threading.Lock()  # the search may journal while a round is measured
-
-    def _read(self) -> Iterator[dict[str, Any]]:
-        if not self.path.exists():
-            return
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                return  # a torn last line from a kill: everything before it is intact
-
-    def append(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, default=_json_default) + "\n"
-        with self._lock:
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
-
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("kind") == kind]
-
-    def close(self) -> None:
-        self._file.close()
 
 
 @dataclass

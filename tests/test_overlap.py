@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from colt.config import SearchConfig, TuneConfig
-from colt.run import Journal, Timer
+from colt.journal import Journal
+from colt.run import Timer
 from colt.schedule.program import host_target
 from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession

@@ -9,7 +9,8 @@ import tvm
 from tvm import te
 from tvm.s_tir import meta_schedule as ms
 
-from colt.run import Journal, Timer
+from colt.journal import Journal
+from colt.run import Timer
 from colt.schedule.program import host_target
 from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession

@@ -13,8 +13,9 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from colt import interrupt
+from colt.journal import Journal, SampleMeasured
 from colt.records import CurvePoint
-from colt.run import Journal, Timer, write_json
+from colt.run import Timer, write_json
 from colt.schedule.devices import DeviceFault, Measurement
 from colt.schedule.session import TuningSession
 
@@ -39,7 +40,7 @@ class Recorder:
     on_step: Callable[[Any], None] = lambda search: None
 
     def __post_init__(self) -> None:
-        self.replayed = {e["key"]: e for e in self.journal.of_kind("measure")}
+        self.replayed = {e.key: e for e in self.journal.of_kind(SampleMeasured)}
 
     def write_best(self, run_dir: Path) -> None:
         """The best verified program as TVMScript and as its trace, beside the results."""
@@ -79,7 +80,7 @@ class Recorder:
 
     def _record_live(
         self, key: Any, candidate: ms.MeasureCandidate, m: Measurement
-    ) -> dict[str, Any]:
+    ) -> SampleMeasured:
         error = m.error
         if m.latency_s is not None and (
             self.best_latency_s is None or m.latency_s < self.best_latency_s
@@ -96,30 +97,29 @@ class Recorder:
         latency = m.latency_s if error is None else None
         if latency is not None:
             self.session.commit(candidate.sch, m.run_secs)
-        event = {
-            "kind": "measure",
-            "key": key,
-            "latency_s": latency,
-            "run_secs": list(m.run_secs),
-            "error": error,
-            "device": m.device,
-            "retries": list(m.retries),
-            "elapsed_s": self.timer.elapsed(),
-            "trace": candidate.sch.trace.as_json(remove_postproc=True),
-        }
+        event = SampleMeasured(
+            key=key,
+            latency_s=latency,
+            run_secs=list(m.run_secs),
+            error=error,
+            device=m.device,
+            retries=list(m.retries),
+            elapsed_s=self.timer.elapsed(),
+            trace=candidate.sch.trace.as_json(remove_postproc=True),
+        )
         self.journal.append(event)
         self.replayed[key] = event
         return event
 
     def _add_point(
         self,
-        event: dict[str, Any],
+        event: SampleMeasured,
         sch: tvm.s_tir.Schedule,
         source: tuple[str | None, str | None],
     ) -> float | None:
-        latency = event["latency_s"]
-        if (event["error"] or "").startswith(WRONG_RESULT):
-            self.verification_failures.append({"sample": self.samples + 1, "error": event["error"]})
+        latency = event.latency_s
+        if (event.error or "").startswith(WRONG_RESULT):
+            self.verification_failures.append({"sample": self.samples + 1, "error": event.error})
         if latency is not None and (self.best_latency_s is None or latency < self.best_latency_s):
             self.best_latency_s, self.best_schedule = latency, sch
         best = self.best_latency_s
@@ -129,12 +129,12 @@ class Recorder:
                 latency_s=latency,
                 best_latency_s=best,
                 speedup=self.naive_latency_s / best if best else None,
-                error=event["error"],
+                error=event.error,
                 origin=source[0],
                 proposed_by=source[1],
-                device=event.get("device"),
-                retries=tuple(event.get("retries", ())),
-                elapsed_s=event.get("elapsed_s"),
+                device=event.device,
+                retries=tuple(event.retries),
+                elapsed_s=event.elapsed_s,
             )
         )
         return latency

@@ -1,0 +1,150 @@
+"""The run's journal: typed events, one JSON line each, flushed and fsynced as they happen.
+
+A killed run resumes from them (``colt.replay``, ``schedule.recorder``, ``network_run``): the
+answers models gave, the cost model's scores, every measured sample and the baselines timed
+once. Each event names its kind; reading a journal parses every line into its event type, so
+a line this version does not know is refused with one sentence, not misread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from colt.errors import UserError
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ProposalAnswered(Event):
+    """A model's answer to one expansion (or the fault that stood in for it)."""
+
+    kind: Literal["proposal"] = "proposal"
+    model: str
+    depth: int
+    action: dict[str, Any] | None  # {"edits": [[name, [[arg, value], ...]], ...], "next_model"}
+    error_kind: str | None = None
+    error_detail: str = ""
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    answer_errors: list[str] = Field(default_factory=list)
+
+
+class ScoresPredicted(Event):
+    """The cost model's scores for a batch of programs, by structural key."""
+
+    kind: Literal["score"] = "score"
+    keys: list[Any]
+    scores: list[float | None]
+
+
+class SampleMeasured(Event):
+    """One measured sample: its latency, or why it counts as a failure."""
+
+    kind: Literal["measure"] = "measure"
+    key: Any
+    latency_s: float | None
+    run_secs: list[float] = Field(default_factory=list)
+    error: str | None = None
+    device: str | None = None
+    retries: list[Any] = Field(default_factory=list)
+    elapsed_s: float | None = None
+    trace: Any = None  # the sample's trace, Trace.as_json
+
+
+class NaiveTimed(Event):
+    """The unscheduled kernel's latency, the run's baseline."""
+
+    kind: Literal["naive"] = "naive"
+    latency_s: float
+    run_secs: list[float] = Field(default_factory=list)
+    device: str | None = None
+
+
+class UnscheduledPassTimed(Event):
+    """A network's unscheduled forward pass, checked against the reference, and PyTorch eager."""
+
+    kind: Literal["unscheduled"] = "unscheduled"
+    latency_s: float
+    error: str | None = None
+    eager_s: float | None = None
+
+
+class TunedPassTimed(Event):
+    """A network's tuned forward pass, built from the run's database and checked."""
+
+    kind: Literal["tuned"] = "tuned"
+    latency_s: float
+    error: str | None = None
+
+
+AnyEvent = Annotated[
+    ProposalAnswered
+    | ScoresPredicted
+    | SampleMeasured
+    | NaiveTimed
+    | UnscheduledPassTimed
+    | TunedPassTimed,
+    Field(discriminator="kind"),
+]
+_PARSER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+E = TypeVar("E", bound=Event)
+
+
+class Journal:
+    """Append-only typed events; each is flushed and fsynced before the run goes on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.events: list[Event] = self._read()
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()  # the search may journal while a round is measured
+
+    def _read(self) -> list[Event]:
+        if not self.path.exists():
+            return []
+        events: list[Event] = []
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                break  # a torn last line from a kill: everything before it is intact
+            try:
+                events.append(_PARSER.validate_python(data))
+            except ValidationError:
+                kind = data.get("kind") if isinstance(data, dict) else None
+                raise UserError(
+                    f"{self.path} line {number} holds a {kind!r} event this version of COLT "
+                    "cannot read; start a new run"
+                ) from None
+        return events
+
+    def append(self, event: Event) -> None:
+        line = json.dumps(event.model_dump(), default=json_default) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        self.events.append(event)
+
+    def of_kind(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def json_default(value: Any) -> Any:
+    if hasattr(value, "value"):  # TVM IntImm / FloatImm inside traces
+        return value.value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
