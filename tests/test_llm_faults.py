@@ -7,11 +7,12 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from colt.llm import ChatClient, LLMProposer, check_set, load_model_set
 from colt.llm.servers import free_port
@@ -32,56 +33,36 @@ class FakeOpenAI:
         self.answer = GOOD_ANSWER
         self.requests: list[dict[str, Any]] = []
         self.release = threading.Event()  # ends hanging handlers at teardown
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        # threaded: a retry must reach the server while the hanging first attempt still waits
+        self.server = HTTPServer(host="127.0.0.1", threaded=True)
+        self.server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(
+            self._respond
         )
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return self.server.url_for("/v1")
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: str, kind: str = "application/json") -> None:
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                auth = self.headers.get("Authorization", "")
-                fake.requests.append({"body": body, "authorization": auth})
-                if fake.mode == "hang":
-                    fake.release.wait(10)
-                    return
-                if fake.mode == "500":  # a careless server that echoes the credentials
-                    self._send(500, json.dumps({"error": {"message": f"boom, you sent {auth}"}}))
-                elif fake.mode == "garbage":
-                    self._send(200, "<html>definitely not json", "text/html")
-                else:
-                    self._send(200, json.dumps(_completion(fake.answer)))
-
-        return Handler
+    def _respond(self, request: Request) -> Response:
+        auth = request.headers.get("Authorization", "")
+        self.requests.append({"body": request.get_json(silent=True) or {}, "authorization": auth})
+        if self.mode == "hang":
+            self.release.wait(10)
+            return Response("", 504)
+        if self.mode == "500":  # a careless server that echoes the credentials
+            return Response(json.dumps({"error": {"message": f"boom, you sent {auth}"}}), 500)
+        if self.mode == "garbage":
+            return Response("<html>definitely not json", 200, content_type="text/html")
+        return Response(json.dumps(_completion(self.answer)), content_type="application/json")
 
     def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
+        self.server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.clear()
+        self.server.stop()
 
 
 def _completion(content: str) -> dict[str, Any]:

@@ -8,14 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from colt.api import tune
 from colt.config import SearchConfig, TuneConfig
@@ -54,46 +54,22 @@ def test_short_colt_run_with_embedded_models(tmp_path: Path) -> None:
     assert not _server_processes(run_dir), "servers must not outlive the run"
 
 
-class FaultyEndpoint:
+def _faulty_answer(request: Request) -> Response:
     """Model "small" answers garbage, model "large" answers HTTP 500 echoing the credentials."""
-
-    def __init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if body["model"] == "fake-small":
-                    status, payload = 200, b"<html>not an answer</html>"
-                else:
-                    auth = self.headers.get("Authorization", "")
-                    status, payload = 500, json.dumps({"error": f"boom {auth}"}).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        return Handler
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    if (request.get_json(silent=True) or {}).get("model") == "fake-small":
+        return Response("<html>not an answer</html>", 200)
+    auth = request.headers.get("Authorization", "")
+    return Response(json.dumps({"error": f"boom {auth}"}), 500)
 
 
 @pytest.fixture
 def faulty_model_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("COLT_TEST_KEY", SECRET)
-    with FaultyEndpoint() as base_url:
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.expect_request("/v1/chat/completions").respond_with_handler(_faulty_answer)
+    server.start()
+    base_url = server.url_for("/v1")
+    try:
         path = tmp_path / "faulty.toml"
         models = [("small", 1e9), ("large", 7e10)]
         path.write_text(
@@ -105,6 +81,8 @@ def faulty_model_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
             )
         )
         yield path
+    finally:
+        server.stop()
 
 
 def test_failing_endpoints_are_counted_and_keys_never_written(

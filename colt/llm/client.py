@@ -3,8 +3,8 @@
 ``ChatClient.complete`` never raises for endpoint faults: timeouts, refused connections, HTTP
 errors and unreadable bodies come back as a ``ChatReply`` with an ``error_kind`` from
 ``ERROR_KINDS``. Transient faults are retried a bounded number of times with exponential
-backoff. The API key goes only into the client's Authorization header; every text that leaves
-this module passes ``redact``.
+backoff (tenacity). The API key goes only into the client's Authorization header; every
+text that leaves this module passes ``redact``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+import tenacity
 
 from colt.llm.answers import response_format
 from colt.llm.sets import ModelSpec
@@ -88,7 +89,7 @@ class ChatClient:
             base_url=spec.base_url,
             api_key=api_key or "no-key",
             timeout=spec.timeout_s,
-            max_retries=0,  # retries are ours: bounded, classified, logged
+            max_retries=0,  # retries are ours (tenacity): bounded, classified, counted
         )
 
     def close(self) -> None:
@@ -162,18 +163,18 @@ class ChatClient:
         """One answer, or an error reply after at most ``1 + spec.retries`` attempts."""
         request = self._request(system, user, schema, max_tokens)
         start = self._clock()
-        fault = _Fault("timeout", "no attempt made", retry=False)
-        attempt = 0
-        for attempt in range(1, self.spec.retries + 2):
-            try:
-                reply = self._once(request, self._clock() + self.spec.timeout_s)
-            except _Fault as error:
-                fault = error
-            else:
-                latency = self._clock() - start
-                return dataclasses.replace(reply, latency_s=latency, attempts=attempt)
-            if not fault.retry or attempt > self.spec.retries:
-                break
-            self._sleep(self._backoff_s * 2 ** (attempt - 1))
-        detail = redact(fault.detail, self._secrets)
-        return ChatReply("", fault.kind, detail, self._clock() - start, attempts=attempt)
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.spec.retries + 1),
+            wait=tenacity.wait_exponential(multiplier=self._backoff_s),  # 0.5 s, 1 s, 2 s, ...
+            retry=tenacity.retry_if_exception(lambda error: getattr(error, "retry", False)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            reply = retrying(lambda: self._once(request, self._clock() + self.spec.timeout_s))
+        except _Fault as fault:
+            detail = redact(fault.detail, self._secrets)
+            attempts = retrying.statistics.get("attempt_number", 1)
+            return ChatReply("", fault.kind, detail, self._clock() - start, attempts=attempts)
+        attempts = retrying.statistics.get("attempt_number", 1)
+        return dataclasses.replace(reply, latency_s=self._clock() - start, attempts=attempts)
