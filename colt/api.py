@@ -318,6 +318,22 @@ def show(run_dir: Path) -> RunResults:
     return RunDir.open(run_dir).results()
 
 
+def devices(tracker: str) -> tuple[str, list[tuple[str, int, int, int, int, str]]]:
+    """What the RPC tracker at HOST:PORT has: its address and, per key, the devices' total,
+    free, busy and waiting counts and their addresses."""
+    from colt.schedule.devices import TrackerAddress, tracker_devices
+
+    address = TrackerAddress.parse(tracker, with_key=False)
+    rows = []
+    for key, entry in sorted(tracker_devices(address).items()):
+        total = len(entry["devices"])
+        busy = max(total - entry["free"], 0)
+        rows.append(
+            (key, total, entry["free"], busy, entry["pending"], ", ".join(entry["devices"]))
+        )
+    return str(address), rows
+
+
 def workloads() -> list[Workload | Network]:
     """The built-in kernels and networks, in the order ``colt workloads`` lists them."""
     from colt.workloads import workload_names

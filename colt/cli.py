@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -258,87 +257,64 @@ def _export(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from colt import api
+    from colt.report.facts import run_facts
 
     results = api.show(args.run_dir)
     print(api.summary_line(results))
-    proposer = f" ({results.proposer})" if results.proposer else ""
-    speedup = f"{results.speedup:.2f}x" if results.speedup else "-"
-    rows = [
-        ("status", results.status),
-        ("workload", results.workload.name),
-        ("strategy", results.strategy + proposer),
-        ("target", json.dumps(results.target)),
-        ("threads", results.num_threads),
-        ("measured on", results.measurement.get("devices", "local")),
-        ("samples", f"{results.samples} of {results.trials}"),
-        ("unscheduled", _ms(results.naive_latency_s)),
-        ("best", _ms(results.best_latency_s)),
-        ("speedup", speedup),
-        ("wall time", ", ".join(f"{k} {v:.1f} s" for k, v in results.time_s.items())),
-        ("verification failures", len(results.verification_failures)),
-    ]
-    for name, stats in results.model_stats.items():
-        rows.append(
-            (
-                f"model {name}",
-                f"{stats.calls} calls, hit rate {stats.hit_rate:.2f}, "
-                f"{sum(stats.errors.values())} errors, "
-                f"{stats.course_alterations} course alterations",
-            )
-        )
-    if results.search:
-        tree = results.search
-        rows.append(
-            (
-                "tree",
-                f"{tree.tree_size} nodes, depth {tree.tree_depth}, "
-                f"{tree.course_alterations} course alterations",
-            )
-        )
-    for device, counts in results.devices.items():
-        if device != "local":
-            rows.append((f"device {device}", f"{counts.samples} samples, {counts.retried} retried"))
-    width = max(len(r[0]) for r in rows)
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
+    _print_table(("fact", "value"), run_facts(results), header=False, indent=2)
     return 0
 
 
 def _devices(args: argparse.Namespace) -> int:
-    from colt.schedule.devices import TrackerAddress, tracker_devices
+    from colt import api
 
-    address = TrackerAddress.parse(args.tracker, with_key=False)
-    keys = tracker_devices(address)
-    if not keys:
+    address, rows = api.devices(args.tracker)
+    if not rows:
         print(f"the tracker at {address} has no devices")
         return 0
-    print(f"{'key':<16} {'total':>5} {'free':>5} {'busy':>5} {'waiting':>7}  devices")
-    for key, entry in sorted(keys.items()):
-        total = len(entry["devices"])
-        busy = max(total - entry["free"], 0)
-        print(
-            f"{key:<16} {total:>5} {entry['free']:>5} {busy:>5} {entry['pending']:>7}  "
-            + ", ".join(entry["devices"])
-        )
+    columns = ("key", "total", "free", "busy", "waiting", "devices")
+    _print_table(columns, rows, right=("total", "free", "busy", "waiting"))
     print(f"measure on one with: colt tune --rpc {address}:KEY")
     return 0
 
 
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1e3:.3f} ms"
+def _print_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    header: bool = True,
+    indent: int = 0,
+    right: Sequence[str] = (),
+) -> None:
+    """Aligned columns, never wrapped (a pipe or a log gets whole lines)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_header=header, header_style=None)
+    for column in columns:
+        table.add_column(column, no_wrap=True, justify="right" if column in right else "left")
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    console = Console(width=10_000, no_color=True, highlight=False)
+    with console.capture() as captured:
+        console.print(table)
+    for line in captured.get().splitlines():
+        print(" " * indent + line.rstrip())
 
 
 def _workloads(args: argparse.Namespace) -> int:
     from colt import api
 
+    rows = []
     for workload in api.workloads():
         amount = (
-            f"{workload.flops / 1e9:8.3f} GFLOP"
+            f"{workload.flops / 1e9:.3f} GFLOP"
             if workload.flops >= 1e8
-            else (f"{workload.flops / 1e6:8.3f} MFLOP")
+            else f"{workload.flops / 1e6:.3f} MFLOP"
         )
         kind = "network" if workload.family == "network" else "kernel"
-        print(f"{workload.name:<26} {kind:<8} {amount}  {workload.description}")
+        rows.append((workload.name, kind, amount, workload.description))
+    _print_table(("workload", "kind", "work", "description"), rows, header=False, right=("work",))
     return 0
 
 

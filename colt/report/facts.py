@@ -1,0 +1,51 @@
+"""What ``colt show`` prints about one run: a (name, value) row per fact."""
+
+from __future__ import annotations
+
+import json
+
+from colt.records import RunResults
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:.3f} ms"
+
+
+def run_facts(results: RunResults) -> list[tuple[str, str]]:
+    proposer = f" ({results.proposer})" if results.proposer else ""
+    rows = [
+        ("status", results.status),
+        ("workload", results.workload.name),
+        ("strategy", results.strategy + proposer),
+        ("target", json.dumps(results.target)),
+        ("threads", str(results.num_threads)),
+        ("measured on", str(results.measurement.get("devices", "local"))),
+        ("samples", f"{results.samples} of {results.trials}"),
+        ("unscheduled", _ms(results.naive_latency_s)),
+        ("best", _ms(results.best_latency_s)),
+        ("speedup", f"{results.speedup:.2f}x" if results.speedup else "-"),
+        ("wall time", ", ".join(f"{k} {v:.1f} s" for k, v in results.time_s.items())),
+        ("verification failures", str(len(results.verification_failures))),
+    ]
+    for name, stats in results.model_stats.items():
+        rows.append(
+            (
+                f"model {name}",
+                f"{stats.calls} calls, hit rate {stats.hit_rate:.2f}, "
+                f"{sum(stats.errors.values())} errors, "
+                f"{stats.course_alterations} course alterations",
+            )
+        )
+    if results.search:
+        tree = results.search
+        rows.append(
+            (
+                "tree",
+                f"{tree.tree_size} nodes, depth {tree.tree_depth}, "
+                f"{tree.course_alterations} course alterations",
+            )
+        )
+    for device, counts in results.devices.items():
+        if device != "local":
+            rows.append((f"device {device}", f"{counts.samples} samples, {counts.retried} retried"))
+    return rows
