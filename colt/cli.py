@@ -186,6 +186,12 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
     tune.add_argument(
         "--seed", type=int, default=0, help="seed of every random choice of the search"
     )
+    _add_where_options(tune)
+    add_search_options(tune.add_argument_group("COLT search (defaults from the paper)"))
+
+
+def _add_where_options(tune: argparse.ArgumentParser) -> None:
+    """Where `colt tune` builds, measures and writes."""
     tune.add_argument(
         "--target",
         help="JSON TVM target, e.g. "
@@ -212,7 +218,6 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         help="finish an interrupted run; other options are read from it",
     )
     tune.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_search_options(tune.add_argument_group("COLT search (defaults from the paper)"))
 
 
 def _tune(args: argparse.Namespace) -> int:

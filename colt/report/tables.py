@@ -214,42 +214,8 @@ def comparison_table(
     rows = []
     for workload in dict.fromkeys((*workloads, *(run.workload for run in runs))):
         chosen = [run for run in runs if run.workload == workload]
-        if not chosen:
-            continue
-        flops = next((run.flops for run in chosen if run.flops), 0.0)
-        naive = spread(run.naive_latency_s for run in chosen)
-        tuned = min(
-            (run for run in chosen if run.best_latency_s),
-            key=lambda run: run.best_latency_s or 0.0,
-            default=None,
-        )
-        tuned_s = tuned.best_latency_s if tuned else None
-        torch_s, torch_text = _timing_cell(per_workload.get(workload, {}).get("torch"))
-        numpy_s, numpy_text = _timing_cell(per_workload.get(workload, {}).get("numpy"))
-
-        def rate(latency: float | None, flops: float = flops) -> str:
-            value = gflops(flops, latency)
-            share = percent_of_peak(value, peak_gflops)
-            return (
-                DASH
-                if value is None
-                else f"{value:.1f}" + (f" ({share:.1f}%)" if share is not None else "")
-            )
-
-        rows.append(
-            (
-                workload,
-                fmt(flops / 1e9, 3),
-                fmt_ms(naive.mean if naive else None),
-                fmt_ms(tuned_s) + (f" [{tuned.label}]" if tuned else ""),
-                torch_text,
-                numpy_text,
-                rate(tuned_s),
-                rate(torch_s),
-                rate(numpy_s),
-                fmt(torch_s / tuned_s if torch_s and tuned_s else None, 2, "×"),
-            )
-        )
+        if chosen:
+            rows.append(_comparison_row(workload, chosen, per_workload, peak_gflops))
     peak = f"{peak_gflops:.1f} GFLOP/s" if peak_gflops else "not measured"
     return Table(
         headers=(
@@ -269,6 +235,44 @@ def comparison_table(
         note=f"Latencies are medians of repeats; peak = this machine's FMA peak measured with "
         f"TVM ({peak}), not a theoretical figure. PyTorch ÷ tuned > 1 means the tuned kernel "
         "is faster.",
+    )
+
+
+def _comparison_row(
+    workload: str,
+    chosen: Sequence[RunRecord],
+    per_workload: Mapping[str, Any],
+    peak_gflops: float | None,
+) -> tuple[str, ...]:
+    flops = next((run.flops for run in chosen if run.flops), 0.0)
+    naive = spread(run.naive_latency_s for run in chosen)
+    tuned = min(
+        (run for run in chosen if run.best_latency_s),
+        key=lambda run: run.best_latency_s or 0.0,
+        default=None,
+    )
+    tuned_s = tuned.best_latency_s if tuned else None
+    torch_s, torch_text = _timing_cell(per_workload.get(workload, {}).get("torch"))
+    numpy_s, numpy_text = _timing_cell(per_workload.get(workload, {}).get("numpy"))
+
+    def rate(latency: float | None) -> str:
+        value = gflops(flops, latency)
+        share = percent_of_peak(value, peak_gflops)
+        if value is None:
+            return DASH
+        return f"{value:.1f}" + (f" ({share:.1f}%)" if share is not None else "")
+
+    return (
+        workload,
+        fmt(flops / 1e9, 3),
+        fmt_ms(naive.mean if naive else None),
+        fmt_ms(tuned_s) + (f" [{tuned.label}]" if tuned else ""),
+        torch_text,
+        numpy_text,
+        rate(tuned_s),
+        rate(torch_s),
+        rate(numpy_s),
+        fmt(torch_s / tuned_s if torch_s and tuned_s else None, 2, "×"),
     )
 
 

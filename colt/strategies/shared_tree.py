@@ -112,17 +112,7 @@ def colt_rounds(
     round k's picks left it: the models see values at most one round old, measurement is
     unchanged, and the order of events is fixed, so a resumed run replays the same way."""
     settings = config.search
-    cost_model = CostModel(session.space.context)
-    env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
-    search = Search(
-        JournaledEnvironment(env, recorder.journal),
-        proposer,
-        models,
-        config=settings,
-        seed=config.seed,
-        trials_total=config.trials,
-        transformation_help=env.help,
-    )
+    search, cost_model = _new_search(config, session, recorder, proposer, models)
     sampler = streams(config.seed).sampler
     search.start(_initial_states(session, settings.initial_samples, sampler))
     expansions = settings.expansions_for(config.proposer)
@@ -157,17 +147,52 @@ def colt_rounds(
                 if growth is not None:
                     growth.result()  # the search is touched again only after its thread is done
             grown = growth is not None
-            for pick, latency in zip(picks, latencies, strict=True):
-                search.record_measurement(pick.key, latency)
-            started = time.perf_counter()
-            cost_model.update(candidates, [[lat] if lat else None for lat in latencies])
-            search.end_round()
-            recorder.timer.add("cost_model", time.perf_counter() - started)
-            recorder.on_round(search)
+            _feed_back(search, cost_model, recorder, picks, candidates, latencies)
             yield search
     finally:
         if ahead is not None:
             ahead.shutdown()
+
+
+def _new_search(
+    config: TuneConfig,
+    session: TuningSession,
+    recorder: Recorder,
+    proposer: Proposer,
+    models: Sequence[ModelInfo],
+) -> tuple[Search, CostModel]:
+    """The shared tree over this session's program space, its cost-model scores journaled."""
+    cost_model = CostModel(session.space.context)
+    env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
+    search = Search(
+        JournaledEnvironment(env, recorder.journal),
+        proposer,
+        models,
+        config=config.search,
+        seed=config.seed,
+        trials_total=config.trials,
+        transformation_help=env.help,
+    )
+    return search, cost_model
+
+
+def _feed_back(
+    search: Search,
+    cost_model: CostModel,
+    recorder: Recorder,
+    picks: Sequence[Any],
+    candidates: Sequence[Any],
+    latencies: Sequence[float | None],
+) -> None:
+    """A measured round reaches the tree (values along each program's path) and the cost
+    model, then the run's records."""
+    for pick, latency in zip(picks, latencies, strict=True):
+        search.record_measurement(pick.key, latency)
+    started = time.perf_counter()
+    cost_model.update(list(candidates), [[lat] if lat else None for lat in latencies])
+    search.end_round()
+    recorder.timer.add("cost_model", time.perf_counter() - started)
+    recorder.on_round(search)
 
 
 def run_colt(
