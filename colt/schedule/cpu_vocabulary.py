@@ -1,7 +1,7 @@
 """The CPU vocabulary of the paper: TileSize, Parallel, Unroll and ComputeLocation.
 
 Each edit rewrites one decision or annotation of a trace;
-:func:`colt.schedule.transforms.apply_edit` replays the result and rejects anything TVM would
+:func:`colt.schedule.edits.apply_edit` replays the result and rejects anything TVM would
 refuse or silently alter.
 """
 

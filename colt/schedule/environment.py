@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from tvm.s_tir import meta_schedule as ms
 
+from colt.schedule.edits import Transformation, apply_edit, random_edit
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace
-from colt.schedule.transforms import Transformation, apply_edit, random_edit
 from colt.search.base import ApplyResult, Edit
 
 FAILED_RUN_SECS = [1e10]  # what MetaSchedule's cost model is told about a candidate that failed

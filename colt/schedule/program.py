@@ -1,7 +1,7 @@
 """The program space of one workload: MetaSchedule traces replayed into post-processed programs.
 
 A program is a schedule trace (without postprocessing instructions, decisions included) plus the
-module it produces after MetaSchedule's postprocessors. This module and ``transforms`` are the
+module it produces after MetaSchedule's postprocessors. This module and ``edits`` are the
 only places that read or rewrite trace internals. Decisions TVM would silently alter on replay
 (a tile whose product is wrong, a compute location that snaps to a legal one) are detected here
 and reported as :class:`IllegalEdit`.

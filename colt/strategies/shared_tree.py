@@ -17,11 +17,11 @@ import numpy as np
 from colt import interrupt
 from colt.config import SearchConfig, TuneConfig
 from colt.replay import JournaledEnvironment, JournaledProposer
+from colt.schedule.edits import vocabulary_for
 from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
 from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession
 from colt.schedule.trace_points import IllegalEdit
-from colt.schedule.transforms import vocabulary_for
 from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
 from colt.search.random_proposer import RANDOM_MODEL, RandomProposer

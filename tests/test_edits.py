@@ -8,14 +8,14 @@ import tvm
 from tvm import te, topi
 
 from colt.schedule.cpu_vocabulary import _tile_moves
-from colt.schedule.program import IllegalEdit, Program, ProgramSpace, host_target
-from colt.schedule.transforms import (
+from colt.schedule.edits import (
     CPU_VOCABULARY,
     apply_edit,
     point_at,
     random_edit,
     vocabulary_for,
 )
+from colt.schedule.program import IllegalEdit, Program, ProgramSpace, host_target
 from colt.search.base import Edit
 
 SIZE = 64  # matmul is SIZE x SIZE x SIZE
