@@ -84,7 +84,13 @@ def test_every_appendix_b_section() -> None:
     ):
         assert section in user or section in system, section
     assert "sch.sample_perfect_tile(loop=l3" in user
-    assert "T.reads(" in user  # the full program when it fits
+    # the compact rendering, even when the full program would fit: the loops, blocks and
+    # statements, buffers by shape, no declarations
+    assert "T.reads(" not in user and "T.axis" not in user and "T.alloc_buffer" not in user
+    assert "def main(A: [512, 512] float32, B: [512, 512] float32, C: [512, 512] float32):" in user
+    assert "\n    for i0_0_i1_0_fused in T.parallel(64):" in user
+    assert 'with T.sblock("C_0"):' in user
+    assert "C_global[vi, vj] = C_global[vi, vj] + A[vi, vk] * B[vk, vj]" in user
 
 
 def test_course_alteration_only_for_the_largest() -> None:

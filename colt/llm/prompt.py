@@ -97,7 +97,9 @@ class _Shrink:
 
 
 def _plans() -> list[_Shrink]:
-    plans = [_Shrink(), _Shrink(1), _Shrink(1, ancestor_diffs=False)]
+    # Level 1 at most: the compact rendering loses nothing a transformation names, and the
+    # full TVMScript was 2.4x its tokens (prefill is most of an embedded model's call).
+    plans = [_Shrink(1), _Shrink(1, ancestor_diffs=False)]
     plans += [_Shrink(level, False) for level in range(2, 5)]
     plans += [_Shrink(4, False, keep) for keep in (24, 12, 6)]
     plans += [_Shrink(level, False, 6) for level in range(5, MAX_LEVEL + 1)]
@@ -120,8 +122,12 @@ def _history_lines(node: NodeView, keep: int | None) -> list[str]:
 def _ancestor(title: str, node: NodeView, current: NodeView, plan: _Shrink) -> list[str]:
     lines = [f"{title}:"]
     if plan.ancestor_diffs and node.program != current.program:
+        level = min(plan.program_level, 1)  # the diff of what the prompt shows
         diff = difflib.unified_diff(
-            node.program.splitlines(), current.program.splitlines(), lineterm="", n=1
+            _program_text(node.program, level).splitlines(),
+            _program_text(current.program, level).splitlines(),
+            lineterm="",
+            n=1,
         )
         body = list(diff)[2:42]
         lines += ["Code (diff from this program to the current one):", *body]

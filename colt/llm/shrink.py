@@ -3,9 +3,12 @@
 Each level keeps what matters most to a schedule decision, the loop nest around the blocks:
 
 0. the full text;
-1. compact: buffer annotations, buffer declarations and block read/write/axis lines dropped,
-   over-long lines cut;
-2. bodies: ``T.init()`` blocks dropped, one statement kept per run, the rest as ``...``;
+1. compact, what prompts show by default: the module wrapper, buffer declarations and block
+   read/write/axis lines dropped (they follow from the loops), buffers as ``A: [512, 512]
+   float32`` in the signature, over-long lines cut; loops, their annotations, blocks and
+   statements stay, so every loop and block a transformation names is there;
+2. bodies: bare signatures (``def main(A, B):``), ``T.init()`` blocks dropped, one statement
+   kept per run, the rest as ``...``;
 3. skeleton: only decorators, signatures, loops and blocks, every statement run as ``...``;
 4+. the skeleton with its middle elided (``# ... N lines elided ...``), half as long per level.
 """
@@ -19,6 +22,8 @@ _DECLARATION = re.compile(
     r"[\w, ]+ = T\.(\w+_)?(alloc_buffer|match_buffer|decl_buffer|axis\.\w+)\(|"
     r"# from |# with T\.s?block\(\"root\"\))"
 )
+_WRAPPER = re.compile(r"^(@I\.ir_module|@T\.prim_func\b.*|class \w+:)$")
+_BUFFER = re.compile(r'(\w+): T\.Buffer\(\(([^)]*)\),\s*"(\w+)"\)')
 _STRUCTURE = ("@", "class ", "def ", "for ", "with ", "if ", "else", "elif ", "while ")
 ELLIPSIS = "..."
 MAX_LEVEL = 12
@@ -53,15 +58,26 @@ def _bare_signature(line: str) -> str:
     return f"{match.group(1)}({', '.join(names)}):"
 
 
-def compact(lines: list[str]) -> list[str]:
+def _shaped_signature(line: str) -> str:
+    """``A: T.Buffer((8, 8), "float32")`` -> ``A: [8, 8] float32`` throughout the line."""
+    return _BUFFER.sub(lambda m: f"{m.group(1)}: [{m.group(2).rstrip(',')}] {m.group(3)}", line)
+
+
+def compact(lines: list[str], *, bare_signatures: bool = False) -> list[str]:
     kept = []
     for line in lines:
         stripped = line.strip()
-        if not stripped or _DECLARATION.match(stripped):
+        if not stripped or _DECLARATION.match(stripped) or _WRAPPER.match(stripped):
             continue
-        line = _bare_signature(line) if stripped.startswith("def ") else line
-        kept.append(line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 4] + " ...")
-    return kept
+        if stripped.startswith("def "):
+            line = _bare_signature(line) if bare_signatures else _shaped_signature(line)
+        kept.append(line)
+    margin = min((len(_indent(line)) for line in kept), default=0)
+    kept = [line[margin:] for line in kept]
+    return [
+        line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 4] + " ..."
+        for line in kept
+    ]
 
 
 def drop_init_blocks(lines: list[str]) -> list[str]:
@@ -116,7 +132,7 @@ def shrink_program(text: str, level: int) -> str:
     lines = text.rstrip().splitlines()
     if level <= 0:
         return "\n".join(lines)
-    lines = compact(lines)
+    lines = compact(lines, bare_signatures=level >= 2)
     if level >= 2:
         lines = elide_statements(drop_init_blocks(lines), keep=1 if level == 2 else 0)
     if level >= 4:
