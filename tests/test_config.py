@@ -71,3 +71,10 @@ def test_configs_are_frozen() -> None:
 
     with pytest.raises(ValidationError):
         TuneConfig().trials = 3  # type: ignore[misc]
+
+
+def test_the_run_directory_page_names_every_setting_of_config_json() -> None:
+    page = (Path(__file__).parents[1] / "docs" / "run-directory.md").read_text()
+    (line,) = [row for row in page.splitlines() if row.startswith("| `config.json`")]
+    missing = [name for name in TuneConfig.model_fields if f"`{name}`" not in line]
+    assert not missing
