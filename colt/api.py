@@ -31,6 +31,11 @@ def tune(config: TuneConfig, *, resume: bool = False, progress: bool = True) -> 
     replay their journal; MetaSchedule's own strategies are not replayable (their internal
     sampling is not seeded end to end), so they restart from their first sample.
     """
+    earlier = None
+    if resume and config.out_dir is not None and (config.out_dir / "config.json").exists():
+        earlier = _reopen(config)
+        if earlier.results_path.exists() and earlier.results().complete:
+            return earlier.path
     validate(config)
     workload = get_workload(config.workload)
     if isinstance(workload, Network) and config.rpc is not None:
@@ -39,12 +44,9 @@ def tune(config: TuneConfig, *, resume: bool = False, progress: bool = True) -> 
             "drop --rpc, or tune its kernels one by one"
         )
     target = resolve_target(config.target, config.num_threads)
-    if resume and config.out_dir is not None and (config.out_dir / "config.json").exists():
-        run = _reopen(config)
-        if run.results_path.exists() and run.results().complete:
-            return run.path
-    else:
-        run = RunDir.create(config)
+    run = earlier or RunDir.create(config)
+    if earlier is not None and config.strategy != "colt":
+        _restart(run)
     _dispatch(run, config.model_copy(update={"out_dir": run.path}), workload, target, progress)
     return run.path
 
@@ -56,8 +58,8 @@ def resume(run_dir: Path, *, progress: bool = True) -> Path:
 
 
 def _reopen(config: TuneConfig) -> RunDir:
-    """The run already in ``config.out_dir``, made ready to go on; refused if it was started
-    with another configuration (its journal would not replay)."""
+    """The run already in ``config.out_dir``; refused if it was started with another
+    configuration (its journal would not replay)."""
     assert config.out_dir is not None
     run = RunDir.open(config.out_dir)
     saved = run.config().model_copy(update={"out_dir": config.out_dir})
@@ -69,12 +71,15 @@ def _reopen(config: TuneConfig) -> RunDir:
             f"{run.path} holds a run started with other settings ({', '.join(differing)}); "
             "resume it with `colt tune --resume` or choose another --out"
         )
-    if config.strategy != "colt":
-        for stale in ("journal.jsonl", "results.json"):
-            (run.path / stale).unlink(missing_ok=True)
-        shutil.rmtree(run.database, ignore_errors=True)
-        shutil.rmtree(run.path / "tasks", ignore_errors=True)
     return run
+
+
+def _restart(run: RunDir) -> None:
+    """MetaSchedule's own strategies start an interrupted run again from its first sample."""
+    for stale in ("journal.jsonl", "results.json"):
+        (run.path / stale).unlink(missing_ok=True)
+    shutil.rmtree(run.database, ignore_errors=True)
+    shutil.rmtree(run.path / "tasks", ignore_errors=True)
 
 
 def _dispatch(
