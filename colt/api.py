@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from colt import __version__
+from colt import __version__, interrupt
 from colt.config import TuneConfig
 from colt.errors import UserError, last_line
 from colt.journal import Journal, NaiveTimed
@@ -31,6 +31,7 @@ def tune(config: TuneConfig, *, resume: bool = False, progress: bool = True) -> 
     replay their journal; MetaSchedule's own strategies are not replayable (their internal
     sampling is not seeded end to end), so they restart from their first sample.
     """
+    interrupt.clear()  # a stop requested of an earlier run in this process is not this run's
     earlier = None
     if resume and config.out_dir is not None and (config.out_dir / "config.json").exists():
         earlier = _reopen(config)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,14 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = (
-        {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-        if in_main_thread
-        else {}
-    )
     try:
-        return int(args.handler(args) or 0)
+        with interrupt.stopping_on_signals():
+            return int(args.handler(args) or 0)
     except Exception as error:
         if interrupt.requested():
             return _interrupted()  # the interrupt came out of TVM as an ordinary error
@@ -65,15 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         interrupt.clear()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """Ctrl-C and ``kill`` (SIGTERM) both stop a run: servers shut down, workers stop."""
-    interrupt.request()
-    raise KeyboardInterrupt
 
 
 def _interrupted() -> int:

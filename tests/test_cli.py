@@ -211,3 +211,19 @@ def test_every_search_setting_with_a_flag_reaches_the_run_configuration() -> Non
             if getattr(config.search, other) != getattr(defaults, other)
         }
         assert changed == {name} and getattr(config.search, name) == expected, flag
+
+
+def test_signals_request_a_stop_only_inside_the_block() -> None:
+    import os
+    import signal
+    import time
+
+    from colt import interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt.stopping_on_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler interrupts this at once
+    assert interrupt.requested() and signal.getsignal(signal.SIGTERM) is before
+    interrupt.clear()

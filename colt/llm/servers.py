@@ -10,23 +10,23 @@ in ``servers.json`` under the cache dir; runs reuse those and leave them running
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
 import psutil
 
+from colt import interrupt
 from colt.errors import UserError
 from colt.llm.sets import ModelSpec
 from colt.llm.weights import EMBEDDED_WEIGHTS, cache_dir
@@ -154,7 +154,7 @@ class EmbeddedServers:
         self.startup_timeout_s = startup_timeout_s
         self.records: tuple[ServerRecord, ...] = ()
         self._processes: list[subprocess.Popen[bytes]] = []
-        self._previous_sigterm: Any = None
+        self._sigterm: contextlib.ExitStack[bool | None] | None = None
 
     @property
     def urls(self) -> dict[str, str]:
@@ -232,21 +232,16 @@ class EmbeddedServers:
         self._restore_sigterm()
 
     def _install_sigterm(self) -> None:
-        """SIGTERM unwinds like Ctrl-C (so ``__exit__`` runs) while the servers are up."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            return
-
-        def _terminate(signum: int, frame: FrameType | None) -> None:
-            raise SystemExit(128 + signum)
-
-        self._previous_sigterm = signal.signal(signal.SIGTERM, _terminate)
+        """SIGTERM stops a run like Ctrl-C (so ``__exit__`` runs) while the servers are up,
+        unless the program already handles it (the CLI does, the same way)."""
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            self._sigterm = contextlib.ExitStack()
+            self._sigterm.enter_context(interrupt.stopping_on_signals((signal.SIGTERM,)))
 
     def _restore_sigterm(self) -> None:
-        if self._previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
-            self._previous_sigterm = None
+        if self._sigterm is not None:
+            self._sigterm.close()
+            self._sigterm = None
 
 
 def state_path() -> Path:
