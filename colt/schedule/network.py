@@ -9,6 +9,7 @@ runs in this process on Relax's virtual machine, never while anything else is ti
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -96,6 +97,11 @@ class NetworkSession:
         database_dir: Path,
         devices: LocalDevice | TrackedDevices,
     ) -> None:
+        # The runtime's thread pool sizes itself at its first parallel kernel, from
+        # TVM_NUM_THREADS if it is set by then, else from what it detects (fewer threads here:
+        # a layer ran 1.9x slower in a fresh process). Forward passes run with the run's count,
+        # as the kernels were measured.
+        os.environ["TVM_NUM_THREADS"] = str(num_threads)
         self.network = network
         self.target = target
         self.num_threads = num_threads
