@@ -134,6 +134,30 @@ def test_describe_and_history(matmul: ProgramSpace) -> None:
     assert history[0].startswith("TileSize i: [")
 
 
+@pytest.mark.parametrize("workload", ["matmul", "softmax"])
+def test_the_compact_rendering_keeps_every_loop_and_block(
+    workload: str, request: pytest.FixtureRequest
+) -> None:
+    """What prompts show (shrink level 1) names every loop, with its kind and extent, and every
+    block of the program: all a transformation's arguments refer to."""
+    import re
+
+    from colt.llm.shrink import shrink_program
+
+    space: ProgramSpace = request.getfixturevalue(workload)
+    for program in space.design_spaces():
+        full = space.describe(program)
+        compact = shrink_program(full, 1)
+        loops = re.findall(r"for ([\w, ]+) in (T\.\w+\([^\n]*\)):", full)
+        blocks = re.findall(r'T\.sblock\("(\w+)"\)', full)
+        assert loops and blocks
+        for names, kind in loops:
+            assert f"for {names} in {kind}:" in compact
+        for block in blocks:
+            assert f'T.sblock("{block}")' in compact
+        assert "T.reads" not in compact and len(compact) < len(full) / 1.5
+
+
 # -- each transformation ---------------------------------------------------------------------
 
 

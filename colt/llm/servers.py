@@ -33,16 +33,17 @@ from colt.llm.weights import EMBEDDED_WEIGHTS, cache_dir
 
 HOST = "127.0.0.1"
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL after this long
-# One thread per server unless $COLT_LLM_THREADS says otherwise. Measured on the 2-core VM
-# with other load on its cores: a 16-token chat answer took 0.5 s with 1 thread, 1.2 s with 2
-# (and 2.6 s to read a 15-token prompt), 8 s with 2 prompt threads and 1 generation thread:
-# llama.cpp's threads wait on each other at every step whenever a core is taken.
-DEFAULT_THREADS = 1
+# Every core per server unless $COLT_LLM_THREADS says otherwise: without overlap the models
+# answer one at a time while nothing else runs, so the answering server has the cores to
+# itself. The default job (matmul, 64 samples, seed 0) on the 2-core VM spent 577 s in model
+# calls with one thread per server and 295 s with two (docs/results/2026-12-02-default-job).
+# With another process busy on the cores, one thread was faster (a 16-token answer: 0.5 s
+# against 1.2 s), since llama.cpp's threads wait on each other at every step.
 
 
 def server_threads() -> int:
     value = os.environ.get("COLT_LLM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_THREADS
+    return int(value) if value.isdigit() and int(value) > 0 else (os.cpu_count() or 1)
 
 
 _live: dict[int, subprocess.Popen[bytes]] = {}  # pid -> process, for the atexit safety net
