@@ -104,6 +104,7 @@ class BenchConfig:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["grid_dir"] = str(self.grid_dir)
+        data["search"] = self.search.model_dump()
         for key in ("workloads", "configs", "seeds", "models"):
             data[key] = list(data[key])
         return data
