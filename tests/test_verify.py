@@ -61,3 +61,14 @@ def test_wrong_kernel_never_becomes_the_best(session: TuningSession, tmp_path: P
     assert recorder.verification_failures and recorder.verification_failures[0]["sample"] == 1
     assert recorder.curve[0].error.startswith("wrong result")
     assert len(session.database) == 0  # nothing wrong reaches the database
+
+
+def test_the_unscheduled_record_is_what_the_database_finds(session: TuningSession) -> None:
+    """A sample slower than the unscheduled program never wins ``compile_relax``'s lookup:
+    MetaSchedule's database passes over a record with an empty trace, so the unscheduled
+    record must not have one."""
+    program = session.space.design_spaces()[0]
+    session.commit(program.sch, (9.0,))
+    session.commit_unscheduled([1.0])
+    best = session.database.query_tuning_record(session.mod, session.target, "main")
+    assert best is not None and [float(s) for s in best.run_secs] == [1.0]

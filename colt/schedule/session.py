@@ -95,8 +95,17 @@ class TuningSession:
         return arrays[len(arrays) - self.workload.num_outputs :]
 
     def commit_unscheduled(self, run_secs: list[float]) -> None:
-        """The unscheduled program as a record, so the database's best is never slower."""
-        self.commit(tvm.s_tir.Schedule(self.mod), tuple(run_secs))
+        """The unscheduled program as a record, so the database's best is never slower.
+
+        MetaSchedule's database passes over a record whose trace is empty (it was never
+        found, and a task whose samples were all slower kept its slowest-but-one), so the
+        trace looks up the root block: one instruction that changes nothing."""
+        sch = tvm.s_tir.Schedule(self.mod)
+        try:
+            sch.get_sblock("root")
+        except RuntimeError:  # ScheduleError
+            pass  # no block named root: the record stays as it was (and may be passed over)
+        self.commit(sch, tuple(run_secs))
 
     def commit(self, sch: tvm.s_tir.Schedule, run_secs: tuple[float, ...]) -> None:
         record = ms.database.TuningRecord(
