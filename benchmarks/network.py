@@ -65,22 +65,28 @@ def summarize(results: RunResults, wall_s: float) -> dict[str, Any]:
     }
 
 
-def stock_run(args: argparse.Namespace, baseline: dict[str, Any]) -> dict[str, Any]:
+def network_session(args: argparse.Namespace, database_dir: Path) -> Any:
+    """A session on ``args.workload`` for this machine, all cores, over ``database_dir``."""
     from colt.api import resolve_target
     from colt.schedule.devices import open_devices
     from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
-    from colt.schedule.network import NetworkSession, stock_tune_relax
+    from colt.schedule.network import NetworkSession
     from colt.workloads import get_workload
 
-    network = get_workload(args.workload)
     threads = os.cpu_count() or 1
-    session = NetworkSession(
-        network,  # type: ignore[arg-type]
+    return NetworkSession(
+        get_workload(args.workload),  # type: ignore[arg-type]
         resolve_target(None, threads),
         num_threads=threads,
-        database_dir=args.out / "runs" / "stock-unused-db",
+        database_dir=database_dir,
         devices=open_devices(None, EVALUATOR, RUN_TIMEOUT_S),
     )
+
+
+def stock_run(args: argparse.Namespace, baseline: dict[str, Any]) -> dict[str, Any]:
+    from colt.schedule.network import stock_tune_relax
+
+    session = network_session(args, args.out / "runs" / "stock-unused-db")
     per_round = round_size(args.trials, len(session.tasks), SearchConfig().trials_per_round)
     started = time.perf_counter()
     stock = stock_tune_relax(
@@ -115,57 +121,40 @@ def stock_run(args: argparse.Namespace, baseline: dict[str, Any]) -> dict[str, A
 def retime(args: argparse.Namespace, rounds: int = 7) -> dict[str, Any]:
     """Each configuration's tuned layer (its database applied by ``compile_relax``) and
     PyTorch eager, timed again in one process, in turns over ``rounds`` rounds, and the
-    unscheduled build once: the configurations ran at different times, and a layer's timing
-    drifts on this shared VM (the same executable took 0.2-0.7 s from one minute to the
-    next), so these are the figures to compare: per configuration the median of its round
-    medians, and their range."""
-    from colt.api import resolve_target
-    from colt.schedule.devices import open_devices
-    from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
-    from colt.schedule.network import NetworkSession
-    from colt.workloads import get_workload
-
-    network = get_workload(args.workload)
-    threads = os.cpu_count() or 1
-    target = resolve_target(None, threads)
-    devices = open_devices(None, EVALUATOR, RUN_TIMEOUT_S)
+    unscheduled build once. The configurations ran at different times, and this layer's timing
+    drifts on this shared VM (in one process, round medians spread by up to 1.5x), so these are
+    the figures to compare: per configuration the median of its round medians, and their
+    range."""
     runs = args.out / "runs"
     databases = {
         "colt-random": runs / "colt-random" / "database",
         "stock-tune-relax": runs / "stock-tune-relax",
         "colt-llm": runs / "colt-llm" / "database",
     }
-    built: dict[str, tuple[Any, Any]] = {}
+    present = {n: d for n, d in databases.items() if (d / "database_tuning_record.json").exists()}
+    assert present, "no configuration has a database yet"
     retimed: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    for name, database in databases.items():
-        if not (database / "database_tuning_record.json").exists():
-            continue
-        session = NetworkSession(
-            network,  # type: ignore[arg-type]
-            target,
-            num_threads=threads,
-            database_dir=database,
-            devices=devices,
-        )
+    built: dict[str, tuple[Any, Any]] = {}
+    unscheduled: list[Any] = []
+    for name, database in present.items():
+        session = network_session(args, database)
+        if not unscheduled:  # the reference of a network without one of its own
+            unscheduled, retimed["unscheduled_s"] = session.run_and_time(session.build(tuned=False))
         executable = session.build(tuned=True)
         outputs, _ = session.run_and_time(executable)
-        error = session.check(outputs, session.expected(lambda: []))
+        error = session.check(outputs, session.expected(lambda done=unscheduled: done))
         built[name] = (session, executable)
         retimed[name] = {"verification_error": error, "rounds_s": []}
-    assert built, "no configuration has a database yet"
-    session = next(iter(built.values()))[0]
+    first = next(iter(built.values()))[0]
     retimed["eager"] = {"rounds_s": []}
     for _ in range(rounds):
-        for name, (each, executable) in built.items():
-            retimed[name]["rounds_s"].append(each.run_and_time(executable)[1])
-        retimed["eager"]["rounds_s"].append(session.eager_latency_s())
+        for name, (session, executable) in built.items():
+            retimed[name]["rounds_s"].append(session.run_and_time(executable)[1])
+        retimed["eager"]["rounds_s"].append(first.eager_latency_s())
     for entry in (retimed[name] for name in (*built, "eager")):
         values = [v for v in entry["rounds_s"] if v is not None]
         entry["median_s"] = statistics.median(values) if values else None
         entry["range_s"] = [min(values), max(values)] if values else None
-    outputs, seconds = session.run_and_time(session.build(tuned=False))
-    retimed["unscheduled_s"] = seconds
-    retimed["unscheduled_error"] = session.check(outputs, session.expected(lambda: []))
     retimed["rounds"] = rounds
     return retimed
 

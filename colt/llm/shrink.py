@@ -9,7 +9,7 @@ Each level keeps what matters most to a schedule decision, the loop nest around 
    statements stay, so every loop and block a transformation names is there;
 2. bodies: bare signatures (``def main(A, B):``), ``T.init()`` blocks dropped, one statement
    kept per run, the rest as ``...``;
-3. skeleton: only decorators, signatures, loops and blocks, every statement run as ``...``;
+3. skeleton: only signatures, loops and blocks, every statement run as ``...``;
 4+. the skeleton with its middle elided (``# ... N lines elided ...``), half as long per level.
 """
 
