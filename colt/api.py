@@ -180,7 +180,7 @@ def _open_devices(rpc: str | None) -> Any:
 
 
 def _earlier_times(run: RunDir) -> dict[str, float]:
-    """Seconds spent by the earlier sessions of a resumed run (empty for a new one)."""
+    """Seconds spent by the earlier invocations of a resumed run (empty for a new one)."""
     if not run.results_path.exists():
         return {}
     return dict(run.results().time_s)

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from colt.errors import UserError
 
@@ -38,12 +38,15 @@ class ProposalAnswered(Event):
     answer_errors: list[str] = Field(default_factory=list)
 
 
-class ScoresPredicted(Event):
-    """The cost model's scores for a batch of programs, by structural key."""
+class ValuesPredicted(Event):
+    """The cost model's predicted values for a batch of programs, by structural key."""
 
     kind: Literal["score"] = "score"
     keys: list[Any]
-    scores: list[float | None]
+    # written as "scores", the name earlier journals used
+    values: list[float | None] = Field(
+        validation_alias=AliasChoices("values", "scores"), serialization_alias="scores"
+    )
 
 
 class SampleMeasured(Event):
@@ -88,7 +91,7 @@ class TunedPassTimed(Event):
 
 AnyEvent = Annotated[
     ProposalAnswered
-    | ScoresPredicted
+    | ValuesPredicted
     | SampleMeasured
     | NaiveTimed
     | UnscheduledPassTimed
@@ -128,7 +131,7 @@ class Journal:
         return events
 
     def append(self, event: Event) -> None:
-        line = json.dumps(event.model_dump(), default=json_default) + "\n"
+        line = json.dumps(event.model_dump(by_alias=True), default=json_default) + "\n"
         with self._lock:
             self._file.write(line)
             self._file.flush()

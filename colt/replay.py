@@ -1,4 +1,4 @@
-"""Journaling wrappers around the search's two outside calls (proposals and scores).
+"""Journaling wrappers around the search's two outside calls (proposals and predictions).
 
 A live run writes every answer to the journal; a resumed run replays the recorded answers in
 order, so the seeded search rebuilds exactly the same tree without calling a model or the cost
@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from colt.journal import Event, Journal, ProposalAnswered, ScoresPredicted
+from colt.journal import Event, Journal, ProposalAnswered, ValuesPredicted
 from colt.search.base import (
     ApplyResult,
     Edit,
@@ -103,12 +103,12 @@ class JournaledProposer:
 
 
 class JournaledEnvironment:
-    """Delegates to ``env``; scores are journaled and replayed."""
+    """Delegates to ``env``; predictions are journaled and replayed."""
 
     def __init__(self, env: Environment, journal: Journal) -> None:
         self.env = env
         self.transformations = env.transformations
-        self.replay = _Replay(journal, ScoresPredicted)
+        self.replay = _Replay(journal, ValuesPredicted)
 
     def key(self, state: State) -> Hashable:
         return self.env.key(state)
@@ -116,14 +116,14 @@ class JournaledEnvironment:
     def apply(self, state: State, edits: Sequence[Edit], rng: np.random.Generator) -> ApplyResult:
         return self.env.apply(state, edits, rng)
 
-    def score(self, states: Sequence[State]) -> list[float | None]:
+    def predict(self, states: Sequence[State]) -> list[float | None]:
         keys = [self.env.key(s) for s in states]
         event = self.replay.next_matching(keys=keys)
         if event is not None:
-            return list(event.scores)
-        scores = self.env.score(states)
-        self.replay.record(ScoresPredicted(keys=keys, scores=scores))
-        return scores
+            return list(event.values)
+        values = self.env.predict(states)
+        self.replay.record(ValuesPredicted(keys=keys, values=values))
+        return values
 
     def preview(
         self, state: State, count: int, rng: np.random.Generator

@@ -30,7 +30,7 @@ def write_json(path: Path, data: Any) -> None:
 class Timer:
     """Wall seconds per activity of the whole run, across resumes.
 
-    ``before`` holds what earlier sessions of a resumed run spent (from their last results);
+    ``before`` holds what earlier invocations of a resumed run spent (from their last results);
     replaying their journal costs little and is not subtracted.
     """
 
@@ -43,7 +43,7 @@ class Timer:
     started: float = field(default_factory=time.perf_counter)
 
     def elapsed(self) -> float:
-        """Wall seconds of the whole run so far, earlier sessions of a resumed run included."""
+        """Wall seconds of the whole run so far, earlier invocations of a resumed run included."""
         return self.before.get("total", 0.0) + time.perf_counter() - self.started
 
     def add(self, activity: str, seconds: float) -> None:

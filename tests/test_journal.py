@@ -15,9 +15,9 @@ from colt.journal import (
     NaiveTimed,
     ProposalAnswered,
     SampleMeasured,
-    ScoresPredicted,
     TunedPassTimed,
     UnscheduledPassTimed,
+    ValuesPredicted,
 )
 from colt.replay import JournaledEnvironment, JournaledProposer
 from colt.search.base import ModelInfo, PromptContext, Proposal
@@ -34,7 +34,7 @@ def test_every_event_type_reads_back_as_written(tmp_path: Path) -> None:
         ProposalAnswered(
             model="small", depth=2, action={"edits": [["Up", [["by", 2]]]], "next_model": "large"}
         ),
-        ScoresPredicted(keys=[3, 4], scores=[0.1, None]),
+        ValuesPredicted(keys=[3, 4], values=[0.1, None]),
         SampleMeasured(key=3, latency_s=None, error="build failed", trace=[[], []]),
         UnscheduledPassTimed(latency_s=9.6, eager_s=0.23),
         TunedPassTimed(latency_s=0.3, error=None),
@@ -44,7 +44,7 @@ def test_every_event_type_reads_back_as_written(tmp_path: Path) -> None:
         journal.append(event)
     journal.close()
     assert Journal(path).events == written
-    assert Journal(path).of_kind(ScoresPredicted) == [written[2]]
+    assert Journal(path).of_kind(ValuesPredicted) == [written[2]]
 
 
 def test_a_journal_of_the_previous_version_still_loads(tmp_path: Path) -> None:

@@ -260,7 +260,7 @@ def test_check_set_rows(llm_fake_endpoint: FakeOpenAI, tmp_path: Path) -> None:
 
 def test_run_session_wiring(llm_fake_endpoint: FakeOpenAI, tmp_path: Path) -> None:
     from colt.config import TuneConfig
-    from colt.llm.session import llm_proposer
+    from colt.llm.serving import llm_proposer
 
     set_file = tmp_path / "two.toml"
     set_file.write_text(

@@ -21,7 +21,7 @@ from colt.llm import (
     load_model_set,
     start_embedded,
 )
-from colt.llm.session import llm_proposer
+from colt.llm.serving import llm_proposer
 from colt.llm.sets import ModelSet, ModelSpec
 from colt.search.base import Edit, ModelInfo, NodeView, PromptContext
 from colt.search.scripted import ScriptedProposer, pick_edit, recommend

@@ -142,7 +142,7 @@ def _ancestor(title: str, node: NodeView, current: NodeView, plan: _Shrink) -> l
         )
     else:
         lines += ["Transformation history:", *_history_lines(node, plan.history_keep)]
-    lines.append(f"Predicted score: {node.score:.4g}")
+    lines.append(f"Predicted score: {node.value:.4g}")
     return lines
 
 
@@ -151,7 +151,7 @@ def _history_section(context: PromptContext, plan: _Shrink) -> list[str]:
     lines = ["Historical Performance Info (Leaf, Parent, Grandparent)", "Current Program:"]
     lines += ["Code:", _program_text(current.program, plan.program_level)]
     lines += ["Transformation history:", *_history_lines(current, plan.history_keep)]
-    lines.append(f"Predicted score: {current.score:.4g}")
+    lines.append(f"Predicted score: {current.value:.4g}")
     if context.parent is not None:
         lines += _ancestor("Immediate Parent Program", context.parent, current, plan)
     if context.grandparent is not None:
@@ -208,10 +208,10 @@ def _models_section(context: PromptContext) -> list[str]:
 def _score_changes(context: PromptContext) -> list[str]:
     lines = []
     if context.parent is not None:
-        change = context.current.score - context.parent.score
+        change = context.current.value - context.parent.value
         lines.append(f"Predicted score change parent -> current: {change:+.4g}")
         if context.grandparent is not None:
-            change = context.parent.score - context.grandparent.score
+            change = context.parent.value - context.grandparent.value
             lines.append(f"Predicted score change grandparent -> parent: {change:+.4g}")
     return lines
 

@@ -68,7 +68,7 @@ class TreeNode:
     model: str | None
     proposed_by: str | None
     edits: tuple[str, ...]
-    score: float | None
+    value: float | None  # the program's own value, predicted or measured
     measured: bool
     pruned: bool
     course_alteration: bool
@@ -277,7 +277,8 @@ def _tree(run_dir: Path) -> tuple[TreeNode, ...] | None:
             model=node.get("model"),
             proposed_by=node.get("proposed_by"),
             edits=tuple(node.get("edits") or ()),
-            score=node.get("score"),
+            # tree.json before 2026-12-02 named the own value "score" (and W/N "value")
+            value=node["score"] if "score" in node else node.get("value"),
             measured=bool(node.get("measured", False)),
             pruned=bool(node.get("pruned", False)),
             course_alteration=bool(node.get("course_alteration", False)),

@@ -87,7 +87,7 @@ class TraceEnvironment:
             applied.append(edit)
         return ApplyResult(state, tuple(applied), tuple(invalid))
 
-    def score(self, states: Sequence[Program]) -> list[float | None]:
+    def predict(self, states: Sequence[Program]) -> list[float | None]:
         return self.cost_model.predict([to_candidate(self.space, s) for s in states])
 
     def preview(
@@ -103,7 +103,7 @@ class TraceEnvironment:
                 continue
         if not drawn:
             return []
-        scores = self.score([program for _, program in drawn])
+        scores = self.predict([program for _, program in drawn])
         return [(edit, score) for (edit, _), score in zip(drawn, scores, strict=True)]
 
     def describe(self, state: Program) -> str:

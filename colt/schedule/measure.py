@@ -49,6 +49,16 @@ class BatchTimes:
 RUN_TIMEOUT_S = 120.0
 
 
+def use_threads(num_threads: int) -> None:
+    """Sets the thread count every kernel of this process and its workers runs with.
+
+    TVM's runtime pool sizes itself at the first parallel kernel, from ``TVM_NUM_THREADS`` if
+    it is set by then (else from what it detects: fewer threads here, and a layer ran 1.9x
+    slower in a fresh process); popen workers inherit the environment when they start. So it is
+    set before either happens."""
+    os.environ["TVM_NUM_THREADS"] = str(num_threads)
+
+
 class Measurer:
     """Builds batches of MetaSchedule measure candidates here and times them on ``devices``."""
 
@@ -60,8 +70,7 @@ class Measurer:
         num_threads: int,
         build_timeout_s: float = 60.0,
     ) -> None:
-        # Popen workers inherit the environment: the thread count must be set before they start.
-        os.environ["TVM_NUM_THREADS"] = str(num_threads)
+        use_threads(num_threads)
         self.target = target
         self.devices = devices
         self.num_threads = num_threads

@@ -9,7 +9,6 @@ runs in this process on Relax's virtual machine, never while anything else is ti
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from tvm.s_tir import meta_schedule as ms
 
 from colt.errors import UserError, last_line
 from colt.schedule.devices import LocalDevice, TrackedDevices
-from colt.schedule.measure import compare
+from colt.schedule.measure import compare, use_threads
 from colt.schedule.session import TuningSession
 from colt.workloads import Network, Workload
 from colt.workloads.networks import NetworkProgram
@@ -97,11 +96,7 @@ class NetworkSession:
         database_dir: Path,
         devices: LocalDevice | TrackedDevices,
     ) -> None:
-        # The runtime's thread pool sizes itself at its first parallel kernel, from
-        # TVM_NUM_THREADS if it is set by then, else from what it detects (fewer threads here:
-        # a layer ran 1.9x slower in a fresh process). Forward passes run with the run's count,
-        # as the kernels were measured.
-        os.environ["TVM_NUM_THREADS"] = str(num_threads)
+        use_threads(num_threads)  # forward passes run with the count the kernels were timed with
         self.network = network
         self.target = target
         self.num_threads = num_threads

@@ -124,7 +124,7 @@ class ModelStats:
 
 @dataclass(frozen=True)
 class NodeView:
-    """A read-only snapshot of one tree node for prompts: program, history, score, model.
+    """A read-only snapshot of one tree node for prompts: program, history, value, model.
 
     The program text and the history are rendered on first use (``render`` gives both):
     printing a big kernel takes up to a second, and proposers that never read them (random,
@@ -132,15 +132,15 @@ class NodeView:
     """
 
     render: Callable[[], tuple[str, tuple[str, ...]]] = field(repr=False, compare=False)
-    score: float
+    value: float  # predicted, or measured once measured (the prompt calls it a score)
     model: str | None  # the model that expands (expanded) this node
     depth: int
 
     @classmethod
     def of(
-        cls, program: str, history: tuple[str, ...], score: float, model: str | None, depth: int
+        cls, program: str, history: tuple[str, ...], value: float, model: str | None, depth: int
     ) -> NodeView:
-        return cls(lambda: (program, tuple(history)), score, model, depth)
+        return cls(lambda: (program, tuple(history)), value, model, depth)
 
     @cached_property
     def _texts(self) -> tuple[str, tuple[str, ...]]:
@@ -182,7 +182,7 @@ class Proposer(Protocol):
 
 
 class Environment(Protocol):
-    """The program side of the search: applying edits, rollouts, scoring, describing states."""
+    """The program side of the search: applying edits, predicting values, describing states."""
 
     transformations: tuple[str, ...]
 
@@ -194,7 +194,7 @@ class Environment(Protocol):
         """Applies ``edits`` in order; every randomness comes from ``rng``."""
         ...
 
-    def score(self, states: Sequence[State]) -> list[float | None]:
+    def predict(self, states: Sequence[State]) -> list[float | None]:
         """Predicted normalized throughput in [0, 1] (higher is faster), one batched call;
         None where nothing can be predicted yet (a cost model that has seen no measurement)."""
         ...

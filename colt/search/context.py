@@ -38,7 +38,7 @@ def node_view(env: Environment, node: Node) -> NodeView:
     state = node.state
     return NodeView(
         render=lambda: (env.describe(state), env.history(state)),
-        score=node.score,
+        value=node.value,
         model=node.expanded_by or node.model,
         depth=node.depth,
     )

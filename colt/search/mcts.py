@@ -40,7 +40,7 @@ from colt.search.tree import ROOT, Node, Tree
 class Expansion:
     child: Node
     terminal_key: Hashable
-    reward: float
+    value: float  # what is backed up: the rollout end's value
 
 
 class Search:
@@ -73,7 +73,7 @@ class Search:
         self.feedback = MeasurementFeedback(self.tree, self.pool)
         self.overhead_marks: list[dict[str, float]] = []  # one per measurement round
         self.depth_calls: defaultdict[int, Counter[str]] = defaultdict(Counter)
-        self._rescored_from = 0  # pool offers below this were re-predicted once already
+        self._repredicted_from = 0  # pool offers below this were re-predicted once already
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -110,7 +110,7 @@ class Search:
             model=model,
             proposed_by=None,
             edits=(),
-            score=candidate.value,
+            value=candidate.value,
         )
         if candidate.measured:
             self.tree.backpropagate(node.id, candidate.value, candidate.key)
@@ -120,13 +120,13 @@ class Search:
     # -- one iteration ----------------------------------------------------------------------
 
     def step(self) -> Node:
-        """One MCTS iteration; returns the node whose reward was backed up."""
+        """One MCTS iteration; returns the node whose value was backed up."""
         started = self.clock()
         if not self.tree.live_children(ROOT):
             self._plant_roots()
         node = self._select()
         if not self._expandable(node):
-            self.tree.backpropagate(node.id, node.score, node.key)
+            self.tree.backpropagate(node.id, node.value, node.key)
             self.times.total += self.clock() - started
             return node
         model = self._acting_model(node)
@@ -136,7 +136,7 @@ class Search:
             self.course_alterations += 1
             self.counters[self.largest].course_alterations += 1
             expansion = self._expand_and_rollout(node, self.largest, course_alteration=True)
-        self.tree.backpropagate(expansion.child.id, expansion.reward, expansion.terminal_key)
+        self.tree.backpropagate(expansion.child.id, expansion.value, expansion.terminal_key)
         self.expansions += 1
         self.times.total += self.clock() - started
         return expansion.child
@@ -209,7 +209,7 @@ class Search:
             state, applied = self._apply(node.state, (self._random_edit(),), None)
         rollout = [self._random_edit() for _ in range(self.config.rollout_steps)]
         terminal, _ = self._apply(state, rollout, None)
-        parent_now, child_score, terminal_score = self._predict(node, state, terminal)
+        parent_now, child_value, terminal_value = self._predict_expansion(node, state, terminal)
         key, terminal_key = self.env.key(state), self.env.key(terminal)
         if any(not self.tree.nodes[i].pruned for i in self.tree.by_key.get(key, ())):
             self.duplicates += 1
@@ -220,24 +220,26 @@ class Search:
             model=next_model,
             proposed_by=model,
             edits=applied,
-            score=self._known_value(key, child_score),
+            value=self._known_value(key, child_value),
             course_alteration=course_alteration,
-            regressed=child_score < parent_now,
+            regressed=child_value < parent_now,
         )
-        if child_score > parent_now:
+        if child_value > parent_now:
             self.counters[model].hits += 1
-        self.pool.offer(key, state, child_score, "proposal", model)
-        self.pool.offer(terminal_key, terminal, terminal_score, "rollout")
-        return Expansion(child, terminal_key, self._known_value(terminal_key, terminal_score))
+        self.pool.offer(key, state, child_value, "proposal", model)
+        self.pool.offer(terminal_key, terminal, terminal_value, "rollout")
+        return Expansion(child, terminal_key, self._known_value(terminal_key, terminal_value))
 
-    def _predict(self, node: Node, child: State, terminal: State) -> tuple[float, float, float]:
+    def _predict_expansion(
+        self, node: Node, child: State, terminal: State
+    ) -> tuple[float, float, float]:
         """Parent, child and rollout end predicted in one cost-model call, so the child is
         compared with its parent like with like. Before the cost model has data every program
         inherits the parent's value: no noise reaches the tree, and nothing regresses."""
-        parent, child_score, terminal_score = self._score(
-            [node.state, child, terminal], [node.score] * 3
+        parent, child_value, terminal_value = self._predict(
+            [node.state, child, terminal], [node.value] * 3
         )
-        return parent, child_score, terminal_score
+        return parent, child_value, terminal_value
 
     def _propose(self, node: Node, model: str) -> Proposal:
         started = self.clock()
@@ -271,7 +273,7 @@ class Search:
     def _random_edit(self) -> Edit:
         return Edit(str(self.rng.choice(list(self.env.transformations))))
 
-    def _score(
+    def _predict(
         self, states: Sequence[State], fallbacks: Sequence[float], *, in_step: bool = True
     ) -> list[float]:
         """Predicted values, ``fallbacks`` where the cost model has nothing to say yet.
@@ -279,7 +281,7 @@ class Search:
         Only scoring inside iterations counts as the search's ``scoring`` time (a part of its
         ``total``); scoring between measurement rounds is timed by the caller."""
         started = self.clock()
-        predicted = self.env.score(states)
+        predicted = self.env.predict(states)
         if in_step:
             self.times.scoring += self.clock() - started
         return [f if p is None else float(p) for p, f in zip(predicted, fallbacks, strict=True)]
@@ -334,9 +336,9 @@ class Search:
                 unseen.setdefault(key, state)
         if not unseen or count <= 0:
             return []
-        scores = self._score(list(unseen.values()), [0.0] * len(unseen), in_step=False)
-        ranked = sorted(zip(unseen.items(), scores, strict=True), key=lambda x: -x[1])[:count]
-        return [self.pool.offer(key, state, score, "fresh") for (key, state), score in ranked]
+        values = self._predict(list(unseen.values()), [0.0] * len(unseen), in_step=False)
+        ranked = sorted(zip(unseen.items(), values, strict=True), key=lambda x: -x[1])[:count]
+        return [self.pool.offer(key, state, value, "fresh") for (key, state), value in ranked]
 
     def record_measurement(self, key: Hashable, latency_s: float | None) -> float:
         """Feeds a real measurement back (``None``: the candidate failed); returns the value it
@@ -357,7 +359,7 @@ class Search:
     def end_round(self) -> None:
         """After a measurement round and the cost model's retraining: re-predict what is new,
         and note the search's own overhead so far (a run shows whether it stays linear)."""
-        self.rescore()
+        self.repredict()
         self.overhead_marks.append(
             {
                 "samples": self.trials_done,
@@ -366,18 +368,20 @@ class Search:
             }
         )
 
-    def rescore(self) -> None:
+    def repredict(self) -> None:
         """Re-predicts, after the cost model was retrained, the unmeasured candidates offered
         since the last retraining, in the pool and along every path their predictions were
         backed up. Each candidate is re-predicted once, so the cost stays linear in the run."""
-        pending = self.pool.pending(since_order=self._rescored_from)
-        self._rescored_from = self.pool.offers
+        pending = self.pool.pending(since_order=self._repredicted_from)
+        self._repredicted_from = self.pool.offers
         if not pending:
             return
-        scores = self._score([c.state for c in pending], [c.value for c in pending], in_step=False)
-        for candidate, score in zip(pending, scores, strict=True):
-            candidate.value = score
-            self.tree.correct(candidate.key, score, measured=False)
+        values = self._predict(
+            [c.state for c in pending], [c.value for c in pending], in_step=False
+        )
+        for candidate, value in zip(pending, values, strict=True):
+            candidate.value = value
+            self.tree.correct(candidate.key, value, measured=False)
 
     def summary(self) -> dict[str, Any]:
         return search_summary(self)

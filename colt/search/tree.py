@@ -25,7 +25,9 @@ class Node:
     proposed_by: str | None  # the model whose proposal created it; None for root and sketches
     edits: tuple[Edit, ...]
     depth: int
-    score: float  # the program's own value: predicted, or measured once measured
+    # The program's own value (throughput relative to the fastest program measured so far):
+    # predicted, or measured once measured. W (value_sum) and N (visits) sum the values backed up.
+    value: float
     children: list[int] = field(default_factory=list)
     visits: int = 0
     value_sum: float = 0.0
@@ -41,10 +43,10 @@ class Node:
 
 @dataclass(frozen=True)
 class Backup:
-    """One backpropagated reward: which program it scored and along which path it went."""
+    """One backed-up value: which program it is the value of and along which path it went."""
 
     key: Hashable
-    reward: float
+    value: float
     path: tuple[int, ...]
 
 
@@ -64,7 +66,7 @@ class Tree:
         model: str,
         proposed_by: str | None,
         edits: tuple[Edit, ...],
-        score: float,
+        value: float,
         course_alteration: bool = False,
         regressed: bool = False,
     ) -> Node:
@@ -77,7 +79,7 @@ class Tree:
             proposed_by=proposed_by,
             edits=edits,
             depth=self.nodes[parent].depth + 1,
-            score=score,
+            value=value,
             course_alteration=course_alteration,
             regressed=regressed,
         )
@@ -109,29 +111,29 @@ class Tree:
     def prune(self, node_id: int) -> None:
         self.nodes[node_id].pruned = True
 
-    def backpropagate(self, node_id: int, reward: float, key: Hashable) -> None:
+    def backpropagate(self, node_id: int, value: float, key: Hashable) -> None:
         path = tuple(node.id for node in self.path(node_id))
         for nid in path:
             self.nodes[nid].visits += 1
-            self.nodes[nid].value_sum += reward
-        self.backups.setdefault(key, []).append(Backup(key, reward, path))
+            self.nodes[nid].value_sum += value
+        self.backups.setdefault(key, []).append(Backup(key, value, path))
 
     def correct(self, key: Hashable, value: float, *, measured: bool = True) -> None:
-        """Replaces every reward that scored program ``key`` by ``value``.
+        """Replaces every value backed up for program ``key`` by ``value``.
 
-        A rollout's reward was a prediction; once the program is measured the tree should hold
-        what the machine said, along every path that reward travelled. Unmeasured programs are
+        A rollout's value was a prediction; once the program is measured the tree should hold
+        what the machine said, along every path that value travelled. Unmeasured programs are
         revalued too (``measured=False``) when the cost model is retrained, and measured ones
         when a faster program moves the scale their value is relative to.
         """
         for index, backup in enumerate(self.backups.get(key, [])):
-            delta = value - backup.reward
+            delta = value - backup.value
             for nid in backup.path:
                 self.nodes[nid].value_sum += delta
             self.backups[key][index] = Backup(key, value, backup.path)
         for nid in self.by_key.get(key, ()):
             node = self.nodes[nid]
-            node.score = value
+            node.value = value
             node.measured = node.measured or measured
 
     def live(self) -> Iterator[Node]:
@@ -150,9 +152,9 @@ class Tree:
                     "model": n.model,
                     "proposed_by": n.proposed_by,
                     "edits": [describe_edit(e) for e in n.edits],
-                    "score": n.score,
+                    "value": n.value,
                     "visits": n.visits,
-                    "value": n.value_sum / n.visits if n.visits else None,
+                    "mean_value": n.value_sum / n.visits if n.visits else None,
                     "measured": n.measured,
                     "pruned": n.pruned,
                     "course_alteration": n.course_alteration,

@@ -86,7 +86,7 @@ def open_proposer(
     if config.proposer == "random":
         yield RandomProposer(streams(config.seed).proposer), (ModelInfo(RANDOM_MODEL, 1.0),)
         return
-    from colt.llm.session import llm_proposer
+    from colt.llm.serving import llm_proposer
 
     with llm_proposer(config, run_dir) as pair:
         yield pair

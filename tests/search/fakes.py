@@ -40,7 +40,7 @@ class LineEnvironment:
             applied.append(edit)
         return ApplyResult(state, tuple(applied), tuple(invalid))
 
-    def score(self, states: Sequence[int]) -> list[float | None]:
+    def predict(self, states: Sequence[int]) -> list[float | None]:
         self.score_calls += 1
         return [s / self.scale if self.trained else None for s in states]
 
@@ -53,7 +53,7 @@ class LineEnvironment:
             by = int(rng.integers(1, self.spread + 1))
             result = self.apply(state, [Edit(name, (("by", by),))], rng).state
             drawn.append((Edit(name, (("by", by),)), result))
-        scores = self.score([program for _, program in drawn])
+        scores = self.predict([program for _, program in drawn])
         return [(edit, score) for (edit, _), score in zip(drawn, scores, strict=True)]
 
     def describe(self, state: int) -> str:
@@ -119,4 +119,4 @@ def simulate(
             steps += 1
         for pick in search.pick_for_measurement(batch, fresh):
             search.record_measurement(pick.key, fake_latency(pick.key))
-        search.rescore()
+        search.repredict()

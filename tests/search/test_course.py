@@ -18,7 +18,7 @@ def _chain(scores_and_models: list[tuple[float, str | None]], altered: int = -1)
             model="small",
             proposed_by=proposer,
             edits=(),
-            score=score,
+            value=score,
             course_alteration=index == altered,
             regressed=parent_score is not None and score < parent_score,
         )

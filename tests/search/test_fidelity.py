@@ -125,7 +125,7 @@ def test_a_regression_compares_predictions_made_together() -> None:
     simulate(search, rounds=0, expansions=0)
     child = search.step()
     parent = search.tree.nodes[child.parent]
-    assert parent.score == pytest.approx(1.0) and env.score([parent.key])[0] == 0.5
+    assert parent.value == pytest.approx(1.0) and env.predict([parent.key])[0] == 0.5
     assert not child.regressed
     assert search.counters[child.proposed_by].hits == 1
 
@@ -178,9 +178,9 @@ def test_rescoring_predicts_each_candidate_once() -> None:
     class Counting(LineEnvironment):
         scored = 0
 
-        def score(self, states):
+        def predict(self, states):
             Counting.scored += len(states)
-            return super().score(states)
+            return super().predict(states)
 
     env = Counting()
     search = _search(
@@ -189,12 +189,12 @@ def test_rescoring_predicts_each_candidate_once() -> None:
     simulate(search, rounds=2, expansions=8)
     offered = search.pool.offers
     before = Counting.scored
-    search.rescore()
-    assert Counting.scored == before  # nothing new since the last rescore
+    search.repredict()
+    assert Counting.scored == before  # nothing new since the last re-prediction
     for _ in range(4):
         search.step()
     before = Counting.scored
-    search.rescore()
+    search.repredict()
     assert Counting.scored - before == len(search.pool.pending(since_order=offered))
 
 

@@ -41,11 +41,11 @@ def test_backpropagation_updates_every_node_on_the_path() -> None:
         assert node.visits == 1
     root = search.tree.nodes[ROOT]
     (backup,) = [b for bs in search.tree.backups.values() for b in bs]
-    assert root.value_sum == pytest.approx(backup.reward)
+    assert root.value_sum == pytest.approx(backup.value)
     assert backup.path == tuple(n.id for n in search.tree.path(child.id))
 
 
-def test_measurement_replaces_predicted_reward_along_its_path() -> None:
+def test_measurement_replaces_predicted_value_along_its_path() -> None:
     search = _search(ScriptedProposer(["Up"], ["small"]))
     search.step()
     (key, (backup,)) = next(iter(search.tree.backups.items()))
@@ -64,11 +64,11 @@ def test_a_faster_program_rescales_earlier_measurements() -> None:
     assert search.record_measurement(second, 1.0) == pytest.approx(1.0)
     # the first program is half as fast as the best: its value drops from 1 to 0.5 everywhere
     assert search.pool[first].value == pytest.approx(0.5)
-    assert all(b.reward == pytest.approx(0.5) for b in search.tree.backups[first])
-    assert all(n.score == pytest.approx(0.5) for n in search.tree.live() if n.key == first)
+    assert all(b.value == pytest.approx(0.5) for b in search.tree.backups[first])
+    assert all(n.value == pytest.approx(0.5) for n in search.tree.live() if n.key == first)
     root = search.tree.nodes[ROOT]
     assert root.value_sum == pytest.approx(
-        sum(b.reward for bs in search.tree.backups.values() for b in bs)
+        sum(b.value for bs in search.tree.backups.values() for b in bs)
     )
 
 
@@ -80,19 +80,19 @@ def test_a_failed_measurement_is_worth_nothing_and_keeps_the_scale() -> None:
     assert search.best_latency_s is None
 
 
-def test_rescore_revalues_the_tree_with_the_retrained_model() -> None:
+def test_repredict_revalues_the_tree_with_the_retrained_model() -> None:
     env = LineEnvironment()
     search = _search(ScriptedProposer(["Up"], ["small"]), env=env)
     for _ in range(4):
         search.step()
     env.scale = 1000  # the retrained model predicts ten times lower values
-    search.rescore()
+    search.repredict()
     for key, backups in search.tree.backups.items():
-        assert all(b.reward == pytest.approx(key / 1000) for b in backups)
+        assert all(b.value == pytest.approx(key / 1000) for b in backups)
         assert search.pool[key].value == pytest.approx(key / 1000)
     root = search.tree.nodes[ROOT]
     assert root.value_sum == pytest.approx(
-        sum(b.reward for bs in search.tree.backups.values() for b in bs)
+        sum(b.value for bs in search.tree.backups.values() for b in bs)
     )
     assert not any(n.measured for n in search.tree.live())
 
@@ -181,7 +181,7 @@ def test_without_floor_small_model_dominates() -> None:
 def test_untrained_cost_model_inherits_parent_value() -> None:
     search = _search(ScriptedProposer(["Up"], ["small"]), env=LineEnvironment(trained=False))
     child = search.step()
-    assert child.score == 0.0  # the sketch had no prediction: nothing random reaches the tree
+    assert child.value == 0.0  # the sketch had no prediction: nothing random reaches the tree
 
 
 def test_same_seed_same_proposals_same_tree() -> None:
@@ -235,7 +235,7 @@ def test_scoring_between_rounds_is_not_search_time() -> None:
         search.step()
     in_steps = search.summary()["time_s"]
     search.pick_for_measurement(4, [400, 300, 90])
-    search.rescore()
+    search.repredict()
     after = search.summary()["time_s"]
     assert 0 < in_steps["scoring"] <= in_steps["total"]
     assert after["scoring"] == in_steps["scoring"] and after["total"] == in_steps["total"]
