@@ -9,34 +9,26 @@ PyTorch / numpy timings and the machine's BLAS peak (``comparisons.json``) and w
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 from colt import interrupt
-from colt.config import SearchConfig, TuneConfig, load_search_config
-from colt.errors import UserError, unknown_choice
-from colt.options import add_llm_options, add_rpc_option, llm_names
-from colt.records import load_results
-
-CONFIGS = ("single-small", "single-large", "colt", "colt-random", "evolutionary", "random")
-PAPER_WORKLOADS = (
-    "llama3-8b-attention",
-    "deepseek-r1-moe",
-    "flux-attention",
-    "flux-conv",
-    "llama4-scout-mlp",
+from colt.bench_config import (
+    COMPARISONS_FILE,
+    FAILURES_FILE,
+    GRID_FILE,
+    BenchConfig,
+    make_bench,
 )
-QUICK_WORKLOADS = ("matmul",)
-GRID_FILE = "grid.json"
-COMPARISONS_FILE = "comparisons.json"
-FAILURES_FILE = "failures.json"
+from colt.config import SearchConfig, TuneConfig
+from colt.errors import UserError
+from colt.options import add_field_options, add_llm_options, llm_names, values_from_args
+from colt.records import load_results
 
 
 class TuningAPI(Protocol):
@@ -45,90 +37,6 @@ class TuningAPI(Protocol):
     def tune(self, config: TuneConfig, *, progress: bool = True) -> Path: ...
 
     def resume(self, run_dir: Path, *, progress: bool = True) -> Path: ...
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """One grid. ``small_model`` / ``large_model`` default to the smallest and largest model
-    (by parameters) of ``model_set`` restricted to ``models``."""
-
-    grid_dir: Path = Path("runs/grid")
-    workloads: tuple[str, ...] = QUICK_WORKLOADS
-    configs: tuple[str, ...] = CONFIGS
-    seeds: tuple[int, ...] = (0,)
-    trials: int = 32
-    model_set: str = "embedded"
-    models: tuple[str, ...] = ()  # restrict the set to these (empty: all of it)
-    small_model: str | None = None
-    large_model: str | None = None
-    num_threads: int | None = None
-    rpc: str | None = None  # HOST:PORT:KEY: every cell measures on the tracker's devices
-    search: SearchConfig = field(default_factory=SearchConfig)
-    baseline: str = "single-small"  # Table 2's sample-efficiency gain is over this config
-    compare: bool = True  # time PyTorch / numpy and the BLAS peak after the runs
-    report: bool = True
-
-    def __post_init__(self) -> None:
-        for config in self.configs:
-            if config not in CONFIGS:
-                raise unknown_choice("configuration", config, CONFIGS)
-        if self.trials < 1 or not self.seeds or not self.workloads:
-            raise UserError("a grid needs at least one workload, one seed and one trial")
-
-    @classmethod
-    def quick(cls, grid_dir: Path | str = "runs/grid-quick", **overrides: Any) -> BenchConfig:
-        """matmul 512³, one seed, 32 samples, all six configurations: about 20 minutes on this
-        project's 2-core VM with the embedded tiny LLMs (docs/results/2026-11-22-bench-quick);
-        widen it with ``workloads``."""
-        return cls(grid_dir=Path(grid_dir), **overrides)
-
-    @classmethod
-    def paper(cls, grid_dir: Path | str = "runs/grid-paper", **overrides: Any) -> BenchConfig:
-        """The paper's five workloads, 1000 samples, 10 seeds (§4.1: 10 repetitions)."""
-        values: dict[str, Any] = {
-            "workloads": PAPER_WORKLOADS,
-            "trials": 1000,
-            "seeds": tuple(range(10)),
-        }
-        return cls(grid_dir=Path(grid_dir), **(values | overrides))
-
-    def cell_dir(self, config: str, workload: str, seed: int) -> Path:
-        return self.grid_dir / config / workload / f"seed{seed}"
-
-    def cells(self) -> list[tuple[str, str, int]]:
-        """(config, workload, seed) in run order: single-model configs last, so that, should the
-        model set not load here, the full-set ``colt`` runs tell which model is which size."""
-        order = sorted(self.configs, key=lambda config: config.startswith("single-"))
-        return [(c, w, s) for c in order for w in self.workloads for s in self.seeds]
-
-    def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["grid_dir"] = str(self.grid_dir)
-        data["search"] = self.search.model_dump()
-        for key in ("workloads", "configs", "seeds", "models"):
-            data[key] = list(data[key])
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BenchConfig:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in fields}
-        for key in ("workloads", "configs", "seeds", "models"):
-            if key in values:
-                values[key] = tuple(values[key])
-        values["grid_dir"] = Path(values.get("grid_dir", "runs/grid"))
-        values["search"] = load_search_config(values.get("search", {}))
-        return cls(**values)
-
-    @classmethod
-    def load(cls, grid_dir: Path | str) -> BenchConfig:
-        """The definition a grid directory was started with, to resume it as it was."""
-        path = Path(grid_dir) / GRID_FILE
-        if not path.exists():
-            raise UserError(f"{grid_dir} is not a grid directory (no {GRID_FILE})")
-        return dataclasses.replace(
-            cls.from_json(json.loads(path.read_text())), grid_dir=Path(grid_dir)
-        )
 
 
 def cell_state(run_dir: Path) -> str:
@@ -219,7 +127,9 @@ def _write_definition(bench: BenchConfig) -> None:
     data = bench.to_json()
     if path.exists():
         old = json.loads(path.read_text())
-        for key in ("trials", "model_set"):
+        if "search" in old:  # as this version reads it (settings added since take defaults)
+            old["search"] = BenchConfig.from_json({"search": old["search"]}).to_json()["search"]
+        for key in ("trials", "model_set", "search"):
             if old.get(key) != data[key]:
                 raise UserError(
                     f"{bench.grid_dir} was started with {key}={old.get(key)!r}, "
@@ -327,16 +237,16 @@ def _say(line: str) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of `colt bench` (the CLI owns the parser, this module owns the grid)."""
     preset = parser.add_mutually_exclusive_group()
-    preset.add_argument("--quick", action="store_true", help="small grid (default)")
-    preset.add_argument("--paper", action="store_true", help="the paper's grid (days of CPU)")
-    preset.add_argument("--resume", metavar="GRID", help="finish a grid as it was defined")
-    parser.add_argument("--grid", help="grid directory (default runs/grid-quick or -paper)")
-    parser.add_argument("--workloads", nargs="+")
-    parser.add_argument(
-        "--configs", nargs="+", choices=CONFIGS, metavar="CONFIG", help="of: " + ", ".join(CONFIGS)
+    preset.add_argument("--quick", action="store_true", help="small grid: matmul, 32 samples")
+    preset.add_argument(
+        "--paper",
+        action="store_true",
+        help="the paper's grid: its five workloads, 1000 samples, 10 seeds (days of CPU)",
     )
-    parser.add_argument("--seeds", nargs="+", type=int)
-    parser.add_argument("--trials", type=int, help="measured samples per run")
+    preset.add_argument(
+        "--resume", metavar="GRID", help="finish a grid as it was defined (other options add to it)"
+    )
+    add_field_options(parser, BenchConfig, ["grid_dir", "workloads", "configs", "seeds", "trials"])
     add_llm_options(
         parser,
         set_dest="model_set",
@@ -345,40 +255,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         old_subset="--models",
         default_set=None,
     )
-    parser.add_argument("--small-model")
-    parser.add_argument("--large-model")
-    parser.add_argument("--threads", type=int, dest="num_threads")
-    add_rpc_option(parser)
-    parser.add_argument("--no-compare", dest="compare", action="store_false", default=None)
-    parser.add_argument("--no-report", dest="report", action="store_false", default=None)
+    add_field_options(
+        parser, BenchConfig, ["small_model", "large_model", "num_threads", "rpc", "baseline"]
+    )
+    parser.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        default=None,
+        help="skip timing PyTorch and numpy on the grid's workloads",
+    )
+    parser.add_argument(
+        "--no-report", dest="report", action="store_false", default=None, help="write no report"
+    )
+    add_field_options(parser.add_argument_group("COLT search (every COLT cell)"), SearchConfig)
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
-    overrides = {
-        key: getattr(args, key)
-        for key in (
-            "workloads",
-            "configs",
-            "seeds",
-            "trials",
-            "model_set",
-            "models",
-            "small_model",
-            "large_model",
-            "num_threads",
-            "rpc",
-            "compare",
-            "report",
-        )
-        if getattr(args, key) is not None
-    }
-    for key in ("workloads", "configs", "seeds"):
-        if key in overrides:
-            overrides[key] = tuple(overrides[key])
-    if "models" in overrides:
-        overrides["models"] = llm_names(overrides["models"])
+    overrides = values_from_args(args, BenchConfig)
+    overrides.pop("grid_dir", None)
+    for key in ("model_set", "compare", "report"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    if args.models is not None:
+        overrides["models"] = llm_names(args.models)
+    search = values_from_args(args, SearchConfig)
     if args.resume:
-        return dataclasses.replace(BenchConfig.load(args.resume), **overrides)
+        if search:
+            raise UserError(
+                "a grid's search settings are fixed when it starts; drop them to resume "
+                f"{args.resume}, or start another grid"
+            )
+        return make_bench(**(BenchConfig.load(args.resume).model_dump() | overrides))
+    if search:
+        overrides["search"] = SearchConfig(**search)
     make = BenchConfig.paper if args.paper else BenchConfig.quick
-    return make(args.grid, **overrides) if args.grid else make(**overrides)
+    return make(args.grid_dir, **overrides) if args.grid_dir else make(**overrides)

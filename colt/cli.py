@@ -10,15 +10,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from colt import interrupt
-from colt.config import OVERLAP, PROPOSERS, STRATEGIES, TuneConfig, explain
+from colt.config import SearchConfig, TuneConfig, explain
 from colt.errors import UserError
-from colt.options import (
-    add_llm_options,
-    add_rpc_option,
-    add_search_options,
-    llm_names,
-    search_config_from_args,
-)
+from colt.options import add_field_options, add_llm_options, llm_names, values_from_args
 
 EPILOG = """examples:
   colt tune                                    COLT on matmul with the two embedded local LLMs
@@ -125,40 +119,9 @@ def _add(
     return sub
 
 
-class _DefaultsHelpFormatter(argparse.HelpFormatter):
-    """Shows an option's default unless it has none worth showing (None, a flag's False) or
-    its help already explains it (``is``: a default of 0 is worth showing, unlike False)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = action.help or ""
-        unshown = action.default is None or action.default is False or action.default == ""
-        if unshown or action.default == argparse.SUPPRESS or "(default" in text:
-            return text
-        return f"{text} (default: %(default)s)"
-
-
 def _add_tune(commands: argparse._SubParsersAction) -> None:
     tune = _add(commands, "tune", "search a fast schedule for one workload", _tune)
-    tune.formatter_class = _DefaultsHelpFormatter
-    tune.add_argument(
-        "--workload",
-        default="matmul",
-        help="a kernel or network from `colt workloads`, or FILE.py:FUNCTION returning a TVM "
-        "PrimFunc (a kernel), a Relax IRModule or a (torch.nn.Module, example_inputs) pair "
-        "(a network, tuned task by task)",
-    )
-    tune.add_argument(
-        "--strategy",
-        default="colt",
-        choices=STRATEGIES,
-        help="colt: the shared-tree search; evolutionary / random: MetaSchedule's stock searches",
-    )
-    tune.add_argument(
-        "--proposer",
-        default="llm",
-        choices=PROPOSERS,
-        help="who proposes transformations in COLT: the model set's LLMs, or random (no LLM)",
-    )
+    add_field_options(tune, TuneConfig, ["workload", "strategy", "proposer"])
     add_llm_options(
         tune,
         set_dest="llms",
@@ -167,34 +130,8 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         old_subset="--only-models",
         default_set="embedded",
     )
-    tune.add_argument("--trials", type=int, default=64, help="measured samples (the budget)")
-    tune.add_argument(
-        "--seed", type=int, default=0, help="seed of every random choice of the search"
-    )
-    _add_where_options(tune)
-    add_search_options(tune.add_argument_group("COLT search (defaults from the paper)"))
-
-
-def _add_where_options(tune: argparse.ArgumentParser) -> None:
-    """Where `colt tune` builds, measures and writes."""
-    tune.add_argument(
-        "--target",
-        help="JSON TVM target, e.g. "
-        '\'{"kind": "llvm", "mcpu": "znver4", "num-cores": 2}\' (default: this CPU)',
-    )
-    tune.add_argument(
-        "--threads", type=int, help="TVM runtime threads when measuring (default: all cores)"
-    )
-    add_rpc_option(tune)
-    tune.add_argument(
-        "--overlap",
-        choices=OVERLAP,
-        default="auto",
-        help="ask the models for the next round while this round is measured; auto: when "
-        "every model is served from another machine",
-    )
-    tune.add_argument(
-        "--out", type=Path, help="run directory (default: runs/WORKLOAD-STRATEGY-TIME)"
+    add_field_options(
+        tune, TuneConfig, ["trials", "seed", "target", "num_threads", "rpc", "overlap", "out_dir"]
     )
     tune.add_argument(
         "--resume",
@@ -203,6 +140,8 @@ def _add_where_options(tune: argparse.ArgumentParser) -> None:
         help="finish an interrupted run; other options are read from it",
     )
     tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    search = tune.add_argument_group("COLT search (defaults from the paper)")
+    add_field_options(search, SearchConfig)
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -218,21 +157,11 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _tune_config(args: argparse.Namespace) -> TuneConfig:
-    search = search_config_from_args(args)
     return TuneConfig(
-        workload=args.workload,
-        strategy=args.strategy,
-        proposer=args.proposer,
         model_set=args.llms,
         models=llm_names(args.only_llms),
-        trials=args.trials,
-        seed=args.seed,
-        target=args.target,
-        num_threads=args.threads,
-        rpc=args.rpc,
-        overlap=args.overlap,
-        out_dir=args.out,
-        search=search,
+        search=SearchConfig(**values_from_args(args, SearchConfig)),
+        **values_from_args(args, TuneConfig),
     )
 
 

@@ -7,13 +7,14 @@ Both models validate when they are made (choices, ranges, unknown or retired set
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from colt.errors import UserError, unknown_choice
-from colt.search.config import DEFAULT_EXPANSIONS_PER_ROUND, SearchConfig, setting_options
+from colt.search.config import DEFAULT_EXPANSIONS_PER_ROUND, SearchConfig
 
 __all__ = [
     "DEFAULT_EXPANSIONS_PER_ROUND",
@@ -34,32 +35,78 @@ PROPOSERS: tuple[str, ...] = get_args(ProposerKind)
 OVERLAP: tuple[str, ...] = get_args(Overlap)
 
 
+RPC_HELP = (
+    "time and verify on the devices an RPC tracker hands out under KEY, built here for "
+    "--target; devices under one key must be the same kind of machine (default: this machine)"
+)
+
+
+def option(default: Any, *, flag: str, help: str, metavar: str | None = None, **rules: Any) -> Any:
+    """A configuration field that is also a command-line option (``colt.options``); ``rules``
+    are pydantic's bounds (``gt``, ``ge``, ...) and ``positive`` words the error for ``gt=0``."""
+    positive = rules.pop("positive", None)
+    extra = {"flag": flag, "help": help, "metavar": metavar, "positive": positive}
+    return Field(default, json_schema_extra=extra, **rules)
+
+
 class TuneConfig(BaseModel):
     """One run: what to tune, how, with which models, and where to write it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    workload: str = "matmul"
-    strategy: Strategy = "colt"
-    proposer: ProposerKind = "llm"
-    model_set: str = "embedded"
-    models: tuple[str, ...] = ()  # restrict the model set to these names (empty: all)
-    trials: int = Field(
-        default=64,
-        gt=0,
-        json_schema_extra={"flag": "--trials", "positive": "a positive number of samples"},
+    workload: str = option(
+        "matmul",
+        flag="--workload",
+        help="a kernel or network from `colt workloads`, or FILE.py:FUNCTION returning a TVM "
+        "PrimFunc (a kernel), a Relax IRModule or a (torch.nn.Module, example_inputs) pair "
+        "(a network, tuned task by task)",
     )
-    seed: int = Field(default=0, ge=0, json_schema_extra={"flag": "--seed"})
-    target: str | None = None  # JSON target; None: the host CPU
-    # None: all cores of the machine
-    num_threads: int | None = Field(default=None, gt=0, json_schema_extra={"flag": "--threads"})
-    rpc: str | None = None  # HOST:PORT:KEY of an RPC tracker; None: measure on this machine
-    out_dir: Path | None = None  # None: runs/<workload>-<strategy>-<timestamp>
-    search: SearchConfig = Field(default_factory=SearchConfig)
-    verify: bool = True
+    strategy: Strategy = option(
+        "colt",
+        flag="--strategy",
+        help="colt: the shared-tree search; evolutionary / random: MetaSchedule's stock searches",
+    )
+    proposer: ProposerKind = option(
+        "llm",
+        flag="--proposer",
+        help="who proposes transformations in COLT: the LLM set's models, or random (no LLM)",
+    )
+    model_set: str = "embedded"  # --llms (colt.options.add_llm_options: it has old spellings)
+    models: tuple[str, ...] = ()  # --only-llms: restrict the set to these names (empty: all)
+    trials: int = option(
+        64,
+        flag="--trials",
+        help="measured samples (the budget)",
+        gt=0,
+        positive="a positive number of samples",
+    )
+    seed: int = option(0, flag="--seed", help="seed of every random choice of the search", ge=0)
+    target: str | None = option(
+        None,
+        flag="--target",
+        help="JSON TVM target, e.g. "
+        '\'{"kind": "llvm", "mcpu": "znver4", "num-cores": 2}\' (default: this CPU)',
+    )
+    num_threads: int | None = option(
+        None, flag="--threads", help="TVM runtime threads when measuring (default: all cores)", gt=0
+    )
+    rpc: str | None = option(None, flag="--rpc", metavar="HOST:PORT:KEY", help=RPC_HELP)
     # Model calls for the next round while this round is measured: "auto" when every model is
     # served from another machine (an endpoint on this machine would share the measuring cores).
-    overlap: Overlap = "auto"
+    overlap: Overlap = option(
+        "auto",
+        flag="--overlap",
+        help="ask the models for the next round while this round is measured; auto: when "
+        "every model is served from another machine",
+    )
+    out_dir: Path | None = option(
+        None,
+        flag="--out",
+        metavar="DIR",
+        help="run directory (default: runs/WORKLOAD-STRATEGY-TIME)",
+    )
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    verify: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -85,10 +132,10 @@ def load_search_config(data: dict[str, Any]) -> SearchConfig:
         raise UserError(explain(error)) from None
 
 
-def explain(error: ValidationError) -> str:
+def explain(error: ValidationError, model: type[BaseModel] | None = None) -> str:
     """The first problem pydantic found, as one sentence that names the option to change."""
     problem = error.errors()[0]
-    location = [str(part) for part in problem["loc"]]
+    location = [str(part) for part in problem["loc"] if not isinstance(part, int)]
     name, value = location[-1] if location else "", problem.get("input")
     if problem["type"] == "extra_forbidden":
         retired = sorted(
@@ -100,15 +147,16 @@ def explain(error: ValidationError) -> str:
             f"new one"
         )
     if problem["type"] == "literal_error":
-        choices = {"strategy": STRATEGIES, "proposer": PROPOSERS, "overlap": OVERLAP}[name]
-        return str(unknown_choice(name, str(value), choices))
-    options = _options(name)
+        expected = str(problem.get("ctx", {}).get("expected", ""))
+        choices = tuple(re.findall(r"'([^']*)'", expected))
+        return str(unknown_choice(name.removesuffix("s"), str(value), choices))
+    options = _options(name, model)
     flag = options.get("flag") or name
     low, high = options.get("low"), options.get("high")
     if low is not None and high is not None:
         return f"{flag} must be between {low:g} and {high:g}, not {value}"
     if problem["type"] == "greater_than":
-        what = options.get("positive", "positive")
+        what = options.get("positive") or "positive"
         return f"{flag} must be {what}, not {value}"
     if problem["type"] == "greater_than_equal":
         bound = problem.get("ctx", {}).get("ge")
@@ -117,9 +165,9 @@ def explain(error: ValidationError) -> str:
     return f"{flag}: {problem['msg'].lower()}, not {value!r}"
 
 
-def _options(name: str) -> dict[str, Any]:
-    if name in SearchConfig.model_fields:
-        return setting_options(name)
-    field = TuneConfig.model_fields.get(name)
-    extra = field.json_schema_extra if field else None
-    return dict(extra) if isinstance(extra, dict) else {}
+def _options(name: str, model: type[BaseModel] | None) -> dict[str, Any]:
+    for owner in (model, TuneConfig, SearchConfig):
+        if owner is not None and name in owner.model_fields:
+            extra = owner.model_fields[name].json_schema_extra
+            return dict(extra) if isinstance(extra, dict) else {}
+    return {}

@@ -1,14 +1,16 @@
-"""Command-line pieces: the LLM-set options of `colt tune` and `colt bench`, the search
-settings (generated from ``SearchConfig``'s fields) and ``--rpc``."""
+"""Command-line options made from the typed configuration: each field of ``TuneConfig``,
+``SearchConfig`` or ``BenchConfig`` that names a flag becomes an option with the field's type,
+choices, default and help; plus the LLM-set options with their deprecated spellings."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import types
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin
 
-from colt.search.config import SearchConfig, setting_options
+from pydantic import BaseModel
 
 
 class DeprecatedSpelling(argparse.Action):
@@ -77,43 +79,73 @@ def add_llm_options(
     )
 
 
-def add_search_options(group: argparse._ArgumentGroup) -> None:
-    """One option per search setting that names a flag (colt.search.config.setting)."""
-    defaults = SearchConfig()
-    for name in SearchConfig.model_fields:
-        options = setting_options(name)
+def field_options(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """What a field's ``json_schema_extra`` says about its command-line option: flag, help,
+    metavar, negate, low, high (a field without a flag has no option)."""
+    extra = model.model_fields[name].json_schema_extra
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
+def add_field_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    model: type[BaseModel],
+    names: Sequence[str] | None = None,
+) -> None:
+    """One option per field of ``model`` (or of ``names``) that names a flag. Its type,
+    choices and shown default come from the field; an option left unset parses as None, so the
+    model's own default applies (``values_from_args``)."""
+    for name in names or list(model.model_fields):
+        options = field_options(model, name)
         flag = options.get("flag")
         if flag is None:
             continue
-        text = options["help"]
-        if options["negate"]:  # unset (None) keeps the setting's default, True
-            group.add_argument(flag, dest=name, action="store_const", const=False, help=text)
+        field = model.model_fields[name]
+        text = options.get("help", "")
+        if options.get("negate"):  # a --no-X switch: unset keeps the default, True
+            parser.add_argument(flag, dest=name, action="store_const", const=False, help=text)
             continue
-        default = getattr(defaults, name)
-        metavar = flag.removeprefix("--").upper().replace("-", "_")
-        kind = float if isinstance(default, float) else int
-        group.add_argument(flag, dest=name, type=kind, default=default, metavar=metavar, help=text)
+        default = field.get_default(call_default_factory=True)
+        if not (default is None or default == ()) and "(default" not in text:
+            text += f" (default: {_shown(default)})"
+        kind, many = _argument_type(field.annotation)
+        extra: dict[str, Any] = {"nargs": "+"} if many else {}
+        if isinstance(kind, tuple):  # a Literal: its values are the choices
+            extra["choices"] = kind
+            extra["metavar"] = options.get("metavar") or ("{" + ",".join(kind) + "}")
+        else:
+            extra["type"] = kind
+            extra["metavar"] = options.get("metavar") or flag.removeprefix("--").upper().replace(
+                "-", "_"
+            )
+        parser.add_argument(flag, dest=name, default=None, help=text, **extra)
 
 
-def search_config_from_args(args: argparse.Namespace) -> SearchConfig:
-    """The search settings of a parsed ``colt tune`` command line (unset switches: defaults)."""
-    return SearchConfig(
-        **{
-            name: getattr(args, name)
-            for name in SearchConfig.model_fields
-            if setting_options(name).get("flag") and getattr(args, name) is not None
-        }
-    )
+def values_from_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
+    """The fields of ``model`` the command line set (lists as tuples), to build it with."""
+    values = {}
+    for name in model.model_fields:
+        if field_options(model, name).get("flag") and getattr(args, name, None) is not None:
+            value = getattr(args, name)
+            values[name] = tuple(value) if isinstance(value, list) else value
+    return values
 
 
-def add_rpc_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--rpc",
-        metavar="HOST:PORT:KEY",
-        help="time and verify on the devices an RPC tracker hands out under KEY, built here "
-        "for --target; devices under one key must be the same kind of machine "
-        "(default: this machine)",
-    )
+def _argument_type(annotation: Any) -> tuple[Any, bool]:
+    """(argparse type or Literal choices, whether the option takes several values)."""
+    many = False
+    if get_origin(annotation) in (Union, types.UnionType):  # X | None
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is tuple:
+        annotation, many = get_args(annotation)[0], True
+    if get_origin(annotation) is Literal:
+        return tuple(str(a) for a in get_args(annotation)), many
+    return annotation, many
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return " ".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def llm_names(values: Sequence[str] | None) -> tuple[str, ...]:

@@ -6,22 +6,23 @@ import argparse
 import json
 import sys
 import types
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from colt import interrupt
 from colt.bench import (
-    CONFIGS,
     BenchConfig,
     add_arguments,
     cell_state,
     config_from_args,
+    make_bench,
     model_pair,
     run_grid,
     tune_config,
 )
+from colt.bench_config import CONFIGS
 from colt.config import TuneConfig
 from colt.errors import UserError
 from tests.test_report import LARGE, SMALL, make_run
@@ -189,12 +190,19 @@ def test_presets_round_trip_and_validate(tmp_path: Path) -> None:
     assert paper.trials == 1000 and len(paper.workloads) == 5 and len(paper.seeds) == 10
     quick = BenchConfig.quick(tmp_path, seeds=(0, 1))
     assert BenchConfig.from_json(json.loads(json.dumps(quick.to_json()))) == quick
-    with pytest.raises(UserError, match="configuration"):
-        BenchConfig(configs=("colt", "nonsense"))
+    with pytest.raises(UserError, match="unknown config 'nonsense'; valid choices: colt, "):
+        make_bench(configs=("colt", "nonsense"))
+    with pytest.raises(UserError, match="--trials must be a positive number of samples, not 0"):
+        make_bench(trials=0)
+    with pytest.raises(UserError, match="settings this version does not have .retired_knob"):
+        BenchConfig.from_json(quick.to_json() | {"retired_knob": 1})
     config = bench(tmp_path, configs=("random",))
     run_grid(config, api=FakeAPI(), progress=False)
     with pytest.raises(UserError, match="trials"):
-        run_grid(replace(config, trials=9), api=FakeAPI(), progress=False)
+        run_grid(config.model_copy(update={"trials": 9}), api=FakeAPI(), progress=False)
+    changed_search = config.search.model_copy(update={"lam": 0.9})
+    with pytest.raises(UserError, match="search"):
+        run_grid(config.model_copy(update={"search": changed_search}), api=FakeAPI())
 
 
 def test_command_line_overrides(tmp_path: Path) -> None:
@@ -211,6 +219,11 @@ def test_command_line_overrides(tmp_path: Path) -> None:
             "--trials",
             "16",
             "--no-compare",
+            "--baseline",
+            "colt-random",
+            "--lam",
+            "0.25",
+            "--no-course-alteration",
         ]
     )
     config = config_from_args(args)
@@ -220,4 +233,6 @@ def test_command_line_overrides(tmp_path: Path) -> None:
         16,
         False,
     )
+    assert config.baseline == "colt-random" and config.search.lam == 0.25
+    assert config.search.course_alteration is False and config.search.branching_factor == 2
     assert config.configs == CONFIGS and config.grid_dir == tmp_path / "g"

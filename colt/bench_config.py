@@ -1,0 +1,139 @@
+"""What one comparison grid is: configurations × workloads × seeds at one budget, with the
+LLM set, the search settings and where it lives. Validated when made; ``grid.json`` holds it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from colt.config import RPC_HELP, SearchConfig, explain, option
+from colt.errors import UserError
+
+PAPER_WORKLOADS = (
+    "llama3-8b-attention",
+    "deepseek-r1-moe",
+    "flux-attention",
+    "flux-conv",
+    "llama4-scout-mlp",
+)
+QUICK_WORKLOADS = ("matmul",)
+GRID_FILE = "grid.json"
+COMPARISONS_FILE = "comparisons.json"
+FAILURES_FILE = "failures.json"
+
+
+Config = Literal["single-small", "single-large", "colt", "colt-random", "evolutionary", "random"]
+CONFIGS: tuple[str, ...] = get_args(Config)
+GRID_RECORD_ONLY = ("colt_version", "cells")  # written to grid.json beside the definition
+
+
+class BenchConfig(BaseModel):
+    """One grid, validated when made. ``small_model`` / ``large_model`` default to the smallest
+    and largest model (by parameters) of ``model_set`` restricted to ``models``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    grid_dir: Path = option(
+        Path("runs/grid"),
+        flag="--grid",
+        metavar="DIR",
+        help="grid directory (default: runs/grid-quick, or runs/grid-paper with --paper)",
+    )
+    workloads: tuple[str, ...] = option(
+        QUICK_WORKLOADS,
+        flag="--workloads",
+        metavar="WORKLOAD",
+        help="workloads from `colt workloads`",
+        min_length=1,
+    )
+    configs: tuple[Config, ...] = option(
+        CONFIGS,
+        flag="--configs",
+        metavar="CONFIG",
+        help="configurations to run, of: " + ", ".join(CONFIGS),
+        min_length=1,
+    )
+    seeds: tuple[int, ...] = option(
+        (0,), flag="--seeds", metavar="SEED", help="one run per seed", min_length=1
+    )
+    trials: int = option(
+        32,
+        flag="--trials",
+        help="measured samples per run",
+        gt=0,
+        positive="a positive number of samples",
+    )
+    model_set: str = "embedded"  # --llms (colt.options.add_llm_options: it has old spellings)
+    models: tuple[str, ...] = ()  # --only-llms: restrict the set to these (empty: all of it)
+    small_model: str | None = option(
+        None, flag="--small-model", metavar="NAME", help="single-small's model (default: smallest)"
+    )
+    large_model: str | None = option(
+        None, flag="--large-model", metavar="NAME", help="single-large's model (default: largest)"
+    )
+    num_threads: int | None = option(
+        None, flag="--threads", help="TVM runtime threads when measuring (default: all cores)", gt=0
+    )
+    rpc: str | None = option(None, flag="--rpc", metavar="HOST:PORT:KEY", help=RPC_HELP)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    baseline: Config = option(
+        "single-small",
+        flag="--baseline",
+        help="the configuration Table 2's sample-efficiency gain is measured against",
+    )
+    compare: bool = True  # --no-compare: time PyTorch / numpy after the runs
+    report: bool = True  # --no-report
+
+    @classmethod
+    def quick(cls, grid_dir: Path | str = "runs/grid-quick", **overrides: Any) -> BenchConfig:
+        """matmul 512³, one seed, 32 samples, all six configurations: about 20 minutes on this
+        project's 2-core VM with the embedded tiny LLMs (docs/results/2026-11-22-bench-quick);
+        widen it with ``workloads``."""
+        return make_bench(grid_dir=Path(grid_dir), **overrides)
+
+    @classmethod
+    def paper(cls, grid_dir: Path | str = "runs/grid-paper", **overrides: Any) -> BenchConfig:
+        """The paper's five workloads, 1000 samples, 10 seeds (§4.1: 10 repetitions)."""
+        values: dict[str, Any] = {
+            "workloads": PAPER_WORKLOADS,
+            "trials": 1000,
+            "seeds": tuple(range(10)),
+        }
+        return make_bench(grid_dir=Path(grid_dir), **(values | overrides))
+
+    def cell_dir(self, config: str, workload: str, seed: int) -> Path:
+        return self.grid_dir / config / workload / f"seed{seed}"
+
+    def cells(self) -> list[tuple[str, str, int]]:
+        """(config, workload, seed) in run order: single-model configs last, so that, should the
+        model set not load here, the full-set ``colt`` runs tell which model is which size."""
+        order = sorted(self.configs, key=lambda config: config.startswith("single-"))
+        return [(c, w, s) for c in order for w in self.workloads for s in self.seeds]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BenchConfig:
+        """A grid's saved definition; a setting this version does not have is refused by name."""
+        return make_bench(**{k: v for k, v in data.items() if k not in GRID_RECORD_ONLY})
+
+    @classmethod
+    def load(cls, grid_dir: Path | str) -> BenchConfig:
+        """The definition a grid directory was started with, to resume it as it was."""
+        path = Path(grid_dir) / GRID_FILE
+        if not path.exists():
+            raise UserError(f"{grid_dir} is not a grid directory (no {GRID_FILE})")
+        data = json.loads(path.read_text())
+        return cls.from_json(data | {"grid_dir": str(grid_dir)})
+
+
+def make_bench(**values: Any) -> BenchConfig:
+    """A grid definition, or the one sentence that says what is wrong with it."""
+    try:
+        return BenchConfig(**values)
+    except ValidationError as error:
+        raise UserError(explain(error, BenchConfig)) from None
