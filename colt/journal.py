@@ -1,9 +1,11 @@
 """The run's journal: typed events, one JSON line each, flushed and fsynced as they happen.
 
-A killed run resumes from them (``colt.replay``, ``schedule.recorder``, ``network_run``): the
-answers models gave, the cost model's scores, every measured sample and the baselines timed
-once. Each event names its kind; reading a journal parses every line into its event type, so
-a line this version does not know is refused with one sentence, not misread.
+A killed run resumes from them: the search's own events (``colt.search.events``: programs
+offered, nodes added and pruned, predictions) rebuild its tree and pool, the answers models gave
+(``colt.replay``) its call statistics, every measured sample (``schedule.recorder``) its curve,
+and the baselines are timed once. Each event names its kind; reading a journal parses every
+line into its event type, so a line this version does not know is refused with one sentence,
+not misread.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from colt.errors import UserError
-
-
-class Event(BaseModel):
-    model_config = ConfigDict(frozen=True)
+from colt.search.events import (
+    Event,
+    NodeAdded,
+    NodePruned,
+    NodeRevisited,
+    ProgramsOffered,
+    ValuesPredicted,
+)
 
 
 class ProposalAnswered(Event):
@@ -36,17 +42,6 @@ class ProposalAnswered(Event):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     answer_errors: list[str] = Field(default_factory=list)
-
-
-class ValuesPredicted(Event):
-    """The cost model's predicted values for a batch of programs, by structural key."""
-
-    kind: Literal["score"] = "score"
-    keys: list[Any]
-    # written as "scores", the name earlier journals used
-    values: list[float | None] = Field(
-        validation_alias=AliasChoices("values", "scores"), serialization_alias="scores"
-    )
 
 
 class SampleMeasured(Event):
@@ -92,6 +87,10 @@ class TunedPassTimed(Event):
 AnyEvent = Annotated[
     ProposalAnswered
     | ValuesPredicted
+    | ProgramsOffered
+    | NodeAdded
+    | NodePruned
+    | NodeRevisited
     | SampleMeasured
     | NaiveTimed
     | UnscheduledPassTimed

@@ -1,27 +1,21 @@
-"""Journaling wrappers around the search's two outside calls (proposals and predictions).
-
-A live run writes every answer to the journal; a resumed run replays the recorded answers in
-order, so the seeded search rebuilds exactly the same tree without calling a model or the cost
-model again, then goes live at the first call the journal does not hold.
-"""
+"""The journal's record of model calls: a live run writes every answer; a resumed run, while
+it rebuilds its tree from the search's events, gets the recorded answers in order (for the
+models' call statistics) without calling a model, then goes live at the first call the journal
+does not hold."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from colt.journal import Event, Journal, ProposalAnswered, ValuesPredicted
+from colt.journal import Event, Journal, ProposalAnswered
 from colt.search.base import (
-    ApplyResult,
     Edit,
-    Environment,
     JointAction,
     PromptContext,
     Proposal,
     Proposer,
-    State,
 )
 
 E = TypeVar("E", bound=Event)
@@ -92,6 +86,8 @@ class JournaledProposer:
     def __init__(self, live: Proposer, journal: Journal) -> None:
         self.live_proposer = live
         self.replay = _Replay(journal, ProposalAnswered)
+        # the live proposer's random generators, whose states the search's events carry
+        self.generators: dict[str, np.random.Generator] = dict(getattr(live, "generators", {}))
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
         event = self.replay.next_matching(model=model, depth=context.leaf_depth)
@@ -100,40 +96,3 @@ class JournaledProposer:
         proposal = self.live_proposer.propose(model, context)
         self.replay.record(proposal_event(model, context.leaf_depth, proposal))
         return proposal
-
-
-class JournaledEnvironment:
-    """Delegates to ``env``; predictions are journaled and replayed."""
-
-    def __init__(self, env: Environment, journal: Journal) -> None:
-        self.env = env
-        self.transformations = env.transformations
-        self.replay = _Replay(journal, ValuesPredicted)
-
-    def key(self, state: State) -> Hashable:
-        return self.env.key(state)
-
-    def apply(self, state: State, edits: Sequence[Edit], rng: np.random.Generator) -> ApplyResult:
-        return self.env.apply(state, edits, rng)
-
-    def predict(self, states: Sequence[State]) -> list[float | None]:
-        keys = [self.env.key(s) for s in states]
-        event = self.replay.next_matching(keys=keys)
-        if event is not None:
-            return list(event.values)
-        values = self.env.predict(states)
-        self.replay.record(ValuesPredicted(keys=keys, values=values))
-        return values
-
-    def preview(
-        self, state: State, count: int, rng: np.random.Generator
-    ) -> list[tuple[Edit, float | None]]:
-        """Not journaled: only a live scripted model asks for it, and a replayed proposal
-        does not (its answer comes from the journal)."""
-        return self.env.preview(state, count, rng)
-
-    def describe(self, state: State) -> str:
-        return self.env.describe(state)
-
-    def history(self, state: State) -> tuple[str, ...]:
-        return self.env.history(state)

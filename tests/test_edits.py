@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import tvm
 from tvm import te, topi
 
+from colt.journal import json_default
 from colt.schedule.cpu_vocabulary import _tile_moves
 from colt.schedule.edits import (
     CPU_VOCABULARY,
@@ -293,3 +296,16 @@ def test_vocabulary(target: tvm.target.Target) -> None:
     assert vocabulary_for(target) is CPU_VOCABULARY
     assert [t.name for t in CPU_VOCABULARY] == ["TileSize", "Parallel", "Unroll", "ComputeLocation"]
     assert all(t.help and "\n" not in t.help for t in CPU_VOCABULARY)
+
+
+@pytest.mark.parametrize("workload", ["matmul", "softmax"])
+def test_a_program_comes_back_from_its_json(workload: str, request: pytest.FixtureRequest) -> None:
+    """The journal keeps programs as trace JSON; a resumed run rebuilds the same programs."""
+    space: ProgramSpace = request.getfixturevalue(workload)
+    rng = np.random.default_rng(3)
+    programs = space.design_spaces() + [space.random_sample(rng) for _ in range(3)]
+    for program in programs:
+        data = json.loads(json.dumps(space.to_json(program), default=json_default))
+        again = space.from_json(data)
+        assert again.key == program.key
+        assert space.history(again) == space.history(program)

@@ -19,7 +19,7 @@ from colt.journal import (
     UnscheduledPassTimed,
     ValuesPredicted,
 )
-from colt.replay import JournaledEnvironment, JournaledProposer
+from colt.replay import JournaledProposer
 from colt.search.base import ModelInfo, PromptContext, Proposal
 from colt.search.mcts import Search
 from tests.search.fakes import LineEnvironment, PerModelProposer, fake_latency
@@ -88,16 +88,20 @@ class _Refusing:
         raise AssertionError("a replayed run must not ask a model what the journal holds")
 
 
-def _search(env, proposer) -> Search:
+ANSWERS = {"small": (["Up", "Up"], "large"), "large": (["Down", "Up"], "small")}
+
+
+def _search(env, proposer, journal: Journal, *, seed: int = 11) -> Search:
     clock = itertools.count(0.0, 0.001)
     search = Search(
         env,
         proposer,
         MODELS,
         config=SearchConfig(rollout_steps=2),
-        seed=11,
-        trials_total=40,
+        seed=seed,
+        trials_total=60,
         clock=lambda: next(clock),
+        log=journal,
     )
     search.start([50, 60])
     return search
@@ -107,31 +111,59 @@ def _run(search: Search, rounds: int) -> None:
     for _ in range(rounds):
         for _ in range(3):
             search.step()
-        for pick in search.pick_for_measurement(4, ()):
+        for pick in search.pick_for_measurement(4, [30, 70, 90, 110]):
             search.record_measurement(pick.key, fake_latency(pick.key))
+        search.end_round()
 
 
-def test_a_search_replayed_from_its_journal_rebuilds_the_same_tree(tmp_path: Path) -> None:
-    answers = {"small": (["Up", "Up"], "large"), "large": (["Down", "Up"], "small")}
-    path = tmp_path / "journal.jsonl"
-    live_env = LineEnvironment()
+def _live(path: Path, rounds: int) -> Search:
     journal = Journal(path)
-    live = _search(
-        JournaledEnvironment(live_env, journal),
-        JournaledProposer(PerModelProposer(answers), journal),
+    search = _search(
+        LineEnvironment(), JournaledProposer(PerModelProposer(ANSWERS), journal), journal
     )
-    _run(live, 3)
+    _run(search, rounds)
     journal.close()
-    assert live.tree.depth() >= 2 and live_env.score_calls > 0
+    return search
 
-    replay_env = LineEnvironment(trained=False)  # a replay that scored live would differ
+
+def _resumed(path: Path, rounds: int, *, seed: int = 11) -> tuple[Search, LineEnvironment]:
+    env = LineEnvironment(trained=False)  # a replay that predicted live would differ
     journal = Journal(path)
-    replayed = _search(
-        JournaledEnvironment(replay_env, journal), JournaledProposer(_Refusing(), journal)
-    )
-    _run(replayed, 3)
-    assert replay_env.score_calls == 0
+    search = _search(env, JournaledProposer(_Refusing(), journal), journal, seed=seed)
+    _run(search, rounds)
+    return search, env
+
+
+def test_a_search_is_rebuilt_from_its_events_whatever_its_randomness(tmp_path: Path) -> None:
+    """Replaying draws no random number: a resumed search with another seed (as a code change
+    that consumes randomness differently would have) rebuilds the very same tree and pool,
+    without calling a model or the cost model."""
+    live = _live(tmp_path / "journal.jsonl", 3)
+    assert live.tree.depth() >= 2 and live.course_alterations + live.duplicates >= 0
+    kinds = {type(e).__name__ for e in Journal(tmp_path / "journal.jsonl").events}
+    assert {"NodeAdded", "ProgramsOffered", "ValuesPredicted", "ProposalAnswered"} <= kinds
+    replayed, env = _resumed(tmp_path / "journal.jsonl", 3, seed=999)
+    assert env.score_calls == 0
     assert replayed.tree.to_json() == live.tree.to_json()
+    assert {k: c.snapshot() for k, c in replayed.counters.items()} == {
+        k: c.snapshot() for k, c in live.counters.items()
+    }
+    assert sorted(map(str, replayed.pool.values())) == sorted(map(str, live.pool.values()))
+    assert replayed.record.replayed > 0
+
+
+def test_a_resumed_search_goes_on_as_if_never_stopped(tmp_path: Path) -> None:
+    """After the replay, every generator is where the last replayed event left it: the resumed
+    run's live rounds are the uninterrupted run's."""
+    whole = _live(tmp_path / "whole.jsonl", 5)
+    _live(tmp_path / "killed.jsonl", 3)
+    journal = Journal(tmp_path / "killed.jsonl")
+    resumed = _search(
+        LineEnvironment(), JournaledProposer(PerModelProposer(ANSWERS), journal), journal
+    )
+    _run(resumed, 5)
+    assert resumed.tree.to_json() == whole.tree.to_json()
+    assert resumed.expansions == whole.expansions
 
 
 def test_the_run_directory_page_names_every_event_kind() -> None:
@@ -143,6 +175,6 @@ def test_the_run_directory_page_names_every_event_kind() -> None:
     (line,) = [row for row in page.splitlines() if row.startswith("| `journal.jsonl`")]
     union = get_args(AnyEvent)[0]
     kinds = [cls.model_fields["kind"].default for cls in get_args(union)]
-    assert len(kinds) == 6
+    assert len(kinds) == 10
     for kind in kinds:
         assert f"`{kind}`" in line, kind

@@ -69,6 +69,8 @@ class LLMProposer:
         self._scripted = scripted_proposers(
             model_set, rng if rng is not None else np.random.default_rng()
         )
+        # the scripted models' generators, whose states the search's events carry
+        self.generators = {f"scripted:{name}": p.rng for name, p in self._scripted.items()}
 
     def __enter__(self) -> LLMProposer:
         return self

@@ -4,6 +4,7 @@ XGBoost cost model that scores them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from tvm.s_tir import meta_schedule as ms
@@ -111,3 +112,9 @@ class TraceEnvironment:
 
     def history(self, state: Program) -> tuple[str, ...]:
         return self.space.history(state)
+
+    def dump(self, state: Program) -> Any:
+        return self.space.to_json(state)
+
+    def load(self, data: Any) -> Program:
+        return self.space.from_json(data)

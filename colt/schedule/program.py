@@ -122,6 +122,16 @@ class ProgramSpace:
         self._last = (trace, program)
         return program
 
+    def to_json(self, program: Program) -> Any:
+        """The program's trace as JSON (the journal keeps programs this way)."""
+        return program.trace.as_json(remove_postproc=True)
+
+    def from_json(self, data: Any) -> Program:
+        """The program ``to_json`` wrote: its trace read back, then replayed like any other."""
+        sch = _new_schedule(self.mod, self.seed)
+        Trace.apply_json_to_schedule(data, sch)
+        return self.replay(_sub_trace(sch.trace, list(sch.trace.insts)))
+
     def describe(self, program: Program) -> str:
         """The post-processed module as TVMScript, for prompts."""
         return program.mod.script()

@@ -210,6 +210,14 @@ class Environment(Protocol):
         """Program text for prompts."""
         ...
 
+    def dump(self, state: State) -> Any:
+        """``state`` as JSON data for the journal (``load`` rebuilds it)."""
+        ...
+
+    def load(self, data: Any) -> State:
+        """The state ``dump`` wrote."""
+        ...
+
     def history(self, state: State) -> tuple[str, ...]:
         """The transformation history of ``state`` as short lines, oldest first."""
         ...

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from colt.search.base import (
     Edit,
@@ -27,9 +29,17 @@ from colt.search.base import (
 from colt.search.config import SearchConfig
 from colt.search.context import prompt_context
 from colt.search.course import needs_course_alteration
+from colt.search.events import (
+    EventLog,
+    NodeAdded,
+    NodePruned,
+    NodeRevisited,
+)
 from colt.search.feedback import MeasurementFeedback
 from colt.search.policy import floor_applies, ma_uct, phi_small
-from colt.search.pool import Candidate, Pool
+from colt.search.pool import Pool
+from colt.search.pool_side import PoolSide
+from colt.search.record import SearchRecord, hashable
 from colt.search.seeds import streams
 from colt.search.stats import ModelCounters, SearchTimes
 from colt.search.summary import search_summary
@@ -43,7 +53,7 @@ class Expansion:
     value: float  # what is backed up: the rollout end's value
 
 
-class Search:
+class Search(PoolSide):
     def __init__(
         self,
         env: Environment,
@@ -55,7 +65,12 @@ class Search:
         trials_total: int,
         transformation_help: dict[str, str] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        log: EventLog | None = None,
+        generators: Mapping[str, np.random.Generator] | None = None,
     ) -> None:
+        """``log``: the run's journal; the search writes its events there and, when it holds
+        some already (a resumed run), rebuilds its state from them first. ``generators``: the
+        caller's random generators whose states the events carry (the sampler, the proposer)."""
         self.env, self.proposer, self.config, self.clock = env, proposer, config, clock
         self.models = tuple(models)
         self.largest = max(self.models, key=lambda m: m.parameters).name
@@ -74,72 +89,59 @@ class Search:
         self.overhead_marks: list[dict[str, float]] = []  # one per measurement round
         self.depth_calls: defaultdict[int, Counter[str]] = defaultdict(Counter)
         self._repredicted_from = 0  # pool offers below this were re-predicted once already
-
-    # -- set-up ---------------------------------------------------------------------------
-
-    def start(self, initial: Sequence[State]) -> None:
-        """Offers the initial programs (design-space sketches and random samples) for the first
-        measurement round; the best measured ones become the tree's roots."""
-        for state in initial:
-            self.pool.offer(self.env.key(state), state, 0.0, "initial")
-
-    def _plant_roots(self) -> None:
-        """The ``roots`` best initial programs (measured first, then by prediction) go under
-        the virtual root with their measurement as first visit; the others leave the pool."""
-        initial = [c for c in self.pool.values() if c.origin == "initial"]
-        ranked = sorted(initial, key=lambda c: (not c.measured, -c.value, c.order))
-        for index, candidate in enumerate(ranked):
-            if index < max(1, self.config.roots):
-                self._add_root(candidate, self._root_model(index))
-            elif not candidate.measured:
-                self.pool.withdraw(candidate.key)
-
-    def _root_model(self, index: int) -> str:
-        """Roots go to the models in turn, smallest first: the tree has no evidence yet, and
-        MA-UCT with its small-model prior decides from there."""
-        if not self.config.model_selection:
-            return self.root_model
-        by_size = sorted(self.models, key=lambda m: (m.parameters, m.name))
-        return by_size[index % len(by_size)].name
-
-    def _add_root(self, candidate: Candidate, model: str) -> Node:
-        node = self.tree.add(
-            ROOT,
-            candidate.state,
-            candidate.key,
-            model=model,
-            proposed_by=None,
-            edits=(),
-            value=candidate.value,
-        )
-        if candidate.measured:
-            self.tree.backpropagate(node.id, candidate.value, candidate.key)
-            node.measured = node.measurement_backed_up = True
-        return node
+        own = {"search": self.rng, "preview": self.preview_rng}
+        self.record = SearchRecord(log, own | dict(generators or {}), env.dump)
 
     # -- one iteration ----------------------------------------------------------------------
 
     def step(self) -> Node:
-        """One MCTS iteration; returns the node whose value was backed up."""
+        """One MCTS iteration (or the next recorded one); returns the node whose value was
+        backed up."""
         started = self.clock()
         if not self.tree.live_children(ROOT):
             self._plant_roots()
-        node = self._select()
-        if not self._expandable(node):
+        recorded = self.record.next_tree()
+        if recorded is None:
+            node = self._select()
+            if not self._expandable(node):
+                recorded = NodeRevisited(node=node.id)
+                self.record.emit(recorded)
+        if isinstance(recorded, NodeRevisited):
+            node = self.tree.nodes[recorded.node]
             self.tree.backpropagate(node.id, node.value, node.key)
             self.times.total += self.clock() - started
             return node
-        model = self._acting_model(node)
-        expansion = self._expand_and_rollout(node, model)
-        if self._needs_alteration(model, expansion.child):
-            self._prune(expansion)
-            self.course_alterations += 1
-            self.counters[self.largest].course_alterations += 1
-            expansion = self._expand_and_rollout(node, self.largest, course_alteration=True)
+        if isinstance(recorded, NodePruned):
+            raise ValueError(f"the journal prunes node {recorded.node} before adding its sibling")
+        expansion = self._expansion_step(node if recorded is None else recorded)
         self.tree.backpropagate(expansion.child.id, expansion.value, expansion.terminal_key)
         self.expansions += 1
         self.times.total += self.clock() - started
         return expansion.child
+
+    def _expansion_step(self, at: Node | NodeAdded) -> Expansion:
+        """Expands ``at`` (a selected node, or the recorded expansion to apply), then makes the
+        course alteration the record or the rule calls for."""
+        recorded = at if isinstance(at, NodeAdded) else None
+        node = at if isinstance(at, Node) else self.tree.nodes[at.parent]
+        model, floor = (
+            (at.acting, at.floor) if isinstance(at, NodeAdded) else self._acting_model(node)
+        )
+        if floor:
+            self.counters[self.largest].floor_calls += 1
+        expansion = self._expand(node, model, recorded, floor=floor)
+        altered = self.record.pruned_next(expansion.child.id) if recorded else None
+        if altered is None:
+            altered = self._needs_alteration(model, expansion.child)
+            if altered:
+                self.record.emit(NodePruned(node=expansion.child.id))
+        if altered:
+            self._prune(expansion)
+            self.course_alterations += 1
+            self.counters[self.largest].course_alterations += 1
+            again = self.record.next_added() if recorded else None
+            expansion = self._expand(node, self.largest, again, course_alteration=True)
+        return expansion
 
     def _select(self) -> Node:
         """Descends by MA-UCT from the virtual root while the node has all its children."""
@@ -169,8 +171,9 @@ class Search:
             and len(self.tree.live_children(node.id)) < self.config.branching_factor
         )
 
-    def _acting_model(self, node: Node) -> str:
-        """The node's model, unless the largest model's share of calls is under its floor."""
+    def _acting_model(self, node: Node) -> tuple[str, bool]:
+        """The node's model, unless the largest model's share of calls is under its floor;
+        and whether the floor decided."""
         calls = {name: c.calls for name, c in self.counters.items()}
         if node.model != self.largest and floor_applies(
             calls,
@@ -178,9 +181,8 @@ class Search:
             floor=self.config.largest_model_floor,
             grace_calls=self.config.floor_grace_calls,
         ):
-            self.counters[self.largest].floor_calls += 1
-            return self.largest
-        return node.model
+            return self.largest, True
+        return node.model, False
 
     def _needs_alteration(self, model: str, child: Node) -> bool:
         return (
@@ -197,38 +199,79 @@ class Search:
 
     # -- expansion and rollout --------------------------------------------------------------
 
-    def _expand_and_rollout(
-        self, node: Node, model: str, *, course_alteration: bool = False
+    def _expand(
+        self,
+        node: Node,
+        model: str,
+        recorded: NodeAdded | None,
+        *,
+        floor: bool = False,
+        course_alteration: bool = False,
     ) -> Expansion:
+        """``model`` answers for ``node`` (a replayed run gets the recorded answer) and the
+        child joins the tree: as recorded, or made now from the answer and a rollout."""
         proposal = self._propose(node, model)
         self.depth_calls[node.depth][model] += 1
         node.expanded_by = model
+        if recorded is not None:
+            child = self.env.load(recorded.child.program)
+            terminal = self.env.load(recorded.terminal.program)
+            return self._add_child(node, recorded, child, terminal)
+        event, child, terminal = self._decide(node, model, proposal, floor, course_alteration)
+        self.record.emit(event)
+        return self._add_child(node, event, child, terminal)
+
+    def _decide(
+        self, node: Node, model: str, proposal: Proposal, floor: bool, course_alteration: bool
+    ) -> tuple[NodeAdded, State, State]:
+        """The child the answer makes (a random edit when it changes nothing legal), its
+        rollout, and both predicted beside the parent in one cost-model call."""
         edits, next_model = self._interpret(proposal, model)
-        state, applied = self._apply(node.state, edits, model)
+        state, applied, invalid = self._apply(node.state, edits)
         if self.env.key(state) == node.key:  # nothing legal changed: still make progress
-            state, applied = self._apply(node.state, (self._random_edit(),), None)
+            state, applied, _ = self._apply(node.state, (self._random_edit(),))
         rollout = [self._random_edit() for _ in range(self.config.rollout_steps)]
-        terminal, _ = self._apply(state, rollout, None)
+        terminal, _, _ = self._apply(state, rollout)
         parent_now, child_value, terminal_value = self._predict_expansion(node, state, terminal)
         key, terminal_key = self.env.key(state), self.env.key(terminal)
+        event = NodeAdded(
+            parent=node.id,
+            acting=model,
+            floor=floor,
+            course_alteration=course_alteration,
+            model=next_model,
+            edits=[[e.name, [list(a) for a in e.args]] for e in applied],
+            invalid_edits=invalid,
+            child=self.record.program(key, state, child_value),
+            terminal=self.record.program(terminal_key, terminal, terminal_value),
+            regressed=child_value < parent_now,
+            hit=child_value > parent_now,
+            generators=self.record.snapshot(),
+        )
+        return event, state, terminal
+
+    def _add_child(self, node: Node, event: NodeAdded, state: State, terminal: State) -> Expansion:
+        if event.invalid_edits:
+            self.counters[event.acting].add_error("invalid_edit", event.invalid_edits)
+        key, terminal_key = hashable(event.child.key), hashable(event.terminal.key)
         if any(not self.tree.nodes[i].pruned for i in self.tree.by_key.get(key, ())):
             self.duplicates += 1
         child = self.tree.add(
             node.id,
             state,
             key,
-            model=next_model,
-            proposed_by=model,
-            edits=applied,
-            value=self._known_value(key, child_value),
-            course_alteration=course_alteration,
-            regressed=child_value < parent_now,
+            model=event.model,
+            proposed_by=event.acting,
+            edits=tuple(Edit(name, tuple((k, v) for k, v in args)) for name, args in event.edits),
+            value=self._known_value(key, event.child.value),
+            course_alteration=event.course_alteration,
+            regressed=event.regressed,
         )
-        if child_value > parent_now:
-            self.counters[model].hits += 1
-        self.pool.offer(key, state, child_value, "proposal", model)
-        self.pool.offer(terminal_key, terminal, terminal_value, "rollout")
-        return Expansion(child, terminal_key, self._known_value(terminal_key, terminal_value))
+        if event.hit:
+            self.counters[event.acting].hits += 1
+        self.pool.offer(key, state, event.child.value, "proposal", event.acting)
+        self.pool.offer(terminal_key, terminal, event.terminal.value, "rollout")
+        return Expansion(child, terminal_key, self._known_value(terminal_key, event.terminal.value))
 
     def _predict_expansion(
         self, node: Node, child: State, terminal: State
@@ -260,128 +303,21 @@ class Search:
             next_model = self.root_model
         return tuple(edits), next_model
 
-    def _apply(
-        self, state: State, edits: Sequence[Edit], model: str | None
-    ) -> tuple[State, tuple[Edit, ...]]:
+    def _apply(self, state: State, edits: Sequence[Edit]) -> tuple[State, tuple[Edit, ...], int]:
+        """The program ``edits`` make, the edits applied and how many were invalid."""
         started = self.clock()
         result = self.env.apply(state, edits, self.rng)
         self.times.edits += self.clock() - started
-        if model is not None and result.invalid:
-            self.counters[model].add_error("invalid_edit", len(result.invalid))
-        return result.state, result.applied
+        return result.state, result.applied, len(result.invalid)
 
     def _random_edit(self) -> Edit:
         return Edit(str(self.rng.choice(list(self.env.transformations))))
-
-    def _predict(
-        self, states: Sequence[State], fallbacks: Sequence[float], *, in_step: bool = True
-    ) -> list[float]:
-        """Predicted values, ``fallbacks`` where the cost model has nothing to say yet.
-
-        Only scoring inside iterations counts as the search's ``scoring`` time (a part of its
-        ``total``); scoring between measurement rounds is timed by the caller."""
-        started = self.clock()
-        predicted = self.env.predict(states)
-        if in_step:
-            self.times.scoring += self.clock() - started
-        return [f if p is None else float(p) for p, f in zip(predicted, fallbacks, strict=True)]
 
     def _known_value(self, key: Hashable, predicted: float) -> float:
         candidate = self.pool.get(key)
         if candidate is not None and candidate.measured:
             return candidate.value
         return predicted
-
-    # -- measurement feedback -------------------------------------------------------------
-
-    def pending(self) -> list[Candidate]:
-        return self.pool.pending()
-
-    @property
-    def waiting_proposals(self) -> int:
-        """Proposed programs not measured yet (what the next round would measure first)."""
-        return self.pool.waiting_proposals
-
-    def fresh_slots(self, count: int) -> int:
-        return self.config.fresh_slots(count)
-
-    def pick_for_measurement(self, count: int, fresh: Sequence[State] = ()) -> list[Candidate]:
-        """The programs to measure next.
-
-        Before the tree has roots: the initial programs, in the order given. After: a
-        ``fresh_share`` of the slots for the best predicted of the ``fresh`` design-space
-        samples, the rest for unmeasured proposals (best predicted first), topped up with
-        rollout ends and then (unless the fresh share is 0) more fresh samples when the models
-        left slots empty.
-        """
-        if not self.tree.live_children(ROOT):
-            picks = [c for c in self.pool.pending() if c.origin == "initial"][:count]
-        else:
-            wanted = self.fresh_slots(count)
-            tree_ranked = self.pool.ranked_for_measurement()
-            short = max(0, count - wanted - len(tree_ranked)) if wanted else 0
-            newcomers = self._best_fresh(fresh, wanted + short)
-            picks = tree_ranked[: count - len(newcomers)] + newcomers
-        for pick in picks:  # held until measured: a pruning meanwhile must not drop it
-            pick.refs += 1
-        return picks
-
-    def _best_fresh(self, states: Sequence[State], count: int) -> list[Candidate]:
-        """Up to ``count`` of ``states`` not seen before, best predicted first, offered to the
-        pool as fresh samples (before the cost model has data: in the order drawn)."""
-        unseen: dict[Hashable, State] = {}
-        for state in states:
-            key = self.env.key(state)
-            if key not in self.pool:
-                unseen.setdefault(key, state)
-        if not unseen or count <= 0:
-            return []
-        values = self._predict(list(unseen.values()), [0.0] * len(unseen), in_step=False)
-        ranked = sorted(zip(unseen.items(), values, strict=True), key=lambda x: -x[1])[:count]
-        return [self.pool.offer(key, state, value, "fresh") for (key, state), value in ranked]
-
-    def record_measurement(self, key: Hashable, latency_s: float | None) -> float:
-        """Feeds a real measurement back (``None``: the candidate failed); returns the value it
-        got, its throughput relative to the fastest program so far (0 for a failure). A fresh
-        sample that is the fastest so far joins the tree's roots, its measurement its first
-        visit."""
-        self.trials_done += 1
-        candidate, value, improved = self.feedback.record(key, latency_s)
-        self.pool.withdraw(key)  # the hold taken when it was picked
-        if candidate.origin == "fresh" and improved and self.tree.live_children(ROOT):
-            self._add_root(candidate, self._root_model(len(self.tree.nodes[ROOT].children)))
-        return value
-
-    @property
-    def best_latency_s(self) -> float | None:
-        return self.feedback.best_latency_s
-
-    def end_round(self) -> None:
-        """After a measurement round and the cost model's retraining: re-predict what is new,
-        and note the search's own overhead so far (a run shows whether it stays linear)."""
-        self.repredict()
-        self.overhead_marks.append(
-            {
-                "samples": self.trials_done,
-                "expansions": self.expansions,
-                "overhead_s": round(self.times.overhead, 4),
-            }
-        )
-
-    def repredict(self) -> None:
-        """Re-predicts, after the cost model was retrained, the unmeasured candidates offered
-        since the last retraining, in the pool and along every path their predictions were
-        backed up. Each candidate is re-predicted once, so the cost stays linear in the run."""
-        pending = self.pool.pending(since_order=self._repredicted_from)
-        self._repredicted_from = self.pool.offers
-        if not pending:
-            return
-        values = self._predict(
-            [c.state for c in pending], [c.value for c in pending], in_step=False
-        )
-        for candidate, value in zip(pending, values, strict=True):
-            candidate.value = value
-            self.tree.correct(candidate.key, value, measured=False)
 
     def summary(self) -> dict[str, Any]:
         return search_summary(self)

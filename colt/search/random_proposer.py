@@ -15,6 +15,7 @@ class RandomProposer:
     def __init__(self, rng: np.random.Generator, *, max_edits: int = 3) -> None:
         self.rng = rng
         self.max_edits = max_edits
+        self.generators = {"proposer": rng}  # whose state the search's events carry
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
         count = int(self.rng.integers(1, self.max_edits + 1))

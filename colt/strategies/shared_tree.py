@@ -16,7 +16,7 @@ import numpy as np
 
 from colt import interrupt
 from colt.config import SearchConfig, TuneConfig
-from colt.replay import JournaledEnvironment, JournaledProposer
+from colt.replay import JournaledProposer
 from colt.schedule.edits import vocabulary_for
 from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
 from colt.schedule.recorder import Recorder
@@ -112,9 +112,9 @@ def colt_rounds(
     round k's picks left it: the models see values at most one round old, measurement is
     unchanged, and the order of events is fixed, so a resumed run replays the same way."""
     settings = config.search
-    search, cost_model = _new_search(config, session, recorder, proposer, models)
     sampler = streams(config.seed).sampler
-    search.start(_initial_states(session, settings.initial_samples, sampler))
+    search, cost_model = _new_search(config, session, recorder, proposer, models, sampler)
+    search.start(lambda: _initial_states(session, settings.initial_samples, sampler))
     expansions = settings.expansions_for(config.proposer)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None
     first_round, grown = True, False
@@ -128,11 +128,10 @@ def colt_rounds(
             first_round, grown = False, False
             batch = min(settings.trials_per_round, recorder.budget - recorder.samples)
             started = time.perf_counter()
-            fresh = (
-                _draws(session, sampler, _fresh_draws(settings)) if search.tree.nodes[1:] else []
-            )
             interrupt.check()
-            picks = search.pick_for_measurement(batch, fresh)
+            picks = search.pick_for_measurement(
+                batch, lambda: _draws(session, sampler, _fresh_draws(settings))
+            )
             recorder.timer.add("sampling", time.perf_counter() - started)
             if not picks:
                 return
@@ -160,18 +159,23 @@ def _new_search(
     recorder: Recorder,
     proposer: Proposer,
     models: Sequence[ModelInfo],
+    sampler: np.random.Generator,
 ) -> tuple[Search, CostModel]:
-    """The shared tree over this session's program space, its cost-model scores journaled."""
+    """The shared tree over this session's program space; it journals its events, and a
+    resumed run rebuilds it from them."""
     cost_model = CostModel(session.space.context)
     env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
+    generators = {"sampler": sampler} | dict(getattr(proposer, "generators", {}))
     search = Search(
-        JournaledEnvironment(env, recorder.journal),
+        env,
         proposer,
         models,
         config=config.search,
         seed=config.seed,
         trials_total=config.trials,
         transformation_help=env.help,
+        log=recorder.journal,
+        generators=generators,
     )
     return search, cost_model
 

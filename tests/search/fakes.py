@@ -59,6 +59,12 @@ class LineEnvironment:
     def describe(self, state: int) -> str:
         return f"program {state}"
 
+    def dump(self, state: int) -> int:
+        return state
+
+    def load(self, data: int) -> int:
+        return data
+
     def history(self, state: int) -> tuple[str, ...]:
         return ()
 
