@@ -9,7 +9,14 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from colt.config import RPC_HELP, SearchConfig, explain, option
+from colt.config import (
+    SearchConfig,
+    explain,
+    option,
+    rpc_option,
+    threads_option,
+    trials_option,
+)
 from colt.errors import UserError
 
 PAPER_WORKLOADS = (
@@ -59,13 +66,7 @@ class BenchConfig(BaseModel):
     seeds: tuple[int, ...] = option(
         (0,), flag="--seeds", metavar="SEED", help="one run per seed", min_length=1
     )
-    trials: int = option(
-        32,
-        flag="--trials",
-        help="measured samples per run",
-        gt=0,
-        positive="a positive number of samples",
-    )
+    trials: int = trials_option(32, "measured samples per run")
     model_set: str = "embedded"  # --llms (colt.options.add_llm_options: it has old spellings)
     models: tuple[str, ...] = ()  # --only-llms: restrict the set to these (empty: all of it)
     small_model: str | None = option(
@@ -74,10 +75,8 @@ class BenchConfig(BaseModel):
     large_model: str | None = option(
         None, flag="--large-model", metavar="NAME", help="single-large's model (default: largest)"
     )
-    num_threads: int | None = option(
-        None, flag="--threads", help="TVM runtime threads when measuring (default: all cores)", gt=0
-    )
-    rpc: str | None = option(None, flag="--rpc", metavar="HOST:PORT:KEY", help=RPC_HELP)
+    num_threads: int | None = threads_option()
+    rpc: str | None = rpc_option()
     search: SearchConfig = Field(default_factory=SearchConfig)
     baseline: Config = option(
         "single-small",

@@ -49,6 +49,22 @@ def option(default: Any, *, flag: str, help: str, metavar: str | None = None, **
     return Field(default, json_schema_extra=extra, **rules)
 
 
+def trials_option(default: int, help: str) -> Any:
+    return option(
+        default, flag="--trials", help=help, gt=0, positive="a positive number of samples"
+    )
+
+
+def threads_option() -> Any:
+    return option(
+        None, flag="--threads", help="TVM runtime threads when measuring (default: all cores)", gt=0
+    )
+
+
+def rpc_option() -> Any:
+    return option(None, flag="--rpc", metavar="HOST:PORT:KEY", help=RPC_HELP)
+
+
 class TuneConfig(BaseModel):
     """One run: what to tune, how, with which models, and where to write it."""
 
@@ -73,13 +89,7 @@ class TuneConfig(BaseModel):
     )
     model_set: str = "embedded"  # --llms (colt.options.add_llm_options: it has old spellings)
     models: tuple[str, ...] = ()  # --only-llms: restrict the set to these names (empty: all)
-    trials: int = option(
-        64,
-        flag="--trials",
-        help="measured samples (the budget)",
-        gt=0,
-        positive="a positive number of samples",
-    )
+    trials: int = trials_option(64, "measured samples (the budget)")
     seed: int = option(0, flag="--seed", help="seed of every random choice of the search", ge=0)
     target: str | None = option(
         None,
@@ -87,10 +97,8 @@ class TuneConfig(BaseModel):
         help="JSON TVM target, e.g. "
         '\'{"kind": "llvm", "mcpu": "znver4", "num-cores": 2}\' (default: this CPU)',
     )
-    num_threads: int | None = option(
-        None, flag="--threads", help="TVM runtime threads when measuring (default: all cores)", gt=0
-    )
-    rpc: str | None = option(None, flag="--rpc", metavar="HOST:PORT:KEY", help=RPC_HELP)
+    num_threads: int | None = threads_option()
+    rpc: str | None = rpc_option()
     # Model calls for the next round while this round is measured: "auto" when every model is
     # served from another machine (an endpoint on this machine would share the measuring cores).
     overlap: Overlap = option(

@@ -19,7 +19,7 @@ from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession
 from colt.search.base import ModelInfo, PromptContext, Proposal
 from colt.search.random_proposer import RandomProposer
-from colt.strategies.shared_tree import overlaps, run_colt
+from colt.strategies.shared_tree import colt_rounds, overlaps
 from colt.workloads import get_workload
 
 pytestmark = pytest.mark.slow
@@ -79,7 +79,10 @@ def _run(tmp_path: Path, overlap: bool) -> tuple[WatchingRecorder, NotingPropose
         trials=TRIALS,
         search=SearchConfig(trials_per_round=4, expansions_per_round=4),
     )
-    run_colt(config, session, recorder, proposer, (ModelInfo("random", 1.0),), overlap=overlap)
+    models = (ModelInfo("random", 1.0),)
+    for _ in colt_rounds(config, session, recorder, proposer, models, overlap=overlap):
+        if recorder.samples >= recorder.budget:
+            break
     return recorder, proposer
 
 

@@ -199,24 +199,6 @@ def _feed_back(
     recorder.on_round(search)
 
 
-def run_colt(
-    config: TuneConfig,
-    session: TuningSession,
-    recorder: Recorder,
-    proposer: Proposer,
-    models: Sequence[ModelInfo],
-    *,
-    overlap: bool = False,
-) -> Search | None:
-    """``colt_rounds`` until ``recorder.budget`` is spent; returns the search."""
-    last = None
-    for search in colt_rounds(config, session, recorder, proposer, models, overlap=overlap):
-        last = search
-        if recorder.samples >= recorder.budget:
-            break
-    return last
-
-
 def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list[Any]:
     """``count`` random points of the design space, fewer where sampling keeps failing."""
     states = []

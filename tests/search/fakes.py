@@ -111,7 +111,7 @@ def fake_latency(program: int) -> float | None:
 def simulate(
     search, rounds: int, *, expansions: int, batch: int = 8, fresh=(), top_up: bool = True
 ) -> None:
-    """The tuning loop of ``colt.strategies.shared_tree.run_colt`` without TVM: measure the
+    """The tuning loop of ``colt.strategies.shared_tree.colt_rounds`` without TVM: measure the
     initial programs, then rounds of expansions (topped up, bounded, until the proposal slots
     have proposals waiting) each followed by a measurement round."""
     wanted = batch - search.fresh_slots(batch)

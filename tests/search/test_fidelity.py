@@ -47,7 +47,7 @@ def test_with_defaults_the_tree_passes_depth_four_within_32_expansions() -> None
 def test_with_defaults_most_measured_samples_are_proposals() -> None:
     proposer = PerModelProposer({"small": (["Up"], "small"), "large": (["Up", "Up"], "small")})
     search = _search(proposer, env=LineEnvironment(spread=40))
-    # what run_colt does with LLMs: one expansion per proposal slot of a round
+    # what colt_rounds does with LLMs: one expansion per proposal slot of a round
     config = SearchConfig()
     fresh = list(range(-150, 150, 7))
     simulate(search, rounds=7, expansions=config.expansions_for("llm"), fresh=fresh)
