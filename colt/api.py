@@ -28,8 +28,9 @@ def tune(config: TuneConfig, *, resume: bool = False, progress: bool = True) -> 
 
     ``resume``: when ``config.out_dir`` already holds a run of this configuration, finish it
     without re-measuring what it measured (a complete run is returned as it is). COLT runs
-    replay their journal; MetaSchedule's own strategies are not replayable (their internal
-    sampling is not seeded end to end), so they restart from their first sample.
+    rebuild their search from the journal's events; MetaSchedule's own strategies are not
+    replayable (their internal sampling is not seeded end to end), so they restart from their
+    first sample.
     """
     interrupt.clear()  # a stop requested of an earlier run in this process is not this run's
     earlier = None

@@ -4,9 +4,9 @@ the reference and timed.
 
 Layout (beside the usual ``config.json``, ``results.json`` and ``database/``, which holds every
 task's records so that ``compile_relax`` applies it): ``journal.jsonl`` records the
-forward-pass timings; ``tasks/NN-NAME/journal.jsonl`` is each task's own journal. Every task
-round is deterministic given its journal and the scheduler's seeded choices, so a killed run
-resumes by replaying them without measuring anything again.
+forward-pass timings; ``tasks/NN-NAME/journal.jsonl`` is each task's own journal, from which
+its search is rebuilt; the scheduler's choices are seeded and follow from the tasks' results,
+so a killed run resumes without measuring anything again.
 """
 
 from __future__ import annotations
