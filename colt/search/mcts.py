@@ -262,7 +262,9 @@ class Search(PoolSide):
             key,
             model=event.model,
             proposed_by=event.acting,
-            edits=tuple(Edit(name, tuple((k, v) for k, v in args)) for name, args in event.edits),
+            edits=tuple(
+                Edit(name, tuple((k, hashable(v)) for k, v in args)) for name, args in event.edits
+            ),
             value=self._known_value(key, event.child.value),
             course_alteration=event.course_alteration,
             regressed=event.regressed,

@@ -134,6 +134,7 @@ def _offered(event: Any, origin: str) -> bool:
     return isinstance(event, ProgramsOffered) and event.origin == origin
 
 
-def hashable(key: Any) -> Hashable:
-    """A key as JSON gave it back (lists for tuples)."""
-    return tuple(hashable(k) for k in key) if isinstance(key, list) else key
+def hashable(value: Any) -> Hashable:
+    """A key or an edit's argument as the journal gives it back (lists for tuples), with
+    sequences as tuples again, so that a live and a replayed node hold equal values."""
+    return tuple(hashable(v) for v in value) if isinstance(value, list | tuple) else value
