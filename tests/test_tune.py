@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 FAST_ROUNDS = SearchConfig(trials_per_round=4, expansions_per_round=4)
 
 
-def _measure_events(run_dir: Path) -> list[dict]:
+def _events(run_dir: Path) -> list[dict]:
     path = run_dir / "journal.jsonl"
     if not path.exists():
         return []
@@ -36,7 +36,11 @@ def _measure_events(run_dir: Path) -> list[dict]:
             events.append(json.loads(line))
         except json.JSONDecodeError:
             break
-    return [e for e in events if e["kind"] == "measure"]
+    return events
+
+
+def _measure_events(run_dir: Path) -> list[dict]:
+    return [e for e in _events(run_dir) if e["kind"] == "measure"]
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +213,10 @@ def test_killed_run_resumes_without_losing_samples(tmp_path: Path) -> None:
     assert len({e["key"] for e in after}) == 16
     results = json.loads((run_dir / "results.json").read_text())
     assert results["status"] == "complete" and results["samples"] == 16
+    # the tree was rebuilt from its events, not grown again: each expansion is journaled once
+    nodes = json.loads((run_dir / "tree.json").read_text())["nodes"]
+    expansions = [n for n in nodes if n["proposed_by"] is not None]
+    assert len(expansions) == sum(e["kind"] == "node" for e in _events(run_dir)) > 0
 
 
 def test_terminated_run_stops_its_workers(tmp_path: Path) -> None:
