@@ -105,6 +105,8 @@ class Journal:
     """Append-only typed events; each is flushed and fsynced before the run goes on."""
 
     def __init__(self, path: Path) -> None:
+        """Opens the journal to append to it (one writer: the run). A torn last line from a
+        kill is cut off first, so that what is appended next starts a line of its own."""
         self.path = path
         self.events: list[Event] = self._read()
         self._file = path.open("a", encoding="utf-8")
@@ -114,19 +116,27 @@ class Journal:
         if not self.path.exists():
             return []
         events: list[Event] = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+        data = self.path.read_bytes()
+        intact = 0  # bytes of whole, readable lines
+        for number, line in enumerate(data.splitlines(keepends=True), 1):
             try:
-                data = json.loads(line)
-            except json.JSONDecodeError:
+                if not line.endswith(b"\n"):
+                    raise ValueError("no line end")
+                record = json.loads(line)
+            except ValueError:
                 break  # a torn last line from a kill: everything before it is intact
             try:
-                events.append(_PARSER.validate_python(data))
+                events.append(_PARSER.validate_python(record))
             except ValidationError:
-                kind = data.get("kind") if isinstance(data, dict) else None
+                kind = record.get("kind") if isinstance(record, dict) else None
                 raise UserError(
                     f"{self.path} line {number} holds a {kind!r} event this version of COLT "
                     "cannot read; start a new run"
                 ) from None
+            intact += len(line)
+        if intact < len(data):
+            with self.path.open("r+b") as stream:
+                stream.truncate(intact)
         return events
 
     def append(self, event: Event) -> None:

@@ -77,7 +77,11 @@ def test_a_torn_last_line_is_dropped_and_an_unknown_event_is_one_sentence(
     path = tmp_path / "journal.jsonl"
     good = json.dumps({"kind": "naive", "latency_s": 0.2})
     path.write_text(good + '\n{"kind": "meas')  # killed while writing
-    assert len(Journal(path).events) == 1
+    journal = Journal(path)
+    assert len(journal.events) == 1
+    journal.append(NaiveTimed(latency_s=0.3))  # the torn tail is gone: this is a line of its own
+    journal.close()
+    assert [e.latency_s for e in Journal(path).events] == [0.2, 0.3]  # type: ignore[attr-defined]
     path.write_text(good + '\n{"kind": "node_added", "id": 3}\n')
     with pytest.raises(UserError, match=r"line 2 holds a 'node_added' event .* start a new run"):
         Journal(path)
