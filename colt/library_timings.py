@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -103,9 +104,17 @@ def time_numpy(workload: Any, *, inputs: Any = None, repeats: int = 5) -> Timing
 
 
 def time_torch(
-    workload: Any, *, inputs: Any = None, repeats: int = 5, threads: int | None = None
+    workload: Any,
+    *,
+    inputs: Any = None,
+    repeats: int = 5,
+    threads: int | None = None,
+    onednn: bool = True,
 ) -> Timing:
-    """The workload's PyTorch implementation on the CPU; "not installed" without PyTorch."""
+    """The workload's PyTorch implementation on the CPU; "not installed" without PyTorch.
+
+    ``onednn=False`` turns PyTorch's oneDNN (mkldnn) kernels off, so that a report can tell
+    what oneDNN brings where PyTorch uses it (convolutions) from PyTorch's other CPU paths."""
     if importlib.util.find_spec("torch") is None:
         return Timing(None, note="not installed")
     import torch
@@ -117,11 +126,28 @@ def time_torch(
         torch.set_num_threads(threads)
     try:
         inputs = workload_inputs(workload) if inputs is None else inputs
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.backends.mkldnn.flags(enabled=onednn):
             latency = median_time(lambda: implementation(inputs), repeats=repeats)
     except Exception as error:  # a failing implementation is reported, not raised
         return Timing(None, note=_one_line(error), version=torch.__version__)
     return Timing(latency, repeats, threads=torch.get_num_threads(), version=torch.__version__)
+
+
+def torch_backends() -> dict[str, Any]:
+    """Which CPU libraries this PyTorch build carries (oneDNN with its version, MKL)."""
+    if importlib.util.find_spec("torch") is None:
+        return {}
+    import torch
+
+    build = torch.__config__.show()
+    onednn = re.search(r"(?:oneDNN|MKL-DNN) v([\w.]+)", build)  # oneDNN's former name
+    blas = re.search(r"BLAS_INFO=(\w+)", build)
+    return {
+        "onednn": torch.backends.mkldnn.is_available(),
+        "onednn_version": onednn.group(1) if onednn else None,
+        "mkl": torch.backends.mkl.is_available(),
+        "blas": blas.group(1) if blas else None,
+    }
 
 
 def measured_peak_gflops(*, size: int = 2048, repeats: int = 5) -> Peak:
@@ -208,6 +234,10 @@ def compare_workload(
         "flops": workload.flops,
         "numpy": time_numpy(workload, inputs=inputs, repeats=repeats).to_json(),
         "torch": time_torch(workload, inputs=inputs, repeats=repeats, threads=threads).to_json(),
+        "torch_without_onednn": time_torch(
+            workload, inputs=inputs, repeats=repeats, threads=threads, onednn=False
+        ).to_json(),
+        "torch_backends": torch_backends(),
         "blas": blas_libraries(),
     }
 

@@ -50,6 +50,12 @@ def test_torch_timing_when_installed(matmul_small: Workload) -> None:
         pytest.skip("PyTorch is not installed (optional: the 'bench' extra)")
     timing = compare.time_torch(matmul_small, repeats=3)
     assert timing.latency_s is not None and timing.version
+    without_onednn = compare.time_torch(matmul_small, repeats=3, onednn=False)
+    assert without_onednn.latency_s is not None
+    backends = compare.torch_backends()
+    assert isinstance(backends["onednn"], bool) and isinstance(backends["mkl"], bool)
+    if backends["onednn"]:  # the build says which oneDNN it carries
+        assert backends["onednn_version"]
 
 
 def test_failures_are_data(matmul_small: Workload) -> None:

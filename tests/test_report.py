@@ -232,7 +232,11 @@ def make_grid(grid_dir: Path) -> Path:
             {
                 "peak": {"gflops": 100.0, "label": "measured BLAS peak"},
                 "workloads": {
-                    "matmul-small": {"numpy": {"latency_s": 0.001}, "torch": {"latency_s": 0.002}},
+                    "matmul-small": {
+                        "numpy": {"latency_s": 0.001},
+                        "torch": {"latency_s": 0.002},
+                        "torch_without_onednn": {"latency_s": 1e-7},
+                    },
                     "flux-conv-small": {
                         "numpy": {"latency_s": None, "note": "not applicable"},
                         "torch": {"latency_s": None, "note": "not installed"},
@@ -440,6 +444,8 @@ def test_grid_report_is_self_contained(grid: Path, tmp_path: Path) -> None:
         assert needle in text
     markdown = (out / "report.md").read_text()
     assert "![Figure 2." in markdown and "| colt |" in markdown
+    # the comparison names the fastest: here PyTorch with oneDNN off (a made-up 0.1 µs)
+    assert "| PyTorch without oneDNN |" in markdown
     for name in re.findall(r"\]\(([^)]+\.png)\)", markdown):
         assert (out / name).read_bytes().startswith(PNG_MAGIC)
 

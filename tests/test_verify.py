@@ -8,12 +8,13 @@ import pytest
 import tvm
 from tvm import te
 from tvm.s_tir import meta_schedule as ms
+from tvm.s_tir.stmt import SBlock, SBlockRealize
 
 from colt.journal import Journal
 from colt.run import Timer
 from colt.schedule.program import host_target
 from colt.schedule.recorder import Recorder
-from colt.schedule.session import TuningSession
+from colt.schedule.session import TuningSession, root_block_name
 from colt.workloads import get_workload
 
 pytestmark = pytest.mark.slow
@@ -72,3 +73,28 @@ def test_the_unscheduled_record_is_what_the_database_finds(session: TuningSessio
     session.commit_unscheduled([1.0])
     best = session.database.query_tuning_record(session.mod, session.target, "main")
     assert best is not None and [float(s) for s in best.run_secs] == [1.0]
+
+
+def test_the_unscheduled_record_names_the_functions_own_root_block() -> None:
+    """The record's one instruction looks the root block up by its name, whatever it is."""
+    a = te.placeholder((4,), name="A")
+    b = te.compute((4,), lambda i: a[i] * 2.0, name="B")
+    func = te.create_prim_func([a, b])
+    assert root_block_name(func) == "root"
+    block = func.body.block
+    outer = SBlock(
+        block.iter_vars,
+        block.reads,
+        block.writes,
+        "outer",
+        block.body,
+        block.init,
+        block.alloc_buffers,
+        block.match_buffers,
+        block.annotations,
+    )
+    renamed = func.with_body(SBlockRealize([], True, outer))
+    assert root_block_name(renamed) == "outer"
+    tvm.s_tir.Schedule(tvm.IRModule({"main": renamed})).get_sblock(root_block_name(renamed))
+    with pytest.raises(ValueError, match="not a block"):
+        root_block_name(tvm.tirx.PrimFunc([], tvm.tirx.Evaluate(0)))

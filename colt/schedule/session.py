@@ -99,12 +99,10 @@ class TuningSession:
 
         MetaSchedule's database passes over a record whose trace is empty (it was never
         found, and a task whose samples were all slower kept its slowest-but-one), so the
-        trace looks up the root block: one instruction that changes nothing."""
+        trace looks up the function's root block by its own name (TE and TVMScript call it
+        "root", an imported function may not): one instruction that changes nothing."""
         sch = tvm.s_tir.Schedule(self.mod)
-        try:
-            sch.get_sblock("root")
-        except RuntimeError:  # ScheduleError
-            pass  # no block named root: the record stays as it was (and may be passed over)
+        sch.get_sblock(root_block_name(self.func))
         self.commit(sch, tuple(run_secs))
 
     def commit(self, sch: tvm.s_tir.Schedule, run_secs: tuple[float, ...]) -> None:
@@ -116,3 +114,11 @@ class TuningSession:
             ms.arg_info.ArgInfo.from_prim_func(self.func),
         )
         self.database.commit_tuning_record(record)
+
+
+def root_block_name(func: tvm.tirx.PrimFunc) -> str:
+    """The name of the block that wraps a scheduled-TIR function's body."""
+    block = getattr(func.body, "block", None)
+    if block is None:
+        raise ValueError("the function's body is not a block: it cannot be scheduled")
+    return str(block.name_hint)
