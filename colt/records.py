@@ -101,6 +101,8 @@ class RoofsRecord(_Record):
     mcpu: str = ""
     cpu: str = ""
     method: str = ""
+    # the peak first recorded, when the run's best kernel beat it and the probe ran again
+    disturbed_peak_gflops: float | None = None
 
 
 class TaskRecord(_Record):

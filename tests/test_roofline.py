@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -55,3 +56,67 @@ def test_a_vector_fma_kernel_computes_what_it_claims() -> None:
     for _ in range(10):
         expected = np.float32(expected * np.float32(0.9999) + np.float32(0.0001))
     np.testing.assert_allclose(data.numpy(), expected, rtol=1e-6)
+
+
+def test_a_peak_some_kernel_beat_is_measured_again_and_the_cache_keeps_the_highest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe that shared the cores reads low: a cached peak below a rate a kernel reached is
+    replaced by a new probe; one above it is kept without probing."""
+    path = tmp_path / "roofs.json"
+    monkeypatch.setenv("COLT_ROOFS_FILE", str(path))
+    target = host_target(1)
+    low = roofline.Roofs(0.001, 0.001, 1, "disturbed", "", "")
+    path.write_text(json.dumps({roofline.cache_key(target, 1): low.to_json()}))
+    assert roofline.measured_roofs(target, 1) == low  # nothing says it is wrong: cached
+    again = roofline.measured_roofs(target, 1, at_least=0.5)
+    assert again.peak_gflops > 0.5 and again.bandwidth_gbs > 0.001
+    assert json.loads(path.read_text())[roofline.cache_key(target, 1)]["peak_gflops"] == (
+        again.peak_gflops
+    )
+
+    def no_probe(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a peak above what the kernel reached was measured again")
+
+    monkeypatch.setattr(subprocess, "run", no_probe)
+    assert roofline.measured_roofs(target, 1, at_least=0.5) == again
+
+
+def test_highest_takes_each_roof_at_its_best() -> None:
+    first = roofline.Roofs(100.0, 20.0, 2, "512-bit vectors, FMA", "znver4", "cpu")
+    second = roofline.Roofs(200.0, 10.0, 2, "256-bit vectors, FMA", "znver4", "cpu")
+    best = roofline.highest(first, second)
+    assert (best.peak_gflops, best.isa, best.bandwidth_gbs) == (200.0, "256-bit vectors, FMA", 20.0)
+
+
+def test_a_run_whose_kernel_beat_the_peak_records_the_probe_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At its end a run checks its best kernel against the peak it recorded; above it, the
+    probe runs again and the record keeps the replaced figure."""
+    from colt import api
+    from colt.config import TuneConfig
+
+    asked: list[float] = []
+
+    def probe(target: object, threads: int, *, at_least: float = 0.0) -> roofline.Roofs:
+        asked.append(at_least)
+        return roofline.Roofs(240.0, 20.0, threads, "512-bit vectors, FMA", "znver4", "cpu")
+
+    monkeypatch.setattr(roofline, "measured_roofs", probe)
+    config = TuneConfig(workload="matmul")
+    first = roofline.Roofs(118.0, 17.0, 2, "512-bit vectors, FMA", "znver4", "cpu").to_json()
+    facts = {"roofs": first, "workload": {"flops": 2.0e9}}
+    # 2 GFLOP in 10 ms: 200 GFLOP/s, within the peak: unchanged, no probe
+    assert (
+        api._checked_roofs(
+            config, None, 2, facts | {"roofs": first | {"peak_gflops": 240.0}}, 0.01
+        )["peak_gflops"]
+        == 240.0
+    )
+    assert asked == []
+    # 200 GFLOP/s against a recorded 118: measured again
+    again = api._checked_roofs(config, None, 2, facts, 0.01)
+    assert asked == [pytest.approx(200.0)]
+    assert again is not None and again["peak_gflops"] == 240.0
+    assert again["disturbed_peak_gflops"] == 118.0

@@ -15,16 +15,21 @@ from colt.report.tables import DASH, fmt
 def roofs_line(roofs: RoofsRecord | None) -> str:
     if roofs is None:
         return "peak not measured"
+    again = (
+        f", measured again after a kernel beat the first probe's {roofs.disturbed_peak_gflops:.1f}"
+        if roofs.disturbed_peak_gflops
+        else ""
+    )
     return (
-        f"measured peak {roofs.peak_gflops:.1f} GFLOP/s ({roofs.isa}, {roofs.threads} threads) "
-        f"and bandwidth {roofs.bandwidth_gbs:.1f} GB/s"
+        f"measured peak {roofs.peak_gflops:.1f} GFLOP/s ({roofs.isa}, {roofs.threads} threads"
+        f"{again}) and bandwidth {roofs.bandwidth_gbs:.1f} GB/s"
     )
 
 
 def roofline_table(runs: Sequence[RunRecord], roofs: RoofsRecord | None) -> Table | None:
     if roofs is None:
         return None
-    rows = []
+    rows, above = [], False
     for workload in dict.fromkeys(run.workload for run in runs):
         chosen = [run for run in runs if run.workload == workload and run.best_latency_s]
         if not chosen:
@@ -40,6 +45,7 @@ def roofline_table(runs: Sequence[RunRecord], roofs: RoofsRecord | None) -> Tabl
             else ("compute" if intensity * roofs.bandwidth_gbs >= roofs.peak_gflops else "memory")
         )
         achieved = flops / latency / 1e9
+        above = above or achieved > roofs.peak_gflops
         rows.append(
             (
                 workload,
@@ -71,5 +77,11 @@ def roofline_table(runs: Sequence[RunRecord], roofs: RoofsRecord | None) -> Tabl
         caption="Roofline: each workload's best verified schedule against this machine's roofs",
         note=f"Roofs: {roofs_line(roofs)}, measured with TVM on this machine. Least traffic: "
         "every buffer parameter once (a lower bound: real traffic is higher where data is "
-        "re-read). Roof = min(peak, FLOP/byte × bandwidth).",
+        "re-read). Roof = min(peak, FLOP/byte × bandwidth)."
+        + (
+            " A kernel above the peak means the probe read low (the cores were busy while it "
+            "ran): these percentages are not to be trusted."
+            if above
+            else ""
+        ),
     )

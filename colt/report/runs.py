@@ -166,8 +166,10 @@ class GridRecord:
 
     @property
     def roofs(self) -> RoofsRecord | None:
-        """The machine's measured roofs, as its runs recorded them (None before they were)."""
-        return next((run.roofs for run in self.runs if run.roofs is not None), None)
+        """The machine's measured roofs, the highest peak its runs recorded (a disturbed probe
+        reads low, never high); None before runs recorded them."""
+        recorded = [run.roofs for run in self.runs if run.roofs is not None]
+        return max(recorded, key=lambda roofs: roofs.peak_gflops, default=None)
 
     @property
     def peak_gflops(self) -> float | None:
