@@ -141,7 +141,11 @@ def _execute(
         recorder.on_round = on_round
         recorder.on_step = lambda search: bar.note(f"{search.expansions} expansions")
         strategy.run(session, recorder)
-    facts["roofs"] = _checked_roofs(config, target, threads, facts, recorder.best_latency_s)
+    if facts["roofs"] is not None and recorder.best_latency_s:
+        from colt.schedule.roofline import checked_roofs
+
+        reached = facts["workload"]["flops"] / recorder.best_latency_s / 1e9
+        facts["roofs"] = checked_roofs(target, threads, facts["roofs"], reached)
     _finish(run, facts, recorder, timer, strategy.search)
     journal.close()
 
@@ -172,39 +176,6 @@ def _roofs(config: TuneConfig, target: Any, threads: int) -> dict[str, Any] | No
     except (RuntimeError, OSError, ValueError) as error:  # the run does not need it
         print(f"colt: the roofline probe failed, no % of peak: {error}", file=sys.stderr)
         return None
-
-
-def _checked_roofs(
-    config: TuneConfig,
-    target: Any,
-    threads: int,
-    facts: dict[str, Any],
-    best_latency_s: float | None,
-) -> dict[str, Any] | None:
-    """The run's roofs, measured again if its best kernel beat the recorded peak: no kernel
-    runs faster than the machine, so that peak came from a disturbed probe. The replaced
-    figure stays in the record (``disturbed_peak_gflops``)."""
-    roofs, flops = facts.get("roofs"), facts["workload"]["flops"]
-    if roofs is None or not best_latency_s or not flops:
-        return roofs
-    reached = flops / best_latency_s / 1e9
-    if reached <= roofs["peak_gflops"]:
-        return roofs
-    from colt.schedule.roofline import measured_roofs
-
-    try:
-        again = measured_roofs(target, threads, at_least=reached).to_json()
-    except (RuntimeError, OSError, ValueError) as error:
-        print(f"colt: the roofline probe failed again: {error}", file=sys.stderr)
-        return roofs
-    if again["peak_gflops"] <= roofs["peak_gflops"]:
-        return roofs
-    print(
-        f"colt: the best kernel ran at {reached:.1f} GFLOP/s, above the measured peak of "
-        f"{roofs['peak_gflops']:.1f}; measured again: {again['peak_gflops']:.1f} GFLOP/s",
-        file=sys.stderr,
-    )
-    return again | {"disturbed_peak_gflops": roofs["peak_gflops"]}
 
 
 def _open_devices(rpc: str | None) -> Any:

@@ -94,9 +94,6 @@ def test_a_run_whose_kernel_beat_the_peak_records_the_probe_again(
 ) -> None:
     """At its end a run checks its best kernel against the peak it recorded; above it, the
     probe runs again and the record keeps the replaced figure."""
-    from colt import api
-    from colt.config import TuneConfig
-
     asked: list[float] = []
 
     def probe(target: object, threads: int, *, at_least: float = 0.0) -> roofline.Roofs:
@@ -104,19 +101,10 @@ def test_a_run_whose_kernel_beat_the_peak_records_the_probe_again(
         return roofline.Roofs(240.0, 20.0, threads, "512-bit vectors, FMA", "znver4", "cpu")
 
     monkeypatch.setattr(roofline, "measured_roofs", probe)
-    config = TuneConfig(workload="matmul")
+    target = host_target(2)
     first = roofline.Roofs(118.0, 17.0, 2, "512-bit vectors, FMA", "znver4", "cpu").to_json()
-    facts = {"roofs": first, "workload": {"flops": 2.0e9}}
-    # 2 GFLOP in 10 ms: 200 GFLOP/s, within the peak: unchanged, no probe
-    assert (
-        api._checked_roofs(
-            config, None, 2, facts | {"roofs": first | {"peak_gflops": 240.0}}, 0.01
-        )["peak_gflops"]
-        == 240.0
-    )
+    assert roofline.checked_roofs(target, 2, first, 100.0) == first  # within it: no probe
     assert asked == []
-    # 200 GFLOP/s against a recorded 118: measured again
-    again = api._checked_roofs(config, None, 2, facts, 0.01)
-    assert asked == [pytest.approx(200.0)]
-    assert again is not None and again["peak_gflops"] == 240.0
-    assert again["disturbed_peak_gflops"] == 118.0
+    again = roofline.checked_roofs(target, 2, first, 200.0)
+    assert asked == [200.0]
+    assert again["peak_gflops"] == 240.0 and again["disturbed_peak_gflops"] == 118.0
