@@ -38,12 +38,9 @@ RESULTS = "results.json"
 
 
 def complete(run_dir: Path) -> bool:
-    from colt.records import load_results
+    from colt.bench import cell_state
 
-    try:
-        return load_results(run_dir / RESULTS).complete
-    except Exception:  # a half-written or foreign file: not a finished run
-        return False
+    return cell_state(run_dir) == "complete"  # what `colt bench` will skip
 
 
 def keep(grid_dir: Path, out_dir: Path) -> list[Path]:
