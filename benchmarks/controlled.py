@@ -10,6 +10,7 @@ Writes ``<out>/controlled.json`` and ``<out>/controlled.md``:
 - the issue's target: COLT's mean speedup ≥ single-large's on at least 4 of 6 workloads, with
   the largest model's total share of calls ≤ 35 % (mean over COLT's runs);
 - measured samples by origin per configuration, and COLT's tree depths;
+- where each run's best sample came from: the model that proposed it, or its origin;
 - with ``--reference``, colt-random's speedups against those of an earlier grid's report
   (its runs table), as ratios and their geometric mean; with ``--previous``, against the
   colt-random runs of another grid directory (e.g. the previous search, run on this machine).
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from colt.report.runs import RunRecord, load_grid
-from colt.report.stats import final_speedup, invocation_rates
+from colt.report.stats import best_sample_origin, final_speedup, invocation_rates
 
 TARGET_WINS, TARGET_LARGEST_SHARE = 4, 0.35
 _RUNS_ROW = re.compile(
@@ -99,6 +100,16 @@ def origins(runs: list[RunRecord]) -> dict[str, dict[str, float]]:
     }
 
 
+def best_sources(runs: list[RunRecord]) -> dict[str, dict[str, int]]:
+    """config -> who found the best (model or origin) -> complete runs."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for run in runs:
+        if run.complete and (found := best_sample_origin(run)) is not None:
+            origin, proposer = found
+            counts[run.label][proposer or origin] += 1
+    return {config: dict(sorted(by.items())) for config, by in sorted(counts.items())}
+
+
 def depths(runs: list[RunRecord]) -> dict[str, list[int]]:
     """config -> the tree depth each complete run reached."""
     found: dict[str, list[int]] = defaultdict(list)
@@ -153,6 +164,12 @@ def markdown(figures: dict[str, Any]) -> str:
         f"Target (≥ {TARGET_WINS} of 6, share ≤ {TARGET_LARGEST_SHARE:.0%}): "
         f"{'met' if target['target_met'] else 'not met'}.",
     ]
+    if figures.get("best_sources"):
+        lines += ["", "Who found each run's best sample (runs):", ""]
+        lines += [
+            f"- {config}: " + ", ".join(f"{source} {n}" for source, n in by.items())
+            for config, by in figures["best_sources"].items()
+        ]
     for key, title in (("reference", "the committed page"), ("previous", "the previous search")):
         lines += _ratio_lines(figures.get(key), title)
     return "\n".join(lines) + "\n"
@@ -192,6 +209,7 @@ def main() -> None:
         "verdict": verdict(table, runs),
         "origins": origins(runs),
         "tree_depths": depths(runs),
+        "best_sources": best_sources(runs),
     }
     if args.reference:
         figures["reference"] = reference_ratios(table, reference_speedups(args.reference))

@@ -61,7 +61,9 @@ def keep(grid_dir: Path, out_dir: Path) -> list[Path]:
                 shutil.copy2(run_dir / name, target / name)
         calls = run_dir / "llm_calls.jsonl"
         if calls.exists():
-            with calls.open("rb") as source, gzip.open(target / "llm_calls.jsonl.gz", "wb") as sink:
+            # mtime 0: keeping the same run again writes the same bytes, not a new git blob
+            sink_path = target / "llm_calls.jsonl.gz"
+            with calls.open("rb") as source, gzip.GzipFile(sink_path, "wb", mtime=0) as sink:
                 shutil.copyfileobj(source, sink)
         kept.append(target)
     return kept

@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import time
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
+
+import pytest
 
 from colt.bench import cell_state
 from tests.test_report import make_run
@@ -47,3 +50,21 @@ def test_complete_runs_are_kept_without_journal_or_database(tmp_path: Path) -> N
     # a kept cell is done for `colt bench --resume`; the running one is run again from scratch
     assert cell_state(target) == "complete"
     assert cell_state(out / running.relative_to(grid)) == "missing"
+
+
+def test_keeping_a_run_again_writes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grid = tmp_path / "grid"
+    done = make_run(grid / "colt" / "matmul-small" / "seed0")
+    (done / "llm_calls.jsonl").write_text('{"model": "m", "answer": "{}"}\n')
+    script = load_script()
+    gzipped = tmp_path / "kept" / "colt" / "matmul-small" / "seed0" / "llm_calls.jsonl.gz"
+
+    script.keep(grid, tmp_path / "kept")
+    first = gzipped.read_bytes()
+    # kept again an hour later, as gzip's clock sees it
+    monkeypatch.setattr(gzip, "time", SimpleNamespace(time=lambda: time.time() + 3600))
+    script.keep(grid, tmp_path / "kept")
+
+    assert gzipped.read_bytes() == first  # no new blob in git for an unchanged run
