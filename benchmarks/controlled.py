@@ -141,6 +141,14 @@ def reference_ratios(
     return {"per_workload": ratios, "geomean": geomean}
 
 
+def _cell(values: list[float]) -> str:
+    """Mean speedup over seeds, with the seeds' range when there are several."""
+    if not values:
+        return "—"
+    spread = f"{min(values):.1f}–{max(values):.1f}, " if len(values) > 1 else ""
+    return f"{statistics.fmean(values):.1f}× ({spread}n={len(values)})"
+
+
 def markdown(figures: dict[str, Any]) -> str:
     configs = sorted(figures["speedups"])
     workloads = sorted({w for by in figures["speedups"].values() for w in by})
@@ -149,7 +157,7 @@ def markdown(figures: dict[str, Any]) -> str:
         cells = []
         for config in configs:
             values = figures["speedups"][config].get(workload, [])
-            cells.append(f"{_mean(values):.1f}× (n={len(values)})" if values else "—")
+            cells.append(_cell(values))
         lines.append(f"| {workload} | " + " | ".join(cells) + " |")
     target = figures["verdict"]
     share = target["largest_total_share_mean"]
