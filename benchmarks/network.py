@@ -79,7 +79,7 @@ def network_session(args: argparse.Namespace, database_dir: Path) -> Any:
         resolve_target(None, threads),
         num_threads=threads,
         database_dir=database_dir,
-        devices=open_devices(None, EVALUATOR, RUN_TIMEOUT_S),
+        devices=open_devices(None, EVALUATOR, RUN_TIMEOUT_S, num_threads=threads),
     )
 
 

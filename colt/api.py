@@ -101,7 +101,7 @@ def _dispatch(
 
 def validate(config: TuneConfig) -> None:
     if config.rpc is not None:
-        _open_devices(config.rpc)  # a tracker that is not there is one sentence, before any run
+        _open_devices(config.rpc, config.num_threads or 1)  # a missing tracker: one sentence, now
     if config.strategy == "colt" and config.proposer == "llm":
         from colt.llm.sets import load_model_set
 
@@ -153,7 +153,7 @@ def _execute(
 def _session(run: RunDir, config: TuneConfig, workload: Workload, target: Any, threads: int) -> Any:
     from colt.schedule.session import TuningSession
 
-    devices = _open_devices(config.rpc)
+    devices = _open_devices(config.rpc, threads)
     try:
         return TuningSession(
             workload, target, num_threads=threads, database_dir=run.database, devices=devices
@@ -178,11 +178,11 @@ def _roofs(config: TuneConfig, target: Any, threads: int) -> dict[str, Any] | No
         return None
 
 
-def _open_devices(rpc: str | None) -> Any:
+def _open_devices(rpc: str | None, threads: int) -> Any:
     from colt.schedule.devices import open_devices
     from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
 
-    return open_devices(rpc, EVALUATOR, RUN_TIMEOUT_S)
+    return open_devices(rpc, EVALUATOR, RUN_TIMEOUT_S, num_threads=threads)
 
 
 def _earlier_times(run: RunDir) -> dict[str, float]:

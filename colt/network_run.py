@@ -66,7 +66,7 @@ class NetworkRun:
         from colt.strategies import make_strategy
 
         threads = self.facts["num_threads"]
-        devices = open_devices(None, EVALUATOR, RUN_TIMEOUT_S)
+        devices = open_devices(None, EVALUATOR, RUN_TIMEOUT_S, num_threads=threads)
         self.session = NetworkSession(
             self.network,
             self.target,

@@ -9,6 +9,7 @@ candidate whose device vanished, which ``RPCRunner``'s results cannot say.
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import struct
@@ -51,12 +52,28 @@ def to_measurement(
     return Measurement(statistics.median(secs), secs, None, device, retries)
 
 
+def use_threads(num_threads: int) -> None:
+    """Sets the thread count every kernel of this process and its workers runs with.
+
+    TVM's runtime pool sizes itself at the first parallel kernel, from ``TVM_NUM_THREADS`` if
+    it is set by then (else from what it detects: half the cores on a 2-core VM, where kernels
+    then ran 1.9x slower); popen workers inherit the environment when they start. So it is
+    set before either happens."""
+    os.environ["TVM_NUM_THREADS"] = str(num_threads)
+
+
 class LocalDevice:
-    """This machine, through MetaSchedule's local runner (fresh popen workers)."""
+    """This machine, through MetaSchedule's local runner (one popen worker per device)."""
 
     description = LOCAL
 
-    def __init__(self, evaluator: dict[str, Any], run_timeout_s: float) -> None:
+    def __init__(
+        self, evaluator: dict[str, Any], run_timeout_s: float, *, num_threads: int
+    ) -> None:
+        # Before the runner: its constructor already starts the worker that times every
+        # kernel, and a worker started without the count ran the first run of each process on
+        # one thread.
+        use_threads(num_threads)
         self.runner = ms.runner.LocalRunner(
             timeout_sec=run_timeout_s, evaluator_config=ms.runner.EvaluatorConfig(**evaluator)
         )
@@ -295,8 +312,10 @@ def _run_remote(session: Any, path: Path, arrays: list[np.ndarray]) -> list[np.n
 
 
 def open_devices(
-    rpc: str | None, evaluator: dict[str, Any], run_timeout_s: float
+    rpc: str | None, evaluator: dict[str, Any], run_timeout_s: float, *, num_threads: int
 ) -> LocalDevice | TrackedDevices:
+    """This machine's runner with ``num_threads`` runtime threads, or the tracker's devices
+    under ``rpc``'s key (their servers keep their own thread counts)."""
     if rpc is None:
-        return LocalDevice(evaluator, run_timeout_s)
+        return LocalDevice(evaluator, run_timeout_s, num_threads=num_threads)
     return TrackedDevices(TrackerAddress.parse(rpc, with_key=True), evaluator, run_timeout_s)

@@ -9,7 +9,6 @@ process that ran kernels); verification runs in this process afterwards, never c
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from colt.errors import last_line
-from colt.schedule.devices import LocalDevice, Measurement, TrackedDevices
+from colt.schedule.devices import LocalDevice, Measurement, TrackedDevices, use_threads
 
 # One run per timing: ``min_repeat_ms`` already raises the count for fast kernels, and for slow
 # ones (most early candidates take 0.1–1 s) three runs per timing only multiplied the time while
@@ -47,16 +46,6 @@ class BatchTimes:
 
 
 RUN_TIMEOUT_S = 120.0
-
-
-def use_threads(num_threads: int) -> None:
-    """Sets the thread count every kernel of this process and its workers runs with.
-
-    TVM's runtime pool sizes itself at the first parallel kernel, from ``TVM_NUM_THREADS`` if
-    it is set by then (else from what it detects: fewer threads here, and a layer ran 1.9x
-    slower in a fresh process); popen workers inherit the environment when they start. So it is
-    set before either happens."""
-    os.environ["TVM_NUM_THREADS"] = str(num_threads)
 
 
 class Measurer:

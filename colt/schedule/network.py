@@ -23,8 +23,8 @@ from tvm import relax
 from tvm.s_tir import meta_schedule as ms
 
 from colt.errors import UserError, last_line
-from colt.schedule.devices import LocalDevice, TrackedDevices
-from colt.schedule.measure import compare, use_threads
+from colt.schedule.devices import LocalDevice, TrackedDevices, use_threads
+from colt.schedule.measure import compare
 from colt.schedule.session import TuningSession
 from colt.workloads import Network, Workload
 from colt.workloads.networks import NetworkProgram

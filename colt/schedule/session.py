@@ -43,7 +43,9 @@ class TuningSession:
         self.func = workload.build()
         self.mod = tvm.IRModule({"main": self.func})
         self.space = ProgramSpace(self.func, target)
-        self.devices = devices or open_devices(None, EVALUATOR, RUN_TIMEOUT_S)
+        self.devices = devices or open_devices(
+            None, EVALUATOR, RUN_TIMEOUT_S, num_threads=num_threads
+        )
         self.measurer = Measurer(target, self.devices, num_threads=num_threads)
         if database is None:
             assert database_dir is not None, "a session needs a database or its directory"
