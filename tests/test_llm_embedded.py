@@ -135,6 +135,10 @@ def test_check_set_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert rows[0]["ok"], rows[0]["error"]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _serve_in_subprocess(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[dict]]:  # type: ignore[type-arg]
     """`colt models serve` for a one-model set in a child process; returns it and its records."""
     set_file = tmp_path / "tiny.toml"
@@ -145,7 +149,9 @@ def _serve_in_subprocess(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[
     )
     env = {**os.environ, "COLT_CACHE_DIR": str(tmp_path / "cache")}
     code = f"from colt.llm import serve_set; serve_set({str(set_file)!r}, poll_s=0.2)"
-    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    # Ctrl-C as a terminal delivers it, even when the tests run as a background job: there
+    # the shell starts children with SIGINT ignored, and Python keeps an ignored SIGINT.
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, preexec_fn=_default_sigint)
     state = tmp_path / "cache" / "servers.json"
     deadline = time.monotonic() + 60
     while not state.is_file() and time.monotonic() < deadline and process.poll() is None:
