@@ -163,11 +163,17 @@ def _serve_in_subprocess(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[
 def test_serve_stops_on_ctrl_c(tmp_path: Path) -> None:
     process, records = _serve_in_subprocess(tmp_path)
     pid = records[0]["pid"]
-    assert pid_alive(pid)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=20) == 0
-    assert not pid_alive(pid)
-    assert not (tmp_path / "cache" / "servers.json").exists()
+    try:
+        assert pid_alive(pid)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+        assert not pid_alive(pid)
+        assert not (tmp_path / "cache" / "servers.json").exists()
+    finally:  # a failed check must not leave a server running
+        process.kill()
+        process.wait()
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
