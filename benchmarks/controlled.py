@@ -81,9 +81,11 @@ def verdict(table: dict[str, dict[str, list[float]]], runs: list[RunRecord]) -> 
         "workloads_compared": both,
         "colt_at_least_single_large": wins,
         "largest_total_share_mean": share,
-        "target_met": (
+        "target_met": (  # None: too few workloads compared to decide
             len(wins) >= TARGET_WINS and share is not None and share <= TARGET_LARGEST_SHARE
-        ),
+        )
+        if len(both) >= 6
+        else None,
     }
 
 
@@ -169,8 +171,7 @@ def markdown(figures: dict[str, Any]) -> str:
         f"total share {share:.1%} (mean over COLT's runs)."
         if share is not None
         else "No COLT run with model statistics yet.",
-        f"Target (≥ {TARGET_WINS} of 6, share ≤ {TARGET_LARGEST_SHARE:.0%}): "
-        f"{'met' if target['target_met'] else 'not met'}.",
+        _target_line(target),
     ]
     if figures.get("best_sources"):
         lines += ["", "Who found each run's best sample (runs):", ""]
@@ -181,6 +182,13 @@ def markdown(figures: dict[str, Any]) -> str:
     for key, title in (("reference", "the committed page"), ("previous", "the previous search")):
         lines += _ratio_lines(figures.get(key), title)
     return "\n".join(lines) + "\n"
+
+
+def _target_line(target: dict[str, Any]) -> str:
+    stated = f"Target (≥ {TARGET_WINS} of 6, share ≤ {TARGET_LARGEST_SHARE:.0%})"
+    if len(target["workloads_compared"]) < 6:  # a partial grid can't decide it either way
+        return f"{stated}: not decided here, {len(target['workloads_compared'])} of 6 compared."
+    return f"{stated}: {'met' if target['target_met'] else 'not met'}."
 
 
 def _ratio_lines(reference: dict[str, Any] | None, title: str) -> list[str]:
