@@ -127,6 +127,7 @@ def _execute(
     timer = Timer(before=_earlier_times(run))
     journal = run.journal()
     recorder = Recorder(session, journal, timer, _naive_latency(session, journal), config.trials)
+    recorder.deadline_s = config.time_budget_s
     facts = _facts(config, _workload_facts(session), target, threads)
     facts["measurement"]["devices"] = session.devices.description
     facts["roofs"] = _roofs(config, target, threads)
@@ -272,6 +273,10 @@ def _results(
             "verified": best is not None,
             "verification_failures": recorder.verification_failures,
             "samples": recorder.samples,
+            "time_budget_s": recorder.deadline_s,
+            "stopped_by": "time"
+            if recorder.out_of_time and recorder.samples < recorder.budget
+            else None,
             "curve": recorder.curve,
             "devices": _device_counts(recorder.curve),
             "time_s": times,

@@ -131,7 +131,9 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         default_set="embedded",
     )
     add_field_options(
-        tune, TuneConfig, ["trials", "seed", "target", "num_threads", "rpc", "overlap", "out_dir"]
+        tune,
+        TuneConfig,
+        ["trials", "time_budget_s", "seed", "target", "num_threads", "rpc", "overlap", "out_dir"],
     )
     tune.add_argument(
         "--resume",

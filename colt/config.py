@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from colt.errors import UserError, unknown_choice
 from colt.search.config import DEFAULT_EXPANSIONS_PER_ROUND, SearchConfig
@@ -43,10 +43,39 @@ RPC_HELP = (
 
 def option(default: Any, *, flag: str, help: str, metavar: str | None = None, **rules: Any) -> Any:
     """A configuration field that is also a command-line option (``colt.options``); ``rules``
-    are pydantic's bounds (``gt``, ``ge``, ...) and ``positive`` words the error for ``gt=0``."""
+    are pydantic's bounds (``gt``, ``ge``, ...), ``positive`` words the error for ``gt=0`` and
+    ``parse`` reads the option's text (default: the field's type)."""
     positive = rules.pop("positive", None)
-    extra = {"flag": flag, "help": help, "metavar": metavar, "positive": positive}
+    parse = rules.pop("parse", None)
+    extra = {"flag": flag, "help": help, "metavar": metavar, "positive": positive, "parse": parse}
     return Field(default, json_schema_extra=extra, **rules)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$")
+_UNIT_S = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds from ``90``, ``90s``, ``10m`` or ``1.5h``."""
+    if isinstance(text, int | float):
+        return float(text)
+    match = _DURATION.match(str(text))
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration: write e.g. 90s, 10m or 1.5h")
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def time_option() -> Any:
+    return option(
+        None,
+        flag="--time",
+        metavar="DURATION",
+        help="wall-clock budget (90s, 10m, 1.5h): the run stops at the first round boundary "
+        "past it and keeps everything measured; --trials still caps the samples",
+        gt=0,
+        parse=parse_duration,
+        positive="a positive duration",
+    )
 
 
 def trials_option(default: int, help: str) -> Any:
@@ -90,6 +119,7 @@ class TuneConfig(BaseModel):
     model_set: str = "embedded"  # --llms (colt.options.add_llm_options: it has old spellings)
     models: tuple[str, ...] = ()  # --only-llms: restrict the set to these names (empty: all)
     trials: int = trials_option(64, "measured samples (the budget)")
+    time_budget_s: float | None = time_option()
     seed: int = option(0, flag="--seed", help="seed of every random choice of the search", ge=0)
     target: str | None = option(
         None,
@@ -115,6 +145,11 @@ class TuneConfig(BaseModel):
     )
     search: SearchConfig = Field(default_factory=SearchConfig)
     verify: bool = True
+
+    @field_validator("time_budget_s", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return value if value is None else parse_duration(value)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -42,6 +42,7 @@ class ProposalAnswered(Event):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     answer_errors: list[str] = Field(default_factory=list)
+    more: list[dict[str, Any]] = Field(default_factory=list)  # the other children's actions
 
 
 class SampleMeasured(Event):

@@ -113,11 +113,24 @@ def add_field_options(
             extra["choices"] = kind
             extra["metavar"] = options.get("metavar") or ("{" + ",".join(kind) + "}")
         else:
-            extra["type"] = kind
+            parse = options.get("parse")
+            extra["type"] = _reader(parse) if parse else kind
             extra["metavar"] = options.get("metavar") or flag.removeprefix("--").upper().replace(
                 "-", "_"
             )
         parser.add_argument(flag, dest=name, default=None, help=text, **extra)
+
+
+def _reader(parse: Any) -> Any:
+    """``parse`` for argparse: its ValueError's sentence becomes the usage error."""
+
+    def read(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return read
 
 
 def values_from_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:

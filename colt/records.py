@@ -54,6 +54,7 @@ class ModelStatsRecord(_Record):
 
     calls: int = 0  # every call: regular, floor and course-alteration calls
     regular_calls: int | None = None  # None in runs written before it was recorded
+    children: int | None = None  # children made from its answers; None in older runs
     hits: int = 0
     hit_rate: float = 0.0
     errors: dict[str, int] = Field(default_factory=dict)  # answer errors and faults together
@@ -83,6 +84,11 @@ class SearchRecord(_Record):
     search_overhead_per_expansion_s: float | None = None
     overhead_by_round: list[dict[str, float]] = Field(default_factory=list)
     time_s: dict[str, float] = Field(default_factory=dict)
+    model_calls: int | None = None  # None in runs written before one call answered a node
+    calls_per_expansion: float | None = None
+    # per source of measured samples (each model, rollout, fresh, initial): samples,
+    # improvements, improvement_share, best_latency_s, and a model's calls and seconds
+    credit: dict[str, dict[str, float | int | None]] = Field(default_factory=dict)
 
 
 class DeviceCounts(_Record):
@@ -113,6 +119,7 @@ class TaskRecord(_Record):
     flops: float = 0.0
     samples: int = 0
     rounds: int = 0
+    one_point: bool = False  # its design space is one program: measured once, not searched
     naive_latency_s: float | None = None
     best_latency_s: float | None = None  # best verified kernel latency
     error: str | None = None  # why it could not be tuned (it keeps its default build)
@@ -158,6 +165,8 @@ class RunResults(_Record):
     verified: bool = False
     verification_failures: list[dict[str, Any]] = Field(default_factory=list)
     samples: int = 0
+    time_budget_s: float | None = None  # --time
+    stopped_by: str | None = None  # "time" when the wall-clock budget ended the run early
     curve: list[CurvePoint] = Field(default_factory=list)
     devices: dict[str, DeviceCounts] = Field(default_factory=dict)
     time_s: dict[str, float] = Field(default_factory=dict)

@@ -21,17 +21,25 @@ from colt.search.base import (
 E = TypeVar("E", bound=Event)
 
 
+def _action_json(action: JointAction) -> dict[str, Any]:
+    return {
+        "edits": [[e.name, [list(a) for a in e.args]] for e in action.edits],
+        "next_model": action.next_model,
+    }
+
+
+def _action_from_json(data: dict[str, Any]) -> JointAction:
+    edits = tuple(Edit(name, tuple((k, v) for k, v in args)) for name, args in data["edits"])
+    return JointAction(edits, data["next_model"])
+
+
 def proposal_event(model: str, depth: int, proposal: Proposal) -> ProposalAnswered:
     action = proposal.action
     return ProposalAnswered(
         model=model,
         depth=depth,
-        action=None
-        if action is None
-        else {
-            "edits": [[e.name, [list(a) for a in e.args]] for e in action.edits],
-            "next_model": action.next_model,
-        },
+        action=None if action is None else _action_json(action),
+        more=[_action_json(a) for a in proposal.more],
         error_kind=proposal.error_kind,
         error_detail=proposal.error_detail,
         latency_s=proposal.latency_s,
@@ -42,20 +50,15 @@ def proposal_event(model: str, depth: int, proposal: Proposal) -> ProposalAnswer
 
 
 def proposal_from_event(event: ProposalAnswered) -> Proposal:
-    joint = None
-    if event.action is not None:
-        edits = tuple(
-            Edit(name, tuple((k, v) for k, v in args)) for name, args in event.action["edits"]
-        )
-        joint = JointAction(edits, event.action["next_model"])
     return Proposal(
-        joint,
+        None if event.action is None else _action_from_json(event.action),
         event.error_kind,
         event.error_detail,
         event.latency_s,
         event.prompt_tokens,
         event.completion_tokens,
         tuple(event.answer_errors),
+        more=tuple(_action_from_json(a) for a in event.more),
     )
 
 

@@ -22,18 +22,20 @@ MAX_EDITS = 8  # edits per answer; tiny models otherwise list the whole vocabula
 _NEAR_MISS_CUTOFF = 0.85  # difflib ratio for accepting a misspelled name
 
 
-def answer_schema(
-    transformations: Sequence[str],
-    models: Sequence[str],
-    *,
-    edit_arguments: bool = False,
-    max_edits: int = MAX_EDITS,
+def edit_pattern(transformations: Sequence[str]) -> str:
+    """``Name`` or ``Name(key=value, ...)``: at most three short arguments, no nesting, so a
+    constrained model cannot ramble inside the parentheses."""
+    names = "|".join(re.escape(t) for t in transformations)
+    argument = r"[a-z_]{1,12}=[^()=]{1,40}"
+    return rf"^({names})(\({argument}(, ?{argument}){{0,2}}\))?$"
+
+
+def _child_schema(
+    transformations: Sequence[str], models: Sequence[str], edit_arguments: bool, max_edits: int
 ) -> dict[str, Any]:
-    """``{"transformations": [name...], "next_model": name}`` with enums of the valid names."""
     item: dict[str, Any] = {"type": "string", "enum": list(transformations)}
-    if edit_arguments:  # Name or Name(key=value, ...)
-        alternatives = "|".join(re.escape(t) for t in transformations)
-        item = {"type": "string", "pattern": rf"^({alternatives})(\(.*\))?$"}
+    if edit_arguments:
+        item = {"type": "string", "pattern": edit_pattern(transformations)}
     return {
         "type": "object",
         "properties": {
@@ -48,6 +50,57 @@ def answer_schema(
         "required": ["transformations", "next_model"],
         "additionalProperties": False,
     }
+
+
+def answer_schema(
+    transformations: Sequence[str],
+    models: Sequence[str],
+    *,
+    edit_arguments: bool = False,
+    max_edits: int = MAX_EDITS,
+    children: int = 1,
+) -> dict[str, Any]:
+    """One child: ``{"transformations": [edit...], "next_model": name}`` (Appendix B's form);
+    several: ``{"children": [that object, ...]}`` with exactly ``children`` items. Edits are
+    enums of the vocabulary's names, or ``Name(key=value, ...)`` with ``edit_arguments``."""
+    child = _child_schema(transformations, models, edit_arguments, max_edits)
+    if children <= 1:
+        return child
+    return {
+        "type": "object",
+        "properties": {
+            "children": {
+                "type": "array",
+                "items": child,
+                "minItems": children,
+                "maxItems": children,
+            }
+        },
+        "required": ["children"],
+        "additionalProperties": False,
+    }
+
+
+def answer_example(
+    transformations: Sequence[str],
+    models: Sequence[str],
+    *,
+    children: int = 1,
+    edits: Sequence[str] = (),
+) -> str:
+    """An answer in the form :func:`answer_schema` asks for with the same ``children`` (a
+    test keeps the two in step): child i makes ``edits[i]`` when given (legal edits of the
+    program, written as the schema allows them), else two bare transformation names."""
+    names = list(transformations) or ["Name"]
+    model = (list(models) or ["m"])[0]
+    made = [
+        {
+            "transformations": [edits[i % len(edits)]] if edits else [names[0], names[-1]],
+            "next_model": model,
+        }
+        for i in range(max(1, children))
+    ]
+    return json.dumps(made[0] if children <= 1 else {"children": made})
 
 
 def response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -95,7 +148,7 @@ def extract_object(text: str) -> dict[str, Any] | None:
         found = _object_at(text, match.start())
         if found is None:
             continue
-        if any(_normalize(str(k)).startswith("transformation") for k in found):
+        if any(_normalize(str(k)).startswith(("transformation", "children")) for k in found):
             return found
         first = first or found
     if first is None and re.search(r'"transformations"\s*:', text):  # Appendix B, no braces
@@ -178,7 +231,8 @@ def parse_answer(
     fallback_model: str,
     max_edits: int = MAX_EDITS,
 ) -> Proposal:
-    """A ``Proposal`` (latency and tokens left at zero) from the raw answer text.
+    """A ``Proposal`` (latency and tokens left at zero) from the raw answer text: one child's
+    object, or ``{"children": [...]}`` whose usable children become ``action`` and ``more``.
 
     Unknown transformation names are dropped and reported (``unknown_transformation``); an
     unknown or missing next model keeps the edits with ``fallback_model`` (``unknown_model``).
@@ -186,6 +240,40 @@ def parse_answer(
     answer = extract_object(text or "")
     if answer is None:
         return Proposal(None, "unparsable", "no JSON object in the answer")
+    children = _field(answer, "children")
+    if isinstance(children, list) and children:
+        parsed = [
+            _parse_child(c, transformations, models, fallback_model, max_edits)
+            if isinstance(c, dict)
+            else Proposal(None, "unparsable", "a child is not an object")
+            for c in children
+        ]
+        return _merged(parsed)
+    return _parse_child(answer, transformations, models, fallback_model, max_edits)
+
+
+def _merged(parsed: Sequence[Proposal]) -> Proposal:
+    """Several children's parses as one proposal: the usable actions in order, every error
+    counted, the first problem named."""
+    actions = [p.action for p in parsed if p.action is not None]
+    errors = tuple(
+        e for p in parsed for e in (p.answer_errors or ((p.error_kind,) if p.error_kind else ()))
+    )
+    problems = [p for p in parsed if p.error_kind is not None]
+    kind = problems[0].error_kind if problems else None
+    detail = "; ".join(dict.fromkeys(p.error_detail for p in problems if p.error_detail))
+    if not actions:
+        return Proposal(None, kind or "unparsable", detail, answer_errors=errors)
+    return Proposal(actions[0], kind, detail, answer_errors=errors, more=tuple(actions[1:]))
+
+
+def _parse_child(
+    answer: dict[str, Any],
+    transformations: Sequence[str],
+    models: Sequence[str],
+    fallback_model: str,
+    max_edits: int,
+) -> Proposal:
     items = _field(answer, "transformations", "transformation", "edits", "actions")
     if isinstance(items, str | dict):
         items = [items]

@@ -13,8 +13,9 @@ import math
 import re
 from dataclasses import dataclass
 
+from colt.llm.answers import answer_example
 from colt.llm.shrink import MAX_LEVEL, shrink_history, shrink_program
-from colt.search.base import ModelInfo, ModelStats, NodeView, PromptContext
+from colt.search.base import Edit, ModelInfo, ModelStats, NodeView, PromptContext
 
 SYSTEM_PROMPT = """\
 You are an AI scheduling assistant to help with a Monte Carlo Tree Search (MCTS) to find an \
@@ -45,12 +46,7 @@ might improve performance.
 2. Propose a sequence of transformations from the provided list. You may repeat a \
 transformation to explore different decisions.
 3. Choose exactly one model from the provided model list as the next model to expand the \
-child. Use the smallest model that could give best results. Prefer models with fewer errors.
-Output a single valid JSON object in the EXACT format:
-{
-"transformations": ["Fullname1", "Fullname2", "..."],
-"next_model": "..."
-}"""
+child. Use the smallest model that could give best results. Prefer models with fewer errors."""
 
 ARGUMENTS_NOTE = (
     "A transformation may carry arguments as Name(key=value, ...) as its help line describes; "
@@ -142,8 +138,16 @@ def _ancestor(title: str, node: NodeView, current: NodeView, plan: _Shrink) -> l
         )
     else:
         lines += ["Transformation history:", *_history_lines(node, plan.history_keep)]
-    lines.append(f"Predicted score: {node.value:.4g}")
+    lines.append(_score_line(node))
     return lines
+
+
+def _score_line(node: NodeView) -> str:
+    """The score, and the measured latency apart from it: what the machine said, or that it has
+    not been measured (the score is then the cost model's prediction)."""
+    if node.measured_s is None:
+        return f"Predicted score: {node.value:.4g} (not measured yet)"
+    return f"Score: {node.value:.4g}, measured latency: {1e3 * node.measured_s:.4g} ms"
 
 
 def _history_section(context: PromptContext, plan: _Shrink) -> list[str]:
@@ -151,11 +155,46 @@ def _history_section(context: PromptContext, plan: _Shrink) -> list[str]:
     lines = ["Historical Performance Info (Leaf, Parent, Grandparent)", "Current Program:"]
     lines += ["Code:", _program_text(current.program, plan.program_level)]
     lines += ["Transformation history:", *_history_lines(current, plan.history_keep)]
-    lines.append(f"Predicted score: {current.value:.4g}")
+    lines.append(_score_line(current))
     if context.parent is not None:
         lines += _ancestor("Immediate Parent Program", context.parent, current, plan)
     if context.grandparent is not None:
         lines += _ancestor("Grandparent Program", context.grandparent, current, plan)
+    return lines
+
+
+def _tried_section(context: PromptContext, plan: _Shrink) -> list[str]:
+    """The node's children already made (so an answer does not repeat them) and the fastest
+    program measured so far (what the search is trying to beat)."""
+    lines = []
+    if context.siblings:
+        lines.append("Children of the current program already tried:")
+        for tried in context.siblings:
+            result = (
+                f"measured {1e3 * tried.measured_s:.4g} ms"
+                if tried.measured_s is not None
+                else f"predicted score {tried.value:.4g}"
+            )
+            lines.append(f"- {tried.edits}: {result} (proposed by {tried.model or 'N/A'})")
+    best = context.best
+    if best is not None and best.measured_s is not None:
+        keep = 6 if plan.history_keep is None else min(6, plan.history_keep)
+        lines += [
+            f"Fastest program measured so far: {1e3 * best.measured_s:.4g} ms; its last steps:",
+            *_history_lines(best, keep),
+        ]
+    return lines
+
+
+def _examples_section(examples: list[tuple[Edit, float | None]]) -> list[str]:
+    """Legal edits of the current program with the arguments that make them, and what the cost
+    model predicts for each result: the argument syntax by example."""
+    if not examples:
+        return []
+    lines = ["Some legal edits of the current program (predicted score of the result):"]
+    for edit, value in examples:
+        score = "unknown" if value is None else f"{value:.4g}"
+        lines.append(f"- {edit.describe()}: {score}")
     return lines
 
 
@@ -242,7 +281,12 @@ def _under_used(context: PromptContext) -> list[str]:
     return ["Under-used models deserve calls: " + ", ".join(under_used)] if under_used else []
 
 
-def _user_text(context: PromptContext, plan: _Shrink, arguments: bool) -> str:
+def _user_text(
+    context: PromptContext,
+    plan: _Shrink,
+    arguments: bool,
+    examples: list[tuple[Edit, float | None]],
+) -> str:
     """The parts every call of a run shares come first (vocabulary, model list, how to choose),
     so a server's prompt cache (llama.cpp keeps the longest common prefix) reuses them; what
     changes from call to call follows."""
@@ -250,15 +294,42 @@ def _user_text(context: PromptContext, plan: _Shrink, arguments: bool) -> str:
         _transformations_section(context) + ([ARGUMENTS_NOTE] if arguments else []),
         _guidance_section(context),
         _history_section(context, plan),
+        _examples_section(examples),
+        _tried_section(context, plan),
         [
             "Search Context",
             f"Leaf depth: {context.leaf_depth}",
             f"Trials progress: {context.trials_done} / {context.trials_total}",
         ],
         _models_section(context) + _under_used(context),
-        ["Answer with the JSON object only."],
+        _closing(context, examples),
     ]
-    return "\n\n".join("\n".join(section) for section in sections)
+    return "\n\n".join("\n".join(section) for section in sections if section)
+
+
+def system_text(context: PromptContext) -> str:
+    """The instructions and the answer's form (the schema the call sends, made by
+    ``colt.llm.answers.answer_schema`` for the same number of children)."""
+    names = [m.name for m in context.models]
+    form = answer_example(context.transformations, names, children=context.children)
+    ask = ""
+    if context.children > 1:
+        ask = (
+            f"Propose {context.children} different children of the current program at once: "
+            "for each, a sequence of transformations and the next model.\n"
+        )
+    return f"{SYSTEM_PROMPT}\n{ask}Output a single valid JSON object in the EXACT format:\n{form}"
+
+
+def _closing(context: PromptContext, examples: list[tuple[Edit, float | None]]) -> list[str]:
+    """The last lines: an answer for this program in the exact form, made of its best
+    predicted legal edits, which a model may keep or change."""
+    names = [m.name for m in context.models]
+    edits = [edit.describe() for edit, _ in examples]
+    if not edits:
+        return ["Answer with the JSON object only."]
+    example = answer_example(context.transformations, names, children=context.children, edits=edits)
+    return ["Answer with the JSON object only, for example:", example]
 
 
 def build_prompt(
@@ -267,17 +338,24 @@ def build_prompt(
     max_prompt_tokens: int,
     token_scale: float = 1.0,
     edit_arguments: bool = False,
+    examples: int = 0,
 ) -> tuple[str, str]:
     """(system, user) texts whose estimated size fits ``max_prompt_tokens`` when possible.
 
     The least shrunk version that fits wins; if none fits, the smallest one is returned and
-    the endpoint decides (an over-long prompt comes back as an HTTP error, as data).
+    the endpoint decides (an over-long prompt comes back as an HTTP error, as data). With
+    ``edit_arguments``, ``examples`` legal edits of the current program (the context's
+    preview) show the argument syntax, best predicted first.
     """
-    system = SYSTEM_PROMPT
+    system = system_text(context)
     system_tokens = estimate_tokens(system, scale=token_scale)
+    shown: list[tuple[Edit, float | None]] = []
+    if edit_arguments and examples and context.preview is not None:
+        unique = {edit: value for edit, value in context.preview(examples)}
+        shown = sorted(unique.items(), key=lambda e: -(e[1] or 0.0))
     user = ""
     for plan in _plans():
-        user = _user_text(context, plan, edit_arguments)
+        user = _user_text(context, plan, edit_arguments, shown)
         if system_tokens + estimate_tokens(user, scale=token_scale) <= max_prompt_tokens:
             break
     return system, user

@@ -15,7 +15,6 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -109,19 +108,24 @@ class LLMProposer:
         )
         if spec.scripted is not None:
             return self._propose_scripted(model, f"scripted:{spec.scripted}", context)
+        room = spec.context_window - spec.max_tokens * context.children - ANSWER_MARGIN_TOKENS
         system, user = build_prompt(
             context,
-            max_prompt_tokens=spec.context_window - spec.max_tokens - ANSWER_MARGIN_TOKENS,
+            max_prompt_tokens=min(room, spec.prompt_tokens or room),
             token_scale=self._token_scale.get(model, 1.0),
             edit_arguments=spec.edit_arguments,
+            examples=spec.examples,
         )
         schema = answer_schema(
             offered,
             self.model_set.names,
             edit_arguments=spec.edit_arguments,
             max_edits=self.max_edits,
+            children=context.children,
         )
-        reply = self._client(spec).complete(system, user, schema=schema)
+        reply = self._client(spec).complete(
+            system, user, schema=schema, max_tokens=spec.max_tokens * context.children
+        )
         estimate = estimate_tokens(system) + estimate_tokens(user)
         proposal = self._proposal(model, reply, offered)
         proposal = dataclasses.replace(
@@ -170,12 +174,10 @@ class LLMProposer:
     ) -> None:
         if self.log_path is None:
             return
-        action: dict[str, Any] | None = None
-        if proposal.action is not None:
-            action = {
-                "edits": [edit.describe() for edit in proposal.action.edits],
-                "next_model": proposal.action.next_model,
-            }
+        actions = [
+            {"edits": [edit.describe() for edit in a.edits], "next_model": a.next_model}
+            for a in proposal.actions
+        ]
         record = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "model": model,
@@ -190,7 +192,8 @@ class LLMProposer:
             "attempts": reply.attempts,
             "outcome": proposal.error_kind or "ok",
             "error_detail": proposal.error_detail,
-            "action": action,
+            "action": actions[0] if actions else None,
+            "more": actions[1:],
         }
         line = redact(json.dumps(record, default=str), self._secrets)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,12 @@ class ModelSpec(BaseModel):
     stream: bool = False  # stream the answer: a timed-out call stops the server's generation
     system_role: Literal["system", "user"] = "system"  # "user": system text joins the user turn
     edit_arguments: bool = False  # allow "Name(key=value, ...)" edits in the answer schema
+    # Legal edits of the current program (with arguments and predicted scores) the prompt shows
+    # as examples; only with edit_arguments.
+    examples: int = Field(default=0, ge=0, le=16)
+    # At most this many prompt tokens (None: what the context window leaves): on a CPU a call
+    # costs about its new prompt tokens, so a small budget makes the prompt shrink its code.
+    prompt_tokens: int | None = Field(default=None, gt=128)
     embedded: str | None = None  # key of colt.llm.weights.EMBEDDED_WEIGHTS; served locally
     scripted: Policy | None = None  # a scripted stand-in instead of an endpoint
     recommends: Recommends = "self"  # a scripted model's next-model choice

@@ -30,6 +30,7 @@ class Recorder:
     timer: Timer
     naive_latency_s: float
     budget: int = 0  # samples the strategy may spend so far (a network's scheduler raises it)
+    deadline_s: float | None = None  # wall-clock budget of the whole run (``--time``)
     curve: list[CurvePoint] = field(default_factory=list)
     best_latency_s: float | None = None
     best_schedule: tvm.s_tir.Schedule | None = None
@@ -53,6 +54,16 @@ class Recorder:
     @property
     def samples(self) -> int:
         return len(self.curve)
+
+    @property
+    def out_of_time(self) -> bool:
+        """Whether the run's wall-clock budget is spent (earlier invocations included)."""
+        return self.deadline_s is not None and self.timer.elapsed() >= self.deadline_s
+
+    @property
+    def done(self) -> bool:
+        """Whether the strategy must stop: no samples or no time left."""
+        return self.samples >= self.budget or self.out_of_time
 
     def measure(
         self,

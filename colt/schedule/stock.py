@@ -83,5 +83,5 @@ def metaschedule_rounds(
 def run_metaschedule(config: TuneConfig, session: TuningSession, recorder: Recorder) -> None:
     """Runs MetaSchedule's ``config.strategy`` until ``recorder.budget`` is spent."""
     for _ in metaschedule_rounds(config, session, recorder):
-        if recorder.samples >= recorder.budget:
+        if recorder.done:
             break

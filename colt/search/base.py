@@ -63,6 +63,13 @@ class Proposal:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     answer_errors: tuple[str, ...] = ()
+    # The further children's actions of one multi-child answer (``action`` is the first): a
+    # node's expansion asks its model once for all its children.
+    more: tuple[JointAction, ...] = ()
+
+    @property
+    def actions(self) -> tuple[JointAction, ...]:
+        return ((self.action,) if self.action is not None else ()) + self.more
 
 
 ERROR_KINDS = (
@@ -99,7 +106,8 @@ class ModelStats:
     """Global per-model statistics shown in the prompt and written to results."""
 
     calls: int = 0  # every call: regular, floor and course-alteration calls
-    hits: int = 0  # calls whose child was predicted better than its parent
+    children: int = 0  # children made from the model's answers (one call answers several)
+    hits: int = 0  # children predicted better than their parent
     errors: dict[str, int] = field(default_factory=dict)  # the model's answer errors by kind
     faults: dict[str, int] = field(default_factory=dict)  # endpoint faults by kind
     course_alterations: int = 0  # calls made as a course alteration (largest model only)
@@ -110,7 +118,9 @@ class ModelStats:
 
     @property
     def hit_rate(self) -> float:
-        return self.hits / self.calls if self.calls else 0.0
+        """The share of the model's children predicted better than their parent."""
+        made = self.children or self.calls
+        return self.hits / made if made else 0.0
 
     @property
     def error_count(self) -> int:
@@ -135,12 +145,19 @@ class NodeView:
     value: float  # predicted, or measured once measured (the prompt calls it a score)
     model: str | None  # the model that expands (expanded) this node
     depth: int
+    measured_s: float | None = None  # the program's measured latency, None until measured
 
     @classmethod
     def of(
-        cls, program: str, history: tuple[str, ...], value: float, model: str | None, depth: int
+        cls,
+        program: str,
+        history: tuple[str, ...],
+        value: float,
+        model: str | None,
+        depth: int,
+        measured_s: float | None = None,
     ) -> NodeView:
-        return cls(lambda: (program, tuple(history)), value, model, depth)
+        return cls(lambda: (program, tuple(history)), value, model, depth, measured_s)
 
     @cached_property
     def _texts(self) -> tuple[str, tuple[str, ...]]:
@@ -153,6 +170,16 @@ class NodeView:
     @property
     def history(self) -> tuple[str, ...]:
         return self._texts[1]
+
+
+@dataclass(frozen=True)
+class Tried:
+    """A child already made from the node being expanded: what it did and how it came out."""
+
+    edits: str  # the applied edits, as the prompt writes them
+    value: float  # predicted, or measured once measured
+    measured_s: float | None  # its measured latency, None until measured
+    model: str | None  # the model that proposed it
 
 
 @dataclass(frozen=True)
@@ -173,10 +200,15 @@ class PromptContext:
     # cost model has seen no measurement): ``preview(k)`` draws k. Scripted models decide with
     # it; LLMs never see it. None where the caller offers no preview (prompt-only tests).
     preview: Callable[[int], list[tuple[Edit, float | None]]] | None = None
+    children: int = 1  # how many children's actions one answer gives (the node's missing ones)
+    siblings: tuple[Tried, ...] = ()  # the node's children so far, oldest first
+    best: NodeView | None = None  # the fastest program measured in the run so far
 
 
 class Proposer(Protocol):
-    """Asks ``model`` for a joint action in ``context``; never raises for endpoint faults."""
+    """Asks ``model`` for ``context.children`` joint actions in one call (the first as
+    ``Proposal.action``, the rest as ``Proposal.more``; fewer is allowed); never raises for
+    endpoint faults."""
 
     def propose(self, model: str, context: PromptContext) -> Proposal: ...
 

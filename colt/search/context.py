@@ -5,23 +5,41 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from colt.search.base import Environment, NodeView, PromptContext
+from colt.search.base import Environment, NodeView, PromptContext, Tried
 from colt.search.tree import Node
 
 if TYPE_CHECKING:
     from colt.search.mcts import Search
 
 
-def prompt_context(search: Search, node: Node, acting: str) -> PromptContext:
+def prompt_context(search: Search, node: Node, acting: str, *, children: int = 1) -> PromptContext:
     """The prompt's view of ``node``, naming ``acting`` (the model that answers: the node's own,
-    or the largest under the floor or a course alteration) as its expander."""
+    or the largest under the floor or a course alteration) as its expander; the answer gives
+    ``children`` actions."""
     parent = search.tree.ancestor(node.id, 1)
     grandparent = search.tree.ancestor(node.id, 2)
     env = search.env
+    latencies = search.feedback.latencies
+    siblings = tuple(
+        Tried(
+            edits=", ".join(e.describe() for e in child.edits) or "(none)",
+            value=child.value,
+            measured_s=latencies.get(child.key) if child.measured else None,
+            model=child.proposed_by,
+        )
+        for child in search.tree.live_children(node.id)
+    )
+    best = search.feedback.best_key
+    best_candidate = search.pool.get(best) if best is not None else None
     return PromptContext(
-        current=replace(node_view(env, node), model=acting),
-        parent=node_view(env, parent) if parent else None,
-        grandparent=node_view(env, grandparent) if grandparent else None,
+        current=replace(node_view(search, node), model=acting),
+        # the model that expanded an ancestor into this path: its child's proposer
+        parent=replace(node_view(search, parent), model=node.proposed_by) if parent else None,
+        grandparent=(
+            replace(node_view(search, grandparent), model=parent.proposed_by)
+            if parent and grandparent
+            else None
+        ),
         transformations=tuple(env.transformations),
         transformation_help=dict(search.help),
         models=search.models,
@@ -30,15 +48,36 @@ def prompt_context(search: Search, node: Node, acting: str) -> PromptContext:
         trials_done=search.trials_done,
         trials_total=search.trials_total,
         preview=lambda count: env.preview(node.state, count, search.preview_rng),
+        children=children,
+        siblings=siblings,
+        best=None
+        if best_candidate is None
+        else _program_view(
+            env, best_candidate.state, 1.0, None, -1, search.feedback.best_latency_s
+        ),
     )
 
 
-def node_view(env: Environment, node: Node) -> NodeView:
+def node_view(search: Search, node: Node) -> NodeView:
     """A node as the prompt shows it; its model is the one that last answered for it."""
-    state = node.state
+    measured = search.feedback.latencies.get(node.key) if node.measured else None
+    return _program_view(
+        search.env, node.state, node.value, node.expanded_by or node.model, node.depth, measured
+    )
+
+
+def _program_view(
+    env: Environment,
+    state: object,
+    value: float,
+    model: str | None,
+    depth: int,
+    measured_s: float | None,
+) -> NodeView:
     return NodeView(
         render=lambda: (env.describe(state), env.history(state)),
-        value=node.value,
-        model=node.expanded_by or node.model,
-        depth=node.depth,
+        value=value,
+        model=model,
+        depth=depth,
+        measured_s=measured_s,
     )

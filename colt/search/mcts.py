@@ -21,6 +21,7 @@ import numpy as np
 from colt.search.base import (
     Edit,
     Environment,
+    JointAction,
     ModelInfo,
     Proposal,
     Proposer,
@@ -89,6 +90,10 @@ class Search(PoolSide):
         self.overhead_marks: list[dict[str, float]] = []  # one per measurement round
         self.depth_calls: defaultdict[int, Counter[str]] = defaultdict(Counter)
         self._repredicted_from = 0  # pool offers below this were re-predicted once already
+        # The rest of a multi-child answer, per node: (the model that gave it, its actions not
+        # used yet). The node's next children come from it without another call.
+        self.queued: dict[int, tuple[str, list[JointAction]]] = {}
+        self.calls = 0  # proposer calls: at most one per node expansion
         own = {"search": self.rng, "preview": self.preview_rng}
         self.record = SearchRecord(log, own | dict(generators or {}), env.dump)
 
@@ -210,7 +215,7 @@ class Search(PoolSide):
     ) -> Expansion:
         """``model`` answers for ``node`` (a replayed run gets the recorded answer) and the
         child joins the tree: as recorded, or made now from the answer and a rollout."""
-        proposal = self._propose(node, model)
+        proposal = self._answer(node, model, fresh=course_alteration)
         self.depth_calls[node.depth][model] += 1
         node.expanded_by = model
         if recorded is not None:
@@ -269,6 +274,7 @@ class Search(PoolSide):
             course_alteration=event.course_alteration,
             regressed=event.regressed,
         )
+        self.counters[event.acting].children += 1
         if event.hit:
             self.counters[event.acting].hits += 1
         self.pool.offer(key, state, event.child.value, "proposal", event.acting)
@@ -286,11 +292,29 @@ class Search(PoolSide):
         )
         return parent, child_value, terminal_value
 
+    def _answer(self, node: Node, model: str, *, fresh: bool) -> Proposal:
+        """The next action of ``model``'s answer for ``node``: the rest of the answer it gave
+        for all the node's children, or a new call. A course alteration (``fresh``) or another
+        acting model (the floor) always asks anew."""
+        queued = self.queued.pop(node.id, None)
+        if queued is not None and queued[0] == model and queued[1] and not fresh:
+            action, *rest = queued[1]
+            if rest:
+                self.queued[node.id] = (model, rest)
+            return Proposal(action)
+        proposal = self._propose(node, model)
+        if proposal.more:
+            self.queued[node.id] = (model, list(proposal.more))
+        return proposal
+
     def _propose(self, node: Node, model: str) -> Proposal:
         started = self.clock()
-        proposal = self.proposer.propose(model, prompt_context(self, node, model))
+        missing = self.config.branching_factor - len(self.tree.live_children(node.id))
+        context = prompt_context(self, node, model, children=max(1, missing))
+        proposal = self.proposer.propose(model, context)
         self.times.proposals += self.clock() - started
         self.counters[model].record_call(proposal)
+        self.calls += 1
         return proposal
 
     def _interpret(self, proposal: Proposal, model: str) -> tuple[tuple[Edit, ...], str]:

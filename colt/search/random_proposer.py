@@ -18,8 +18,13 @@ class RandomProposer:
         self.generators = {"proposer": rng}  # whose state the search's events carry
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
+        """``context.children`` random actions, drawn one after the other."""
+        first, *more = (self._action(context) for _ in range(max(1, context.children)))
+        return Proposal(first, more=tuple(more))
+
+    def _action(self, context: PromptContext) -> JointAction:
         count = int(self.rng.integers(1, self.max_edits + 1))
         names: Sequence[str] = context.transformations
         edits = tuple(Edit(str(self.rng.choice(list(names)))) for _ in range(count))
         next_model = str(self.rng.choice([m.name for m in context.models]))
-        return Proposal(JointAction(edits, next_model))
+        return JointAction(edits, next_model)

@@ -76,20 +76,31 @@ class ScriptedProposer:
         self.k = k
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
-        """One edit and a next model; ``latency_s`` is the call's own time (preview included)."""
+        """One edit and a next model per child asked for (``context.children``), from one
+        preview; ``latency_s`` is the call's own time (preview included)."""
         start = time.perf_counter()
-        edit = self._edit(context)
-        next_model = recommend(self.recommends, model, context.models, self.rng)
+        edits = self._edits(context, max(1, context.children))
+        actions = [
+            JointAction((edit,), recommend(self.recommends, model, context.models, self.rng))
+            for edit in edits
+        ]
         latency_s = time.perf_counter() - start
-        if edit is None:
+        if not actions:
             detail = "no edit to propose: the preview is empty and no transformation is offered"
             return Proposal(None, "invalid_edit", detail, latency_s=latency_s)
-        return Proposal(JointAction((edit,), next_model), latency_s=latency_s)
+        return Proposal(actions[0], latency_s=latency_s, more=tuple(actions[1:]))
 
-    def _edit(self, context: PromptContext) -> Edit | None:
-        count = 1 if self.policy == "random" else self.k
+    def _edits(self, context: PromptContext, children: int) -> list[Edit]:
+        """``children`` different edits ``policy`` picks in turn from one preview."""
+        count = children if self.policy == "random" else self.k
         candidates = context.preview(count) if context.preview is not None else []
-        chosen = pick_edit(self.policy, candidates)
-        if chosen is None and context.transformations:
-            chosen = Edit(str(self.rng.choice(list(context.transformations))))
+        chosen: list[Edit] = []
+        while len(chosen) < children:
+            edit = pick_edit(self.policy, candidates)
+            if edit is None:
+                break
+            chosen.append(edit)
+            candidates = [c for c in candidates if c[0] != edit]
+        if not chosen and context.transformations:
+            chosen.append(Edit(str(self.rng.choice(list(context.transformations)))))
         return chosen

@@ -11,6 +11,7 @@ from colt.search.base import FAULT_KINDS, ModelStats, Proposal
 @dataclass
 class ModelCounters:
     calls: int = 0
+    children: int = 0  # children made from this model's answers (one call answers several)
     hits: int = 0
     errors: dict[str, int] = field(default_factory=dict)  # answer errors
     faults: dict[str, int] = field(default_factory=dict)  # endpoint faults
@@ -37,6 +38,7 @@ class ModelCounters:
     def snapshot(self) -> ModelStats:
         return ModelStats(
             calls=self.calls,
+            children=self.children,
             hits=self.hits,
             errors=dict(self.errors),
             faults=dict(self.faults),
@@ -90,6 +92,7 @@ def model_stats_json(counters: dict[str, ModelCounters]) -> dict[str, dict[str, 
         out[name] = {
             "calls": snap.calls,
             "regular_calls": snap.regular_calls,
+            "children": snap.children,
             "hits": snap.hits,
             "hit_rate": snap.hit_rate,
             "errors": {**snap.errors, **snap.faults},

@@ -11,6 +11,20 @@ if TYPE_CHECKING:
     from colt.search.mcts import Search
 
 
+def _credit(search: Search) -> dict[str, dict[str, Any]]:
+    """Per source of measured samples (each model, rollout ends, fresh and initial samples):
+    samples, improvements, share of the run's speed-up, best latency, and a model's seconds."""
+    credit = search.feedback.credit_json()
+    for name, counters in search.counters.items():
+        credit.setdefault(
+            name,
+            {"samples": 0, "improvements": 0, "improvement_share": None, "best_latency_s": None},
+        )
+        credit[name]["seconds"] = counters.latency_s
+        credit[name]["calls"] = counters.calls
+    return credit
+
+
 def search_summary(search: Search) -> dict[str, Any]:
     return {
         "expansions": search.expansions,
@@ -23,6 +37,10 @@ def search_summary(search: Search) -> dict[str, Any]:
         "invalid_edits": sum(c.errors.get("invalid_edit", 0) for c in search.counters.values()),
         "origins": {origin: search.feedback.origins.get(origin, 0) for origin in ORIGINS},
         "proposals_by_model": dict(search.feedback.measured_proposals),
+        "model_calls": search.calls,
+        # one call answers for all a node's children: at most 1 (less with branching > 1)
+        "calls_per_expansion": search.calls / search.expansions if search.expansions else None,
+        "credit": _credit(search),
         "expansions_by_depth": {
             str(depth): dict(calls) for depth, calls in sorted(search.depth_calls.items())
         },
