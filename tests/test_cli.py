@@ -227,3 +227,12 @@ def test_signals_request_a_stop_only_inside_the_block() -> None:
             time.sleep(5)  # the handler interrupts this at once
     assert interrupt.requested() and signal.getsignal(signal.SIGTERM) is before
     interrupt.clear()
+
+
+@pytest.mark.parametrize("duration", ["10x", "soon", "=-5m"])
+def test_a_bad_time_budget_says_how_to_write_one(
+    capsys: pytest.CaptureFixture[str], duration: str
+) -> None:
+    argv = ("--time" + duration,) if duration.startswith("=") else ("--time", duration)
+    code, err = _run(capsys, "tune", *argv)
+    assert code == 2 and "10m" in err

@@ -78,3 +78,15 @@ def test_the_run_directory_page_names_every_setting_of_config_json() -> None:
     (line,) = [row for row in page.splitlines() if row.startswith("| `config.json`")]
     missing = [name for name in TuneConfig.model_fields if f"`{name}`" not in line]
     assert not missing
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90.0), ("90s", 90.0), ("10m", 600.0), ("1.5h", 5400.0)]
+)
+def test_time_budgets_read_as_seconds(text: str, seconds: float) -> None:
+    assert TuneConfig(time_budget_s=text).time_budget_s == seconds
+
+
+def test_a_zero_time_budget_is_refused() -> None:
+    with pytest.raises(ValueError):
+        TuneConfig(time_budget_s="0s")

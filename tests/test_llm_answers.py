@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -176,3 +177,94 @@ def test_each_invalid_name_in_an_answer_counts_once() -> None:
         "unknown_transformation",
         "unknown_transformation",
     ]
+
+
+def test_a_multi_child_answer_gives_one_action_per_child() -> None:
+    text = (
+        '{"children": [{"transformations": ["TileSize(loop=\'i\', factors=[4, 8])"], '
+        '"next_model": "gpt-5-mini"}, {"transformations": ["Unroll"], "next_model": "gpt-5.2"}]}'
+    )
+    proposal = _parse(text)
+    assert proposal.error_kind is None
+    assert [a.next_model for a in proposal.actions] == ["gpt-5-mini", "gpt-5.2"]
+    assert proposal.actions[0].edits == (Edit("TileSize", (("loop", "i"), ("factors", (4, 8)))),)
+    assert proposal.more[0].edits == (Edit("Unroll"),)
+
+
+def test_a_bad_child_is_counted_and_the_good_ones_are_kept() -> None:
+    text = (
+        '{"children": [{"transformations": ["Nonsense"], "next_model": "gpt-5-mini"}, '
+        '{"transformations": ["Parallel"], "next_model": "gpt-5.2"}]}'
+    )
+    proposal = _parse(text)
+    assert proposal.error_kind == "unknown_transformation"
+    assert proposal.answer_errors == ("unknown_transformation",)
+    assert [a.edits for a in proposal.actions] == [(Edit("Parallel"),)]
+
+
+def _conforms(value: object, schema: dict) -> bool:  # type: ignore[type-arg]
+    """The part of JSON Schema ``answer_schema`` uses: object, array, string enum/pattern."""
+    kind = schema.get("type")
+    if kind == "object":
+        if not isinstance(value, dict) or set(value) - set(schema["properties"]):
+            return False
+        return all(k in value for k in schema.get("required", ())) and all(
+            _conforms(v, schema["properties"][k]) for k, v in value.items()
+        )
+    if kind == "array":
+        ok = isinstance(value, list)
+        ok = ok and schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", 1 << 30)
+        return ok and all(_conforms(v, schema["items"]) for v in value)
+    if kind == "string":
+        if not isinstance(value, str):
+            return False
+        if "enum" in schema:
+            return value in schema["enum"]
+        return re.match(schema["pattern"], value) is not None
+    raise AssertionError(f"schema kind {kind!r} not covered")
+
+
+@pytest.mark.parametrize("children", [1, 2, 3])
+@pytest.mark.parametrize("arguments", [False, True])
+def test_the_prompt_shows_the_form_the_schema_asks_for(children: int, arguments: bool) -> None:
+    """The format in the system text and the example at the end of the user text are instances
+    of the schema the call sends, and parse back into ``children`` actions."""
+    from colt.llm.prompt import build_prompt
+    from colt.search.base import ModelInfo, NodeView, PromptContext
+
+    preview = [(Edit("TileSize", (("loop", "i"), ("factors", (4, 8, 16)))), 0.9)]
+    preview += [(Edit("Unroll", (("value", 64),)), 0.5)]
+    context = PromptContext(
+        current=NodeView.of("program", ("step",), 0.5, "gpt-5-mini", 1),
+        parent=None,
+        grandparent=None,
+        transformations=VOCABULARY,
+        transformation_help={},
+        models=tuple(ModelInfo(m, 1e9 * (i + 1)) for i, m in enumerate(MODELS)),
+        model_stats={},
+        leaf_depth=1,
+        trials_done=0,
+        trials_total=8,
+        preview=lambda k: preview[:k],
+        children=children,
+    )
+    schema = answer_schema(VOCABULARY, MODELS, edit_arguments=arguments, children=children)
+    system, user = build_prompt(
+        context, max_prompt_tokens=8000, edit_arguments=arguments, examples=4
+    )
+    shown = [system.rsplit("\n", 1)[1]] + ([user.rsplit("\n", 1)[1]] if arguments else [])
+    for text in shown:
+        assert _conforms(json.loads(text), schema), text
+        assert len(_parse(text).actions) == children
+    if arguments:
+        assert "TileSize(loop='i', factors=[4, 8, 16])" in user.rsplit("\n", 1)[1]
+
+
+def test_the_edit_pattern_takes_arguments_but_no_rambling() -> None:
+    pattern = answer_schema(VOCABULARY, MODELS, edit_arguments=True)["properties"][
+        "transformations"
+    ]["items"]["pattern"]
+    assert re.match(pattern, "TileSize(loop='i', factors=[4, 8, 16])")
+    assert re.match(pattern, "Unroll(value=64)") and re.match(pattern, "Parallel")
+    assert not re.match(pattern, "Unroll(value=" + "1" * 80 + ")")
+    assert not re.match(pattern, "Tile(x=1)")

@@ -252,3 +252,20 @@ def test_the_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.Monk
     results = json.loads((namespace["run_dir"] / "results.json").read_text())
     assert results["status"] == "complete" and results["verified"]
     assert namespace["tune"](namespace["config"], resume=True) == namespace["run_dir"]
+
+
+def test_a_time_budget_stops_the_run_and_keeps_what_was_measured(tmp_path: Path) -> None:
+    config = TuneConfig(
+        workload="matmul-small",
+        strategy="colt",
+        proposer="random",
+        trials=10_000,
+        time_budget_s=1.0,
+        out_dir=tmp_path / "timed",
+        search=FAST_ROUNDS,
+    )
+    results = json.loads((tune(config, progress=False) / "results.json").read_text())
+    assert results["status"] == "complete" and results["stopped_by"] == "time"
+    assert results["time_budget_s"] == 1.0
+    assert 4 <= results["samples"] < 10_000 and results["verified"]
+    assert len(_measure_events(tmp_path / "timed")) == results["samples"]

@@ -34,8 +34,16 @@ class Edit:
     def describe(self) -> str:
         if not self.args:
             return self.name
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.args)
+        inner = ", ".join(f"{k}={_literal(v)}" for k, v in self.args)
         return f"{self.name}({inner})"
+
+
+def _literal(value: Any) -> str:
+    """A Python literal with lists for sequences: what answers may write back (no nested
+    parentheses inside ``Name(...)``)."""
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return repr(value)
 
 
 @dataclass(frozen=True)
