@@ -99,6 +99,7 @@ def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> Tu
     base = TuneConfig(
         workload=workload,
         trials=bench.trials,
+        time_budget_s=bench.time_budget_s,
         seed=seed,
         model_set=bench.model_set,
         models=bench.models,
@@ -246,7 +247,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     preset.add_argument(
         "--resume", metavar="GRID", help="finish a grid as it was defined (other options add to it)"
     )
-    add_field_options(parser, BenchConfig, ["grid_dir", "workloads", "configs", "seeds", "trials"])
+    add_field_options(
+        parser,
+        BenchConfig,
+        ["grid_dir", "workloads", "configs", "seeds", "trials", "time_budget_s"],
+    )
     add_llm_options(
         parser,
         set_dest="model_set",

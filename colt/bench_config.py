@@ -10,11 +10,13 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from colt.config import (
+    Duration,
     SearchConfig,
     explain,
     option,
     rpc_option,
     threads_option,
+    time_option,
     trials_option,
 )
 from colt.errors import UserError
@@ -67,6 +69,8 @@ class BenchConfig(BaseModel):
         (0,), flag="--seeds", metavar="SEED", help="one run per seed", min_length=1
     )
     trials: int = trials_option(32, "measured samples per run")
+    # every configuration at equal cost: the same wall-clock budget per run
+    time_budget_s: Duration | None = time_option()
     model_set: str = "embedded"  # --llms (colt.options.add_llm_options: it has old spellings)
     models: tuple[str, ...] = ()  # --only-llms: restrict the set to these (empty: all of it)
     small_model: str | None = option(

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from colt.errors import UserError, unknown_choice
 from colt.search.config import DEFAULT_EXPANSIONS_PER_ROUND, SearchConfig
@@ -63,6 +63,9 @@ def parse_duration(text: str | float) -> float:
     if match is None:
         raise ValueError(f"{text!r} is not a duration: write e.g. 90s, 10m or 1.5h")
     return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]  # seconds, or "10m" and the like
 
 
 def time_option() -> Any:
@@ -119,7 +122,7 @@ class TuneConfig(BaseModel):
     model_set: str = "embedded"  # --llms (colt.options.add_llm_options: it has old spellings)
     models: tuple[str, ...] = ()  # --only-llms: restrict the set to these names (empty: all)
     trials: int = trials_option(64, "measured samples (the budget)")
-    time_budget_s: float | None = time_option()
+    time_budget_s: Duration | None = time_option()
     seed: int = option(0, flag="--seed", help="seed of every random choice of the search", ge=0)
     target: str | None = option(
         None,
@@ -145,11 +148,6 @@ class TuneConfig(BaseModel):
     )
     search: SearchConfig = Field(default_factory=SearchConfig)
     verify: bool = True
-
-    @field_validator("time_budget_s", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        return value if value is None else parse_duration(value)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
