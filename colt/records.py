@@ -59,6 +59,7 @@ class ModelStatsRecord(_Record):
     hit_rate: float = 0.0
     errors: dict[str, int] = Field(default_factory=dict)  # answer errors and faults together
     answer_errors: dict[str, int] | None = None  # None in older runs: split ``errors``
+    repaired_arguments: int = 0  # illegal arguments moved to the nearest legal value
     faults: dict[str, int] | None = None
     course_alterations: int = 0
     floor_calls: int = 0
@@ -78,6 +79,7 @@ class SearchRecord(_Record):
     floor_calls: int = 0
     duplicates: int = 0
     invalid_edits: int = 0
+    repaired_arguments: int = 0
     origins: dict[str, int] = Field(default_factory=dict)
     proposals_by_model: dict[str, int] = Field(default_factory=dict)
     expansions_by_depth: dict[str, dict[str, int]] = Field(default_factory=dict)

@@ -14,11 +14,13 @@ from colt.schedule.cpu_vocabulary import _tile_moves
 from colt.schedule.edits import (
     CPU_VOCABULARY,
     apply_edit,
+    apply_repaired,
     point_at,
     random_edit,
     vocabulary_for,
 )
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace, host_target
+from colt.schedule.repair import nearest_factors, nearest_step
 from colt.search.base import Edit
 
 SIZE = 64  # matmul is SIZE x SIZE x SIZE
@@ -220,40 +222,69 @@ def test_explicit_args_are_honored(matmul: ProgramSpace, softmax: ProgramSpace) 
 
 
 @pytest.mark.parametrize(
+    ("edit", "repaired"),
+    [
+        (_edit("TileSize", loop="i", factors=[2, 2, 2, 2]), "product 64"),  # product 16
+        (_edit("TileSize", loop="i", factors=[8, 8]), "4 tile levels"),
+        (_edit("TileSize", loop="i", factors=[0, 1, 64, 1]), "positive"),
+        (_edit("TileSize", loop=7), "out of range"),
+        (_edit("TileSize", size=4), "unknown argument"),
+        (_edit("Unroll", value=32), "one of"),
+        (_edit("Parallel", extent=0), "within"),
+        (_edit("Parallel", extent=-4), "within"),
+        (_edit("Parallel", extent=10**9), "within"),
+    ],
+    ids=lambda value: value.describe() if isinstance(value, Edit) else "",
+)
+def test_illegal_arguments_are_repaired_to_the_nearest_legal_value(
+    edit: Edit, repaired: str, matmul: ProgramSpace
+) -> None:
+    program = _retiled(matmul)
+    result, applied, notes = apply_repaired(matmul, program, edit, np.random.default_rng(0))
+    assert len(notes) == 1 and repaired in notes[0]
+    again = apply_edit(matmul, program, applied, np.random.default_rng(0))
+    if applied.args:  # the applied edit is legal as written and makes the same program
+        assert again.key == result.key
+        assert apply_repaired(matmul, program, applied, np.random.default_rng(0))[2] == ()
+
+
+def test_repaired_tile_factors_are_the_nearest_tiling() -> None:
+    assert nearest_factors([2, 2, 2, 2], 64, 4) in {
+        (2, 2, 2, 8),
+        (2, 2, 8, 2),
+        (8, 2, 2, 2),
+        (2, 8, 2, 2),
+    }
+    assert nearest_factors([8, 8], 64, 4) == (1, 1, 8, 8)
+    assert nearest_factors([64, 64], 64, 2, max_innermost=16) == (4, 16)
+    assert nearest_step(32, [0, 16, 64, 512]) == 16 and nearest_step(400, [0, 16, 64, 512]) == 512
+
+
+@pytest.mark.parametrize(
     "edit",
     [
-        _edit("TileSize", loop="i", factors=[2, 2, 2, 2]),  # product 16, not 64
-        _edit("TileSize", loop="i", factors=[8, 8]),  # i has four tile levels
-        _edit("TileSize", loop="i", factors=[0, 1, 64, 1]),
-        _edit("TileSize", factors=[4, 4, 4]),  # fits no loop
         _edit("TileSize", loop="zz"),
-        _edit("TileSize", loop=7),
         _edit("TileSize", loop="i", factors="not a list"),
-        _edit("TileSize", size=4),  # unknown argument
-        _edit("Unroll", value=32),
         _edit("Unroll", value="lots"),
-        _edit("Parallel", extent=0),
-        _edit("Parallel", extent=-4),
-        _edit("Parallel", extent=10**9),
         Edit("Vectorize"),
         Edit("ComputeLocation"),  # matmul has no compute-location decision
     ],
     ids=lambda edit: edit.describe(),
 )
-def test_illegal_edits_raise(edit: Edit, matmul: ProgramSpace) -> None:
+def test_unreadable_edits_raise(edit: Edit, matmul: ProgramSpace) -> None:
     with pytest.raises(IllegalEdit):
         apply_edit(matmul, matmul.design_spaces()[0], edit, np.random.default_rng(0))
 
 
-def test_illegal_compute_locations_raise(softmax: ProgramSpace) -> None:
+def test_an_illegal_compute_location_moves_to_the_nearest_legal_one(softmax: ProgramSpace) -> None:
     program = softmax.design_spaces()[0]
     site = next(p for p in program.points if p.kind == "SampleComputeLocation")
-    illegal = next(x for x in range(20) if x not in softmax.compute_locations(program, site.index))
+    legal = softmax.compute_locations(program, site.index)
+    illegal = next(x for x in range(20) if x not in legal)
     rng = np.random.default_rng(0)
-    with pytest.raises(IllegalEdit, match="illegal"):
-        apply_edit(
-            softmax, program, _edit("ComputeLocation", block=site.block, location=illegal), rng
-        )
+    edit = _edit("ComputeLocation", block=site.block, location=illegal)
+    _, applied, notes = apply_repaired(softmax, program, edit, rng)
+    assert applied.arg("location") == max(x for x in legal if x < illegal) and len(notes) == 1
     with pytest.raises(IllegalEdit, match="unknown block"):
         apply_edit(softmax, program, _edit("ComputeLocation", block="nope"), rng)
 

@@ -14,6 +14,13 @@ import numpy as np
 from tvm.s_tir import Trace
 
 from colt.schedule.program import Program, ProgramSpace
+from colt.schedule.repair import (
+    clamp,
+    nearest_factors,
+    nearest_location,
+    nearest_name,
+    nearest_step,
+)
 from colt.schedule.trace_points import (
     INLINE_LOCATION,
     PARALLEL_KEY,
@@ -47,62 +54,66 @@ def _order_tile_sites(
 ) -> list[Site]:
     """The loops ``loop`` names; else, with ``factors``, the loops they fit; in random order."""
     if "loop" in args:
-        candidates = _tile_sites_named(sites, args["loop"])
+        candidates = _tile_sites_named(sites, args)
     elif "factors" in args:
         factors = as_int_list(args["factors"], "factors")
         candidates = [s for s in sites if _fits(s, factors)]
-        if not candidates:
-            raise IllegalEdit(f"factors {factors} fit no tiled loop ({_tile_shapes(sites)})")
+        # none fits: the loops with as many levels, whose nearest tiling is then taken
+        candidates = candidates or [s for s in sites if len(s.value) == len(factors)] or sites
     else:
         candidates = sites
     return shuffled(candidates, rng)
 
 
-def _tile_sites_named(sites: list[Site], loop: Any) -> list[Site]:
+def _tile_sites_named(sites: list[Site], args: Args) -> list[Site]:
+    """The loops ``args["loop"]`` names: an index (out of range: the nearest one), or a name
+    (unknown: the closest spelling among the tiled loops, noted as a repair)."""
+    loop = args["loop"]
     if isinstance(loop, int | float) and not isinstance(loop, bool):
         index = as_int(loop, "loop")
         if not 0 <= index < len(sites):
-            raise IllegalEdit(f"loop index {index} out of range: {len(sites)} tiled loops")
+            index = args.repaired("loop", clamp(index, 0, len(sites) - 1), "out of range")
         return [sites[index]]
     name = str(loop)
     named = [s for s in sites if name in (s.label, s.loop, f"{s.block}.{s.loop}")]
-    if not named:
-        labels = ", ".join(s.label for s in sites)
-        raise IllegalEdit(f"unknown loop {name!r} (tiled loops: {labels})")
-    return named
+    if named:
+        return named
+    labels = [s.label for s in sites]
+    nearest = nearest_name(name, labels)
+    if nearest is None:
+        raise IllegalEdit(f"unknown loop {name!r} (tiled loops: {', '.join(labels)})")
+    args.repaired("loop", nearest, "no such tiled loop")
+    return [s for s in sites if s.label == nearest]
 
 
 def _fits(site: Site, factors: list[int]) -> bool:
     return len(factors) == len(site.value) and int(np.prod(factors)) == site.extent
 
 
-def _tile_shapes(sites: list[Site]) -> str:
-    return "; ".join(f"{s.label}: {len(s.value)} factors, product {s.extent}" for s in sites)
-
-
 def _tile_edit(
     space: ProgramSpace, program: Program, site: Site, args: Args, rng: np.random.Generator
 ) -> Trace:
     if "factors" in args:
-        factors = _checked_factors(site, as_int_list(args["factors"], "factors"))
+        factors = _checked_factors(site, as_int_list(args["factors"], "factors"), args)
         return space.with_decision(program, site.index, factors)
     moves = _tile_moves(list(site.value), site.max_innermost)
     rewrite = partial(space.with_decision, program, site.index)
     return first_change(space, program, site, moves, rewrite, rng)
 
 
-def _checked_factors(site: Site, factors: list[int]) -> list[int]:
-    if len(factors) != len(site.value):
-        raise IllegalEdit(f"{site.label} has {len(site.value)} tile levels, got {len(factors)}")
-    if min(factors) < 1 or int(np.prod(factors)) != site.extent:
-        raise IllegalEdit(
-            f"factors {factors} of {site.label} must be positive with product {site.extent}"
-        )
-    if 0 < site.max_innermost < factors[-1]:
-        raise IllegalEdit(
-            f"innermost factor {factors[-1]} of {site.label} exceeds {site.max_innermost}"
-        )
-    return factors
+def _checked_factors(site: Site, factors: list[int], args: Args) -> list[int]:
+    """``factors``, or the nearest legal tiling of the loop (noted as a repair)."""
+    levels = len(site.value)
+    if len(factors) != levels:
+        why = f"{site.label} has {levels} tile levels"
+    elif min(factors) < 1 or int(np.prod(factors)) != site.extent:
+        why = f"factors of {site.label} must be positive with product {site.extent}"
+    elif 0 < site.max_innermost < factors[-1]:
+        why = f"the innermost factor of {site.label} is at most {site.max_innermost}"
+    else:
+        return factors
+    legal = nearest_factors(factors, site.extent, levels, site.max_innermost)
+    return list(args.repaired("factors", list(legal), why))
 
 
 def _tile_moves(factors: list[int], max_innermost: int) -> list[list[int]]:
@@ -150,7 +161,8 @@ def _unroll_edit(
     if "value" in args:
         value = as_int(args["value"], "value")
         if value not in site.candidates:
-            raise IllegalEdit(f"unroll value {value} is not one of {list(site.candidates)}")
+            legal = list(site.candidates)
+            value = args.repaired("value", nearest_step(value, legal), f"one of {legal}")
         return space.with_decision(program, site.index, site.candidates.index(value))
     others = [i for i in range(len(site.candidates)) if i != site.value]
     rewrite = partial(space.with_decision, program, site.index)
@@ -176,8 +188,13 @@ def _order_location_sites(
     if "block" in args:
         candidates = [s for s in sites if s.block == str(args["block"])]
         if not candidates:
-            blocks = ", ".join(s.block for s in sites)
-            raise IllegalEdit(f"unknown block {args['block']!r} (movable blocks: {blocks})")
+            blocks = [s.block for s in sites]
+            nearest = nearest_name(str(args["block"]), blocks)
+            if nearest is None:
+                movable = ", ".join(blocks)
+                raise IllegalEdit(f"unknown block {args['block']!r} (movable blocks: {movable})")
+            args.repaired("block", nearest, "no such movable block")
+            candidates = [s for s in sites if s.block == nearest]
     return shuffled(candidates, rng)
 
 
@@ -194,11 +211,9 @@ def _location_edit(
     legal = space.compute_locations(program, site.index)
     if "location" in args:
         location = _as_location(args["location"])
-        if location not in legal:
-            raise IllegalEdit(
-                f"location {location} is illegal for {site.block} (legal: "
-                f"{', '.join(str(x) for x in legal)})"
-            )
+        if location not in legal and legal:
+            why = f"legal for {site.block}: {', '.join(str(x) for x in legal)}"
+            location = args.repaired("location", nearest_location(location, legal), why)
         return space.with_decision(program, site.index, location)
     others = [x for x in legal if x != site.value]
     rewrite = partial(space.with_decision, program, site.index)
@@ -223,7 +238,7 @@ def _parallel_edit(
     if "extent" in args:
         extent = as_int(args["extent"], "extent")
         if not 1 <= extent <= limit:
-            raise IllegalEdit(f"parallel extent {extent} outside [1, {limit}]")
+            extent = args.repaired("extent", clamp(extent, 1, limit), f"within [1, {limit}]")
         return space.with_annotation(program, site.index, extent)
     candidates = _parallel_candidates(space, program, int(site.value), limit)
     rewrite = partial(space.with_annotation, program, site.index)

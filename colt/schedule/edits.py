@@ -21,6 +21,7 @@ __all__ = [
     "CPU_VOCABULARY",
     "Transformation",
     "apply_edit",
+    "apply_repaired",
     "point_at",
     "random_edit",
     "vocabulary_for",
@@ -64,28 +65,48 @@ def apply_edit(
     rng: np.random.Generator,
     vocabulary: tuple[Transformation, ...] = CPU_VOCABULARY,
 ) -> Program:
-    """Applies ``edit`` to ``program``; raises IllegalEdit with a one-line reason when it can't.
+    """Applies ``edit`` to ``program``; raises IllegalEdit with a one-line reason when it can't
+    (see :func:`apply_repaired`)."""
+    return apply_repaired(space, program, edit, rng, vocabulary)[0]
 
-    An edit without arguments must change the program; explicit arguments are honored exactly
-    (asking for the current value is legal and returns the same program).
+
+def apply_repaired(
+    space: ProgramSpace,
+    program: Program,
+    edit: Edit,
+    rng: np.random.Generator,
+    vocabulary: tuple[Transformation, ...] = CPU_VOCABULARY,
+) -> tuple[Program, Edit, tuple[str, ...]]:
+    """``edit`` applied to ``program``: the new program, the edit as applied and one note per
+    repair; raises IllegalEdit with a one-line reason when it can't.
+
+    An edit without arguments must change the program. Explicit arguments are honored (asking
+    for the current value is legal and returns the same program); an illegal value is moved to
+    the nearest legal one and an unknown argument dropped, each noted, never replaced by a
+    random draw; a value that cannot be read is illegal.
     """
     transformation = _lookup(edit.name, vocabulary)
-    args = dict(edit.args)
-    unknown = sorted(set(args) - set(transformation.arg_names))
-    if unknown:
+    given = Args(edit.args)
+    for key in sorted(set(given) - set(transformation.arg_names)):
         valid = ", ".join(transformation.arg_names) or "none"
-        name = transformation.name
-        raise IllegalEdit(f"{name}: unknown argument {unknown[0]!r} (valid: {valid})")
+        given.repairs.append(f"dropped unknown argument {key!r} (valid: {valid})")
+        del given[key]
     sites = transformation.sites(program)
     if not sites:
         raise IllegalEdit(f"{transformation.name}: no applicable site in this program")
-    candidates = transformation.order_sites(space, program, sites, args, rng)
+    candidates = transformation.order_sites(space, program, sites, given, rng)
     errors = []
     for site in candidates[:_SITE_TRIES]:
+        args = Args(given)
+        args.repairs = list(given.repairs)
         try:
-            return _apply_at(space, program, transformation, site, args, rng)
+            result = _apply_at(space, program, transformation, site, args, rng)
         except IllegalEdit as err:
             errors.append(err)
+            continue
+        repaired = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in args.items())
+        applied = Edit(transformation.name, repaired) if args.repairs else edit
+        return result, applied, tuple(args.repairs)
     if len(errors) == 1:
         raise errors[0]
     raise IllegalEdit(f"{transformation.name}: no site took the edit; last: {errors[-1]}")
@@ -109,7 +130,7 @@ def random_edit(
         transformation, sites = applicable[int(rng.integers(len(applicable)))]
         site = sites[int(rng.integers(len(sites)))]
         try:
-            result = _apply_at(space, program, transformation, site, {}, rng)
+            result = _apply_at(space, program, transformation, site, Args(), rng)
         except IllegalEdit as err:
             last = str(err)
             continue

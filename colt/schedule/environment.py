@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from tvm.s_tir import meta_schedule as ms
 
-from colt.schedule.edits import Transformation, apply_edit, random_edit
+from colt.schedule.edits import Transformation, apply_repaired, random_edit
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace
 from colt.search.base import ApplyResult, Edit
 
@@ -79,14 +79,16 @@ class TraceEnvironment:
     def apply(self, state: Program, edits: Sequence[Edit], rng: np.random.Generator) -> ApplyResult:
         applied: list[Edit] = []
         invalid: list[str] = []
+        repaired: list[str] = []
         for edit in edits:
             try:
-                state = apply_edit(self.space, state, edit, rng, self.vocabulary)
+                state, done, notes = apply_repaired(self.space, state, edit, rng, self.vocabulary)
             except IllegalEdit as error:
                 invalid.append(f"{edit.describe()}: {error}")
                 continue
-            applied.append(edit)
-        return ApplyResult(state, tuple(applied), tuple(invalid))
+            applied.append(done)
+            repaired += [f"{edit.name}: {note}" for note in notes]
+        return ApplyResult(state, tuple(applied), tuple(invalid), tuple(repaired))
 
     def predict(self, states: Sequence[Program]) -> list[float | None]:
         return self.cost_model.predict([to_candidate(self.space, s) for s in states])

@@ -19,7 +19,23 @@ from colt.schedule.program import Program, ProgramSpace
 from colt.schedule.trace_points import IllegalEdit, TracePoint
 
 Site = TracePoint  # an editable decision or annotation of a program's trace
-Args = dict[str, Any]
+
+
+class Args(dict[str, Any]):
+    """An edit's arguments, and the repairs made to them on the way: an illegal value a model
+    wrote is moved to the nearest legal one (``colt.schedule.repair``) and noted here."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.repairs: list[str] = []
+
+    def repaired(self, key: str, value: Any, why: str) -> Any:
+        """Sets ``key`` to its repaired ``value`` and notes why; returns ``value``."""
+        self.repairs.append(f"{key}={self.get(key)!r} -> {value!r}: {why}")
+        self[key] = value
+        return value
+
+
 SiteOrder = Callable[[ProgramSpace, Program, list[Site], Args, np.random.Generator], list[Site]]
 
 _RANDOM_TRIES = 6  # alternatives replayed before an edit without arguments gives up

@@ -101,6 +101,7 @@ class ApplyResult:
     state: State
     applied: tuple[Edit, ...]
     invalid: tuple[str, ...] = ()  # one short reason per rejected edit
+    repaired: tuple[str, ...] = ()  # one note per argument moved to its nearest legal value
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class ModelStats:
     children: int = 0  # children made from the model's answers (one call answers several)
     hits: int = 0  # children predicted better than their parent
     errors: dict[str, int] = field(default_factory=dict)  # the model's answer errors by kind
+    repaired_arguments: int = 0  # illegal arguments moved to the nearest legal value
     faults: dict[str, int] = field(default_factory=dict)  # endpoint faults by kind
     course_alterations: int = 0  # calls made as a course alteration (largest model only)
     floor_calls: int = 0  # calls redirected to the largest model by the minimum-share floor

@@ -63,6 +63,7 @@ class NodeAdded(Event):
     model: str  # the child's model: the answer's next model
     edits: list[list[Any]]  # the edits applied: [name, [[arg, value], ...]]
     invalid_edits: int = 0
+    repaired_arguments: int = 0  # arguments moved to their nearest legal value
     child: ProgramRecord
     terminal: ProgramRecord  # where the rollout ended
     regressed: bool  # the child's prediction below its parent's (same cost-model call)

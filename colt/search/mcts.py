@@ -232,11 +232,11 @@ class Search(PoolSide):
         """The child the answer makes (a random edit when it changes nothing legal), its
         rollout, and both predicted beside the parent in one cost-model call."""
         edits, next_model = self._interpret(proposal, model)
-        state, applied, invalid = self._apply(node.state, edits)
+        state, applied, invalid, repaired = self._apply(node.state, edits)
         if self.env.key(state) == node.key:  # nothing legal changed: still make progress
-            state, applied, _ = self._apply(node.state, (self._random_edit(),))
+            state, applied, _, _ = self._apply(node.state, (self._random_edit(),))
         rollout = [self._random_edit() for _ in range(self.config.rollout_steps)]
-        terminal, _, _ = self._apply(state, rollout)
+        terminal, _, _, _ = self._apply(state, rollout)
         parent_now, child_value, terminal_value = self._predict_expansion(node, state, terminal)
         key, terminal_key = self.env.key(state), self.env.key(terminal)
         event = NodeAdded(
@@ -247,6 +247,7 @@ class Search(PoolSide):
             model=next_model,
             edits=[[e.name, [list(a) for a in e.args]] for e in applied],
             invalid_edits=invalid,
+            repaired_arguments=repaired,
             child=self.record.program(key, state, child_value),
             terminal=self.record.program(terminal_key, terminal, terminal_value),
             regressed=child_value < parent_now,
@@ -275,6 +276,7 @@ class Search(PoolSide):
             regressed=event.regressed,
         )
         self.counters[event.acting].children += 1
+        self.counters[event.acting].repaired_arguments += event.repaired_arguments
         if event.hit:
             self.counters[event.acting].hits += 1
         self.pool.offer(key, state, event.child.value, "proposal", event.acting)
@@ -329,12 +331,15 @@ class Search(PoolSide):
             next_model = self.root_model
         return tuple(edits), next_model
 
-    def _apply(self, state: State, edits: Sequence[Edit]) -> tuple[State, tuple[Edit, ...], int]:
-        """The program ``edits`` make, the edits applied and how many were invalid."""
+    def _apply(
+        self, state: State, edits: Sequence[Edit]
+    ) -> tuple[State, tuple[Edit, ...], int, int]:
+        """The program ``edits`` make, the edits applied, how many were invalid and how many
+        arguments were repaired."""
         started = self.clock()
         result = self.env.apply(state, edits, self.rng)
         self.times.edits += self.clock() - started
-        return result.state, result.applied, len(result.invalid)
+        return result.state, result.applied, len(result.invalid), len(result.repaired)
 
     def _random_edit(self) -> Edit:
         return Edit(str(self.rng.choice(list(self.env.transformations))))

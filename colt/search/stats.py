@@ -14,6 +14,7 @@ class ModelCounters:
     children: int = 0  # children made from this model's answers (one call answers several)
     hits: int = 0
     errors: dict[str, int] = field(default_factory=dict)  # answer errors
+    repaired_arguments: int = 0
     faults: dict[str, int] = field(default_factory=dict)  # endpoint faults
     course_alterations: int = 0
     floor_calls: int = 0
@@ -41,6 +42,7 @@ class ModelCounters:
             children=self.children,
             hits=self.hits,
             errors=dict(self.errors),
+            repaired_arguments=self.repaired_arguments,
             faults=dict(self.faults),
             course_alterations=self.course_alterations,
             floor_calls=self.floor_calls,
@@ -97,6 +99,7 @@ def model_stats_json(counters: dict[str, ModelCounters]) -> dict[str, dict[str, 
             "hit_rate": snap.hit_rate,
             "errors": {**snap.errors, **snap.faults},
             "answer_errors": dict(snap.errors),
+            "repaired_arguments": snap.repaired_arguments,
             "faults": dict(snap.faults),
             "course_alterations": snap.course_alterations,
             "floor_calls": snap.floor_calls,

@@ -35,6 +35,7 @@ def search_summary(search: Search) -> dict[str, Any]:
         "floor_calls": sum(c.floor_calls for c in search.counters.values()),
         "duplicates": search.duplicates,
         "invalid_edits": sum(c.errors.get("invalid_edit", 0) for c in search.counters.values()),
+        "repaired_arguments": sum(c.repaired_arguments for c in search.counters.values()),
         "origins": {origin: search.feedback.origins.get(origin, 0) for origin in ORIGINS},
         "proposals_by_model": dict(search.feedback.measured_proposals),
         "model_calls": search.calls,
