@@ -22,9 +22,10 @@ class Strategy(Protocol):
     def opened(self) -> contextlib.AbstractContextManager[Any]:
         """What a run of many ``rounds`` shares (COLT's model servers) is up inside."""
 
-    def rounds(self, session: Any, recorder: Any) -> Iterator[Any]:
+    def rounds(self, session: Any, recorder: Any, *, cost_model: Any = None) -> Iterator[Any]:
         """One measurement round per step up to ``recorder.budget``; yields COLT's search or
-        None, again while the budget is spent, and returns when nothing is left to propose."""
+        None, again while the budget is spent, and returns when nothing is left to propose.
+        ``cost_model``: one a network run shares among its tasks (COLT's search uses it)."""
 
 
 def make_strategy(config: TuneConfig, run_dir: Path, *, trials_per_iter: int = 64) -> Strategy:

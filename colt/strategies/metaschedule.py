@@ -28,7 +28,9 @@ class MetaScheduleStrategy:
     def opened(self) -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext(self)
 
-    def rounds(self, session: Any, recorder: Any) -> Iterator[None]:
+    def rounds(self, session: Any, recorder: Any, *, cost_model: Any = None) -> Iterator[None]:
+        """``cost_model``: COLT's shared model, not used here: MetaSchedule's search trains an
+        XGBModel of its own per task."""
         from colt.schedule.stock import metaschedule_rounds
 
         return metaschedule_rounds(

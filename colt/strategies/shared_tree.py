@@ -54,8 +54,11 @@ class SharedTreeStrategy:
             finally:
                 self._opened = None
 
-    def rounds(self, session: TuningSession, recorder: Recorder) -> Iterator[Search]:
-        """One measurement round per step, up to ``recorder.budget``; yields the search."""
+    def rounds(
+        self, session: TuningSession, recorder: Recorder, *, cost_model: CostModel | None = None
+    ) -> Iterator[Search]:
+        """One measurement round per step, up to ``recorder.budget``; yields the search.
+        ``cost_model``: one shared with other tasks' rounds (a network's); else its own."""
         assert self._opened is not None, "rounds() runs inside opened()"
         proposer, models = self._opened
         for search in colt_rounds(
@@ -65,6 +68,7 @@ class SharedTreeStrategy:
             JournaledProposer(proposer, recorder.journal),
             models,
             overlap=overlaps(self.config, proposer),
+            cost_model=cost_model,
         ):
             self.search = search
             yield search
@@ -100,6 +104,7 @@ def colt_rounds(
     models: Sequence[ModelInfo],
     *,
     overlap: bool = False,
+    cost_model: CostModel | None = None,
 ) -> Iterator[Search]:
     """COLT: measure the initial programs, then rounds of MCTS expansions, each followed by
     measuring what the models proposed (and a share of fresh design-space samples).
@@ -113,7 +118,9 @@ def colt_rounds(
     unchanged, and the order of events is fixed, so a resumed run replays the same way."""
     settings = config.search
     sampler = streams(config.seed).sampler
-    search, cost_model = _new_search(config, session, recorder, proposer, models, sampler)
+    search, cost_model = _new_search(
+        config, session, recorder, proposer, models, sampler, cost_model=cost_model
+    )
     search.start(lambda: _initial_states(session, settings.initial_samples, sampler))
     expansions = settings.expansions_for(config.proposer)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None
@@ -160,10 +167,13 @@ def _new_search(
     proposer: Proposer,
     models: Sequence[ModelInfo],
     sampler: np.random.Generator,
+    *,
+    cost_model: CostModel | None = None,
 ) -> tuple[Search, CostModel]:
     """The shared tree over this session's program space; it journals its events, and a
-    resumed run rebuilds it from them."""
-    cost_model = CostModel(session.space.context)
+    resumed run rebuilds it from them. Its cost model is ``cost_model`` (a network's, shared
+    by its tasks), else one of its own."""
+    cost_model = cost_model if cost_model is not None else CostModel(session.space.context)
     env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
     generators = {"sampler": sampler} | dict(getattr(proposer, "generators", {}))
     search = Search(

@@ -1,0 +1,94 @@
+"""One XGBoost cost model for every task of a network run, as stock ``tune_relax`` keeps one.
+
+MetaSchedule's ``XGBModel`` is built for this: its features are per candidate (extracted with
+the TuneContext handed to each ``update`` and ``predict`` call, for the task's target), and it
+keeps its training data in one group per task (keyed by the structural hash of the context's
+module), each group's latencies normalised to that group's best before one booster is trained
+on all of them. So a task that has measured a handful of programs is ranked by a model that has
+also seen every other task's measurements, and a task's first rounds are no longer blind.
+
+Each task's search talks to the shared model through ``for_task``, a ``CostModel`` with that
+task's context. Like ``CostModel`` it says nothing until some measurement exists (of any task
+here) and defers training to the next prediction. A resumed run replays each task's measured
+rounds from its journal in the order they were measured (the task scheduler's choices follow
+from the results), so the model is restored from the journals, trained once, before anything
+new is measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tvm.s_tir import meta_schedule as ms
+
+from colt.schedule.environment import FAILED_RUN_SECS, CostModel
+
+
+class SharedCostModel:
+    def __init__(self) -> None:
+        self.model = ms.cost_model.XGBModel(num_warmup_samples=0, adaptive_training=False)
+        self.samples = 0  # measurements the booster was trained on, over all tasks
+        self._pending: list[
+            tuple[ms.TuneContext, list[ms.MeasureCandidate], list[ms.runner.RunnerResult]]
+        ] = []
+
+    def for_task(self, context: ms.TuneContext) -> CostModel:
+        """The model as one task's search sees it: predictions and updates in its context."""
+        return TaskCostModel(self, context)
+
+    def add(
+        self,
+        context: ms.TuneContext,
+        candidates: Sequence[ms.MeasureCandidate],
+        run_secs: Sequence[Sequence[float] | None],
+    ) -> None:
+        results = [
+            ms.runner.RunnerResult(list(secs) if secs else FAILED_RUN_SECS, None)
+            for secs in run_secs
+        ]
+        if candidates:
+            self._pending.append((context, list(candidates), results))
+
+    def predict(
+        self, context: ms.TuneContext, candidates: Sequence[ms.MeasureCandidate]
+    ) -> list[float | None]:
+        self.train()
+        if self.samples == 0:
+            return [None] * len(candidates)
+        return [float(x) for x in self.model.predict(context, list(candidates))]
+
+    def train(self) -> None:
+        """Adds every pending batch to its task's group, then trains once: ``XGBModel``
+        retrains from scratch on all its data at each ``update``, so the batches before the
+        last are added with its adaptive-training skip (a replayed run holds one batch per
+        measured round, of many tasks)."""
+        batches, self._pending = self._pending, []
+        for index, (context, candidates, results) in enumerate(batches):
+            last = index == len(batches) - 1
+            self.model.adaptive_training = not last
+            if not last:
+                self.model.last_train_size = 2**62  # XGBModel's "too little new data" skip
+            self.model.update(context, candidates, results)
+            self.samples += len(candidates)
+        self.model.adaptive_training = False
+
+
+class TaskCostModel(CostModel):
+    """``CostModel``'s interface over the shared model, in one task's context."""
+
+    def __init__(self, shared: SharedCostModel, context: ms.TuneContext) -> None:
+        # CostModel's own XGBModel is not made: the shared one stands in for it
+        self.shared = shared
+        self.context = context
+        self.model = shared.model
+        self.samples = 0  # this task's measurements (the shared model counts them all)
+        self._pending = []
+
+    def predict(self, candidates: list[ms.MeasureCandidate]) -> list[float | None]:
+        return self.shared.predict(self.context, candidates)
+
+    def update(
+        self, candidates: list[ms.MeasureCandidate], run_secs: Sequence[Sequence[float] | None]
+    ) -> None:
+        self.shared.add(self.context, candidates, run_secs)
+        self.samples += len(candidates)
