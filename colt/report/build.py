@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from colt.errors import UserError
-from colt.report import document, network, origins, plots, roofline, tables, time_to_result
+from colt.report import (
+    credit,
+    document,
+    network,
+    origins,
+    plots,
+    roofline,
+    tables,
+    time_to_result,
+)
 from colt.report.document import Code, Document, Figure, Paragraph, Section, Table
 from colt.report.runs import GridRecord, RunRecord, is_grid, load_grid, load_run
 from colt.report.stats import final_speedup, merge_expansions
@@ -149,6 +158,7 @@ def run_document(run: RunRecord) -> Document:
         Section("Speedup curve", _blocks(curve, _wall_clock_figure([run]))),
         _models_section(run),
         _section("Where measured samples came from", origins.run_origin_table(run)),
+        _section("Who earned the speed-up", credit.credit_verdict(run), credit.credit_table(run)),
         _section("Roofline", roofline.roofline_table([run], run.roofs)),
         _section("Time split", tables.time_table({run.label: [run]})),
         _search_section(run),
