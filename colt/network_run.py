@@ -2,15 +2,23 @@
 gradient task scheduler hands out from one budget, then the tuned pass built, verified against
 the reference and timed.
 
+A task whose design space is one program (a reshape, a transpose, an elementwise chain) is not
+searched: its program is measured once, checked and committed before the first round, and
+spends none of the budget. COLT's searches of all the other tasks share one cost model, as
+stock ``tune_relax``'s tasks do.
+
 Layout (beside the usual ``config.json``, ``results.json`` and ``database/``, which holds every
 task's records so that ``compile_relax`` applies it): ``journal.jsonl`` records the
 forward-pass timings; ``tasks/NN-NAME/journal.jsonl`` is each task's own journal, from which
-its search is rebuilt; the scheduler's choices are seeded and follow from the tasks' results,
-so a killed run resumes without measuring anything again.
+its search is rebuilt (and the shared cost model with it: the rounds replay in the order they
+were measured); ``tasks/NN-NAME/one_point.json`` is a one-point task's measurement. The
+scheduler's choices are seeded and follow from the tasks' results, so a killed run resumes
+without measuring anything again.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -24,7 +32,7 @@ from colt.errors import UserError, last_line
 from colt.journal import Journal, NaiveTimed, TunedPassTimed, UnscheduledPassTimed
 from colt.progress import RunProgress
 from colt.records import CurvePoint, RunResults
-from colt.run import RunDir, Timer
+from colt.run import RunDir, Timer, write_json
 from colt.search.stats import merged_counters, model_stats_json
 from colt.search.tasks import TaskProgress, next_task, round_size
 from colt.workloads import Network
@@ -42,10 +50,18 @@ class _Task:
     search: Any = None
     error: str | None = None
     seen: int = 0  # the recorder's curve points already copied to the run's curve
+    naive_latency_s: float | None = None
+    one_point: dict[str, Any] | None = None  # settle_one_point's measurement of its program
 
     @property
     def samples(self) -> int:
         return self.recorder.samples if self.recorder is not None else 0
+
+    @property
+    def best_latency_s(self) -> float | None:
+        if self.one_point is not None:
+            return self.one_point["latency_s"]
+        return self.recorder.best_latency_s if self.recorder is not None else None
 
 
 @dataclass
@@ -63,6 +79,7 @@ class NetworkRun:
         from colt.schedule.devices import open_devices
         from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
         from colt.schedule.network import NetworkSession
+        from colt.schedule.shared_cost_model import SharedCostModel
         from colt.strategies import make_strategy
 
         threads = self.facts["num_threads"]
@@ -78,31 +95,37 @@ class NetworkRun:
 
         self.timer = Timer(before=_earlier_times(self.run))
         self.journal = self.run.journal()
-        if self.config.trials < len(self.session.tasks):
+        searched = sum(not task.one_point for task in self.session.tasks)
+        if self.config.trials < searched:
             raise UserError(
-                f"{self.network.name} has {len(self.session.tasks)} tasks and every task gets "
-                f"at least one round: --trials must be at least {len(self.session.tasks)}"
+                f"{self.network.name} has {searched} tasks to search and every one gets at "
+                f"least one round: --trials must be at least {searched}"
             )
         self.baseline = self._baseline()
         per_round = round_size(
-            self.config.trials, len(self.session.tasks), self.config.search.trials_per_round
+            self.config.trials, max(1, searched), self.config.search.trials_per_round
         )
         self.per_round = per_round
         search = self.config.search.model_copy(update={"trials_per_round": per_round})
         task_config = self.config.model_copy(update={"search": search})
         strategy = make_strategy(task_config, self.run.path, trials_per_iter=per_round)
         self.tasks = [
-            _Task(i, task, TaskProgress(weight=task.weight))
+            _Task(i, task, TaskProgress(weight=task.weight, done=task.one_point))
             for i, task in enumerate(self.session.tasks)
         ]
+        self.cost_model = SharedCostModel()
         rng = np.random.default_rng(self.config.seed)
-        with RunProgress(self.config.trials, enabled=self.progress) as bar, strategy.opened():
+        with RunProgress(self.config.trials, enabled=self.progress) as bar:
             self.bar = bar
-            while self.samples < self.config.trials:
-                index = next_task([t.progress for t in self.tasks], rng)
-                if index is None:
-                    break
-                self._round(self.tasks[index], strategy)
+            for task in self.tasks:  # before any model server starts: they would share the cores
+                if task.task.one_point:
+                    self._settle(task)
+            with strategy.opened():
+                while self.samples < self.config.trials:
+                    index = next_task([t.progress for t in self.tasks], rng)
+                    if index is None:
+                        break
+                    self._round(self.tasks[index], strategy)
         self._finish()
         for task in self.tasks:
             if task.recorder is not None:
@@ -133,27 +156,61 @@ class NetworkRun:
     def _start(self, task: _Task, strategy: Any) -> bool:
         """The task's session, naive timing and rounds; False (and done) when TVM cannot
         schedule it: it keeps its default build and its share goes to the others."""
-        from colt.api import _naive_latency
         from colt.schedule.recorder import Recorder
+
+        opened = self._open(task)
+        if opened is None:
+            return False
+        session, journal = opened
+        assert task.naive_latency_s is not None
+        task.recorder = Recorder(session, journal, self.timer, task.naive_latency_s, 0)
+        task.recorder.on_step = lambda search: self.bar.note(
+            f"task {task.index + 1}/{len(self.tasks)} {task.task.name}: "
+            f"{search.expansions} expansions"
+        )
+        cost_model = self.cost_model.for_task(session.space.context)
+        task.rounds = strategy.rounds(session, task.recorder, cost_model=cost_model)
+        return True
+
+    def _open(self, task: _Task) -> tuple[Any, Journal] | None:
+        """The task's session and journal, its unscheduled kernel timed (and committed, the
+        database's first record: ``compile_relax`` never picks a slower one); None (and done)
+        when TVM cannot schedule it: it keeps its default build."""
+        from colt.api import _naive_latency
 
         try:
             session = self.session.task_session(task.task)
             journal = Journal(self._task_dir(task) / "journal.jsonl")
             fresh = not journal.of_kind(NaiveTimed)
-            naive = _naive_latency(session, journal)
-            if fresh:  # the database's first record: compile_relax never picks a slower one
-                session.commit_unscheduled([naive])
+            task.naive_latency_s = _naive_latency(session, journal)
+            if fresh:
+                session.commit_unscheduled([task.naive_latency_s])
         except Exception as error:  # TVM's refusal of one task, not of the run
             task.error = f"MetaSchedule cannot tune it: {last_line(error)}"
             task.progress.done = True
-            return False
-        task.recorder = Recorder(session, journal, self.timer, naive, 0)
-        task.recorder.on_step = lambda search: self.bar.note(
-            f"task {task.index + 1}/{len(self.tasks)} {task.task.name}: "
-            f"{search.expansions} expansions"
-        )
-        task.rounds = strategy.rounds(session, task.recorder)
-        return True
+            return None
+        return session, journal
+
+    def _settle(self, task: _Task) -> None:
+        """A one-point task: its only program measured once (recorded, so a resumed run does
+        not measure it again), outside the budget."""
+        from colt.schedule.network import settle_one_point
+
+        self.bar.note(f"task {task.index + 1}/{len(self.tasks)} {task.task.name}: one point")
+        opened = self._open(task)
+        if opened is None:
+            return
+        session, journal = opened
+        journal.close()
+        path = self._task_dir(task) / "one_point.json"
+        if path.exists():
+            task.one_point = json.loads(path.read_text())
+            return
+        try:
+            task.one_point = settle_one_point(session)
+        except Exception as error:  # TVM's refusal of this program: the default build stays
+            task.one_point = {"latency_s": None, "run_secs": [], "error": last_line(error)}
+        write_json(path, task.one_point)
 
     def _task_dir(self, task: _Task) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task.task.name)[:60]
@@ -184,10 +241,10 @@ class NetworkRun:
         """Σ weight × kernel latency (best so far, else unscheduled) over the measured tasks."""
         total = 0.0
         for task in self.tasks:
-            if task.recorder is None:
+            unscheduled = task.naive_latency_s
+            if unscheduled is None:
                 continue
-            unscheduled = task.recorder.naive_latency_s
-            best = None if naive else task.recorder.best_latency_s
+            best = None if naive else task.best_latency_s
             total += task.task.weight * min(best or unscheduled, unscheduled)
         return total
 
@@ -274,16 +331,17 @@ class NetworkRun:
         )
 
     def _task_record(self, task: _Task) -> dict[str, Any]:
-        recorder = task.recorder
+        one_point_error = task.one_point["error"] if task.one_point is not None else None
         return {
             "name": task.task.name,
             "weight": task.task.weight,
             "flops": task.task.flops,
             "samples": task.samples,
             "rounds": len(task.progress.history),
-            "naive_latency_s": recorder.naive_latency_s if recorder else None,
-            "best_latency_s": recorder.best_latency_s if recorder else None,
-            "error": task.error,
+            "one_point": task.task.one_point,
+            "naive_latency_s": task.naive_latency_s,
+            "best_latency_s": task.best_latency_s,
+            "error": task.error or one_point_error,
             "search": task.search.summary() if task.search is not None else None,
         }
 
@@ -296,6 +354,9 @@ class _NetworkRecorder:
     best_latency_s: float | None
     curve: list[CurvePoint]
     verification_failures: list[dict[str, Any]]
+    budget: int = 0
+    deadline_s: float | None = None  # a network run has no wall-clock budget (yet)
+    out_of_time: bool = False
 
     @property
     def samples(self) -> int:

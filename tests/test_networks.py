@@ -20,7 +20,7 @@ from tvm import relax
 from tvm.s_tir import meta_schedule as ms
 
 from colt import cli
-from colt.schedule.network import extract_tasks
+from colt.schedule.network import TRANSFORM_PARAMS, extract_tasks, lift_weights
 from colt.schedule.program import host_target
 from colt.workloads import Network, get_workload
 
@@ -71,8 +71,10 @@ def test_the_llama_layer_is_tuned_task_by_task_and_its_forward_pass_verified(
     results = json.loads((llama_run / "results.json").read_text())
     network = results["network"]
     assert results["status"] == "complete" and results["verified"]
-    assert results["samples"] == LLAMA_TASKS == len(network["tasks"])
-    assert all(task["rounds"] >= 1 and task["samples"] >= 1 for task in network["tasks"])
+    assert len(network["tasks"]) == LLAMA_TASKS
+    searched = [task for task in network["tasks"] if not task["one_point"]]
+    assert results["samples"] == LLAMA_TASKS == sum(task["samples"] for task in searched)
+    assert all(task["rounds"] >= 1 and task["samples"] >= 1 for task in searched)
     assert network["unscheduled_error"] is None and network["verification_error"] is None
     assert network["unscheduled_s"] > 0 and network["tuned_s"] > 0 and network["eager_s"] > 0
     assert results["speedup"] == pytest.approx(network["unscheduled_s"] / network["tuned_s"])
@@ -89,10 +91,11 @@ def test_compile_relax_applies_the_run_database_to_every_task(llama_run: Path) -
     database = ms.database.JSONDatabase(work_dir=str(llama_run / "database"))
     for task in extract_tasks(program.mod, target):
         assert database.has_workload(tvm.IRModule({"main": task.func})), task.name
-    executable = ms.relax_integration.compile_relax(database, program.mod, target, None)
+    mod = lift_weights(program.mod)
+    executable = ms.relax_integration.compile_relax(database, mod, target, None)
     vm = relax.VirtualMachine(executable, tvm.cpu())
-    args = [tvm.runtime.tensor(a) for a in [*program.inputs, *program.params]]
-    out = vm["main"](*args)
+    weights = vm[TRANSFORM_PARAMS]([tvm.runtime.tensor(a) for a in program.params])
+    out = vm["main"](*[tvm.runtime.tensor(a) for a in program.inputs], *weights)
     got = (out if isinstance(out, tvm.runtime.Tensor) else out[0]).numpy()
     assert program.reference is not None
     np.testing.assert_allclose(got, program.reference()[0], rtol=network.rtol, atol=network.atol)
@@ -104,6 +107,7 @@ def test_the_report_shows_the_forward_pass_and_every_task(llama_run: Path) -> No
     assert "PyTorch eager" in text and "s for 32 layers" in text
     assert "Table 2 for this network" in text
     assert text.count("| matmul") >= 4
+    assert "0 (one point)" in text
 
 
 CHECK_EXPORT = """
@@ -173,6 +177,119 @@ def test_a_pytorch_module_is_tuned_verified_and_resumed_after_a_kill(tmp_path: P
     assert results["status"] == "complete" and results["verified"]
     assert results["samples"] == trials
     assert results["network"]["eager_s"] > 0  # the module itself, timed with PyTorch
+
+
+RELU_LINEAR = """
+import torch
+from torch import nn
+
+
+class ReluLinear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(32, 16)
+
+    def forward(self, x):
+        return self.linear(torch.relu(x))
+
+
+def relu_linear():
+    torch.manual_seed(0)
+    return ReluLinear().eval(), (torch.randn(4, 32),)
+"""
+
+
+def _torch_network(tmp_path: Path, source: str, function: str) -> tuple[Path, Network]:
+    path = tmp_path / "net.py"
+    path.write_text(source)
+    network = get_workload(f"{path}:{function}")
+    assert isinstance(network, Network)
+    return path, network
+
+
+def test_a_linear_weight_transpose_runs_once_at_load_not_in_the_forward_pass(
+    tmp_path: Path,
+) -> None:
+    _, network = _torch_network(tmp_path, TWO_LAYER_MLP, "mlp")
+    program = network.build()
+    assert "permute_dims" in program.mod["main"].script()  # how the frontend imports Linear
+    lifted = lift_weights(program.mod)
+    assert "permute_dims" not in lifted["main"].script()
+    assert "permute_dims" in lifted[TRANSFORM_PARAMS].script()
+    tasks = extract_tasks(program.mod, host_target(1))
+    assert len(tasks) == 2 and not any("transpose" in task.name for task in tasks)
+
+
+@pytest.fixture(scope="module")
+def relu_linear_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A module with a one-point task (the relu) and a Linear: 2 samples, all on the Linear."""
+    root = tmp_path_factory.mktemp("relu-linear")
+    source = root / "net.py"
+    source.write_text(RELU_LINEAR)
+    out = root / "run"
+    command = ["tune", "--workload", f"{source}:relu_linear", "--proposer", "random"]
+    assert cli.main([*command, "--trials", "2", "--out", str(out), "--quiet"]) == 0
+    return source, out
+
+
+def test_a_one_point_task_is_measured_once_and_spends_no_sample(
+    relu_linear_run: tuple[Path, Path],
+) -> None:
+    _, run_dir = relu_linear_run
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "complete" and results["verified"]
+    tasks = {task["name"]: task for task in results["network"]["tasks"]}
+    one_point = [task for task in tasks.values() if task["one_point"]]
+    searched = [task for task in tasks.values() if not task["one_point"]]
+    assert [task["name"] for task in one_point] == ["relu"]
+    assert one_point[0]["samples"] == 0 and one_point[0]["rounds"] == 0
+    assert one_point[0]["best_latency_s"] > 0 and one_point[0]["error"] is None
+    assert results["samples"] == 2 == sum(task["samples"] for task in searched)
+    (relu_dir,) = (run_dir / "tasks").glob("*-relu")
+    assert json.loads((relu_dir / "one_point.json").read_text())["latency_s"] > 0
+    assert not _events(relu_dir / "journal.jsonl", "measure")
+    records = ms.database.JSONDatabase(work_dir=str(run_dir / "database")).get_all_tuning_records()
+    assert len(records) == 2 + 2 + 1  # each task's unscheduled record, 2 samples, the relu's
+
+
+CHECK_TORCH_EXPORT = """
+import importlib.util, sys, numpy as np, torch, tvm
+from tvm import relax
+library, params, source = sys.argv[1:]
+spec = importlib.util.spec_from_file_location("net", source)
+net = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(net)
+module, (x,) = net.relu_linear()
+vm = relax.VirtualMachine(tvm.runtime.load_module(library), tvm.cpu())
+stored = np.load(params)
+weights = [tvm.runtime.tensor(stored[name]) for name in sorted(stored.files)]
+x = torch.randn(x.shape)  # other inputs than the run's
+out = vm["main"](tvm.runtime.tensor(x.numpy()), *weights)
+got = (out if isinstance(out, tvm.runtime.Tensor) else out[0]).numpy()
+with torch.no_grad():
+    expected = module(x).numpy()
+np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+print("exported module matches PyTorch")
+"""
+
+
+def test_an_exported_pytorch_module_computes_its_numbers_and_its_example_runs(
+    relu_linear_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, run_dir = relu_linear_run
+    library = tmp_path / "net.so"
+    assert cli.main(["export", str(run_dir), str(library)]) == 0
+    params = library.with_name("net.so.params.npz")
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_TORCH_EXPORT, str(library), str(params), str(source)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "exported module matches PyTorch" in done.stdout
+    example = library.with_name("net.so.example.py")
+    subprocess.run([sys.executable, str(example)], check=True, timeout=300)
 
 
 RELAX_NETWORK = """

@@ -75,7 +75,9 @@ def tasks_table(run: RunRecord) -> Table | None:
             (
                 task.name,
                 str(task.weight),
-                f"{task.samples} ({100 * task.samples / total:.0f} %)",
+                "0 (one point)"
+                if task.one_point
+                else f"{task.samples} ({100 * task.samples / total:.0f} %)",
                 str(task.rounds),
                 fmt_ms(task.naive_latency_s),
                 fmt_ms(best),
@@ -98,9 +100,10 @@ def tasks_table(run: RunRecord) -> Table | None:
         caption="Tasks (MetaSchedule's extracted kernels), by unscheduled time × weight",
         note=(
             f"Weight: calls per forward pass. Rounds of {network.round_size} samples were handed "
-            "out by the gradient task scheduler after one round each. The database also holds "
-            "every task's unscheduled program, so a task whose tuned kernels are all slower "
-            "keeps it (kept speedup 1.00×)."
+            "out by the gradient task scheduler after one round each. A one-point task (its "
+            "design space is a single program) is not searched: that program is measured once, "
+            "outside the budget. The database also holds every task's unscheduled program, so "
+            "a task whose tuned kernels are all slower keeps it (kept speedup 1.00×)."
         ),
     )
 

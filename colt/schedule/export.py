@@ -65,7 +65,8 @@ def example_snippet(library: Path, func: Any, results: dict[str, Any]) -> str:
 
 def export_network(run_dir: Path, out: Path, *, network: Any) -> Path:
     """The tuned forward pass (the run's database applied by ``compile_relax``) as ``out``,
-    its weights as ``out`` + ``.params.npz`` and a PyTorch example as ``out`` + ``.example.py``."""
+    the weights its ``main`` takes (transformed once) as ``out`` + ``.params.npz`` and a
+    PyTorch example as ``out`` + ``.example.py``."""
     from colt.schedule.network import export_network as write
     from colt.schedule.network import params_path
 
@@ -93,6 +94,8 @@ def network_snippet(library: Path, params: Path, program: Any, results: dict[str
         "",
         f"vm = relax.VirtualMachine(tvm.runtime.load_module({str(library.resolve())!r}), "
         "tvm.cpu())",
+        "# main's weights, already through main_transform_params (the weight-only work, such as",
+        "# each Linear's transpose, that the library runs once at load and not in main)",
         f"stored = np.load({str(params.resolve())!r})",
         "weights = [tvm.runtime.tensor(stored[name]) for name in sorted(stored.files)]",
     ]

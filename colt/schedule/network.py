@@ -1,8 +1,13 @@
 """The TVM side of a network run: MetaSchedule's tasks of a Relax module, one database for all
 of them, and the whole forward pass built, verified and timed before and after tuning.
 
-The module is prepared the way ``compile_relax`` prepares it (library dispatch, legalization,
-fusion), so the tasks extracted here are the functions it later looks up in the database.
+Weight-only work leaves the forward pass first: ``LiftTransformParams`` moves everything in
+``main`` that depends only on its weights (the parameters after ``num_input``, which the
+PyTorch frontend sets; every ``nn.Linear``'s weight transpose, for one) into
+``main_transform_params``, which runs once at load. Tuning, the timed and verified forward pass
+and the export all use that lifted module, and only ``main``'s kernels are tasks. The module is
+prepared the way ``compile_relax`` prepares it (library dispatch, legalization, fusion), so the
+tasks extracted here are the functions it later looks up in the database.
 Kernels (tasks) are measured like any kernel run, through ``TuningSession``; the forward pass
 runs in this process on Relax's virtual machine, never while anything else is timed.
 """
@@ -32,6 +37,7 @@ from colt.workloads.networks import NetworkProgram
 # A forward pass is timed ``repeat`` times after one warm-up run, as many as fit in this many
 # seconds (at least 2, at most 10); the figure is their median.
 TIMING_BUDGET_S = 10.0
+TRANSFORM_PARAMS = "main_transform_params"  # what LiftTransformParams names main's weight work
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class NetworkTask:
     weight: int
     func: tvm.tirx.PrimFunc
     flops: float
+    one_point: bool = False  # its design space is one program: nothing to search
 
     def workload(self, network: str) -> Workload:
         func = self.func
@@ -70,18 +77,57 @@ def prepare(mod: tvm.IRModule, target: tvm.target.Target) -> tvm.IRModule:
         return tvm.transform.Sequential(passes)(mod)
 
 
+def lift_weights(mod: tvm.IRModule) -> tvm.IRModule:
+    """``mod`` with ``main``'s weight-only work in ``main_transform_params`` (a tuple of the
+    weights in, a tuple of what ``main`` now takes after its inputs out). A module without
+    ``num_input`` (a user's Relax module: all inputs) is returned as it is."""
+    return relax.transform.LiftTransformParams()(mod)
+
+
+def forward_only(mod: tvm.IRModule) -> tvm.IRModule:
+    """``mod`` without ``main_transform_params``: what runs on every forward pass."""
+    kept = {gv: f for gv, f in mod.functions.items() if gv.name_hint != TRANSFORM_PARAMS}
+    return tvm.IRModule(kept, attrs=mod.attrs)
+
+
 def extract_tasks(mod: tvm.IRModule, target: tvm.target.Target) -> list[NetworkTask]:
+    """The kernels of ``mod``'s forward pass once its weight-only work is lifted out."""
     from tvm.s_tir.analysis import estimate_tir_flops
 
     tasks = []
-    for task in ms.relax_integration.extract_tasks(prepare(mod, target), target):
+    forward = forward_only(lift_weights(mod))
+    for task in ms.relax_integration.extract_tasks(prepare(forward, target), target):
         func = task.dispatched[0]["main"]
         try:
             flops = float(estimate_tir_flops(tvm.IRModule({"main": func})))
         except Exception:  # constructs the estimator does not know: unknown, not fatal
             flops = 0.0
-        tasks.append(NetworkTask(str(task.task_name), int(task.weight), func, flops))
+        name, weight = str(task.task_name), int(task.weight)
+        tasks.append(NetworkTask(name, weight, func, flops, one_point(func, target)))
     return tasks
+
+
+def one_point(func: tvm.tirx.PrimFunc, target: tvm.target.Target) -> bool:
+    """Whether MetaSchedule's design space of ``func`` is a single program: one sketch that
+    samples nothing (an injective kernel: a reshape, a transpose, an elementwise chain)."""
+    from colt.schedule.program import ProgramSpace
+
+    sketches = ProgramSpace(func, target).sketches
+    return len(sketches) == 1 and len(sketches[0].decisions) == 0
+
+
+def forward_args(vm: relax.VirtualMachine, program: NetworkProgram) -> list[Any]:
+    """``main``'s arguments: the inputs, then the weights as ``main_transform_params`` makes
+    them from the program's parameters (once: the caller keeps them for every pass)."""
+    inputs = [tvm.runtime.tensor(a) for a in program.inputs]
+    weights = [tvm.runtime.tensor(p) for p in program.params]
+    if _has_function(vm, TRANSFORM_PARAMS):
+        weights = list(vm[TRANSFORM_PARAMS](weights))
+    return [*inputs, *weights]
+
+
+def _has_function(vm: relax.VirtualMachine, name: str) -> bool:
+    return bool(vm.module.implements_function(name))
 
 
 class NetworkSession:
@@ -102,6 +148,7 @@ class NetworkSession:
         self.num_threads = num_threads
         self.devices = devices
         self.program: NetworkProgram = network.build()
+        self.mod = lift_weights(self.program.mod)  # what is built, timed, verified, exported
         try:
             self.tasks = extract_tasks(self.program.mod, target)
         except Exception as error:  # TVM's own refusal of this network
@@ -124,18 +171,18 @@ class NetworkSession:
         )
 
     def build(self, *, tuned: bool) -> Any:
-        """The forward pass: unscheduled (``tvm.compile``), or with the database applied."""
+        """The (weight-lifted) forward pass: unscheduled (``tvm.compile``), or with the database
+        applied. Both hold ``main_transform_params`` beside ``main``."""
         if tuned:
-            return ms.relax_integration.compile_relax(
-                self.database, self.program.mod, self.target, None
-            )
+            return ms.relax_integration.compile_relax(self.database, self.mod, self.target, None)
         with self.target:
-            return tvm.compile(self.program.mod, target=self.target)
+            return tvm.compile(self.mod, target=self.target)
 
     def run_and_time(self, executable: Any) -> tuple[list[np.ndarray], float]:
-        """One run's outputs (also the warm-up), then the median of timed runs, in seconds."""
+        """One run's outputs (also the warm-up), then the median of timed runs of ``main``, in
+        seconds; the weights are transformed once before, outside the timing."""
         vm = relax.VirtualMachine(executable, tvm.cpu())
-        args = [tvm.runtime.tensor(a) for a in [*self.program.inputs, *self.program.params]]
+        args = forward_args(vm, self.program)
         started = time.perf_counter()
         outputs = _flatten(vm["main"](*args))
         once = time.perf_counter() - started
@@ -176,16 +223,49 @@ class NetworkSession:
 
 
 def export_network(database_dir: Path, program: NetworkProgram, target: Any, out: Path) -> Path:
-    """The tuned forward pass as a shared library (Relax VM executable) and its weights as
-    ``OUT.params.npz`` beside it, in ``main``'s parameter order after the inputs."""
+    """The tuned (weight-lifted) forward pass as a shared library (Relax VM executable) and the
+    weights ``main`` takes as ``OUT.params.npz`` beside it, in its parameter order after the
+    inputs: the module's parameters already through ``main_transform_params``, which is run
+    here once (the library holds it too, for other weights of the same shapes)."""
     database = ms.database.JSONDatabase(work_dir=str(database_dir))
-    executable = ms.relax_integration.compile_relax(database, program.mod, target, None)
+    mod = lift_weights(program.mod)
+    executable = ms.relax_integration.compile_relax(database, mod, target, None)
     out.parent.mkdir(parents=True, exist_ok=True)
     executable.export_library(str(out))
-    named = zip(program.param_names, program.params, strict=True)
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    weights = [w.numpy() for w in forward_args(vm, program)[len(program.inputs) :]]
+    names = [str(v.name) for v in mod["main"].params[len(program.inputs) :]]
+    named = zip(names, weights, strict=True)
     arrays: dict[str, Any] = {f"{i:04d}_{name}": a for i, (name, a) in enumerate(named)}
     np.savez(params_path(out), **arrays)
     return out
+
+
+def settle_one_point(session: TuningSession) -> dict[str, Any]:
+    """A one-point task's only program, measured once, checked and committed to the database
+    (where ``compile_relax`` finds it beside the unscheduled record and takes the faster):
+    what searching would end with, without a sample. Returns ``latency_s`` (None when it
+    failed), ``run_secs`` and ``error``."""
+    from colt.schedule.devices import DeviceFault
+    from colt.schedule.environment import to_candidate
+    from colt.schedule.recorder import UNVERIFIED, WRONG_RESULT
+
+    programs = session.space.design_spaces()
+    if not programs:
+        return {"latency_s": None, "run_secs": [], "error": "its one program fails postprocessing"}
+    program = programs[0]
+    (measured,), _ = session.measurer.measure([to_candidate(session.space, program)])
+    error = measured.error
+    if error is None and measured.latency_s is not None:
+        try:
+            wrong = session.verify(program.sch.mod)
+            error = f"{WRONG_RESULT}: {wrong}" if wrong is not None else None
+        except DeviceFault as fault:
+            error = f"{UNVERIFIED}: no device could run the check ({fault})"
+    latency = measured.latency_s if error is None else None
+    if latency is not None:
+        session.commit(program.sch, tuple(measured.run_secs))
+    return {"latency_s": latency, "run_secs": list(measured.run_secs), "error": error}
 
 
 def params_path(library: Path) -> Path:
@@ -215,7 +295,7 @@ def stock_tune_relax(
     builder = ms.builder.LocalBuilder(f_build=build_without_intrinsics, timeout_sec=60.0)
     started = time.perf_counter()
     database = ms.relax_integration.tune_relax(
-        mod=prepare(session.program.mod, session.target),
+        mod=prepare(forward_only(session.mod), session.target),
         params={},
         target=session.target,
         work_dir=str(work_dir),
@@ -225,9 +305,7 @@ def stock_tune_relax(
         seed=seed,
     )
     tuning_s = time.perf_counter() - started
-    executable = ms.relax_integration.compile_relax(
-        database, session.program.mod, session.target, None
-    )
+    executable = ms.relax_integration.compile_relax(database, session.mod, session.target, None)
     outputs, seconds = session.run_and_time(executable)
     expected = session.expected(lambda: session.run_and_time(session.build(tuned=False))[0])
     records = list(database.get_all_tuning_records())
