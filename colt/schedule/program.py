@@ -24,11 +24,14 @@ from tvm.ir import IRModule
 from tvm.s_tir import Schedule, Trace
 from tvm.s_tir import meta_schedule as ms
 from tvm.s_tir.schedule import Instruction, SBlockRV
+from tvm.s_tir.schedule import _ffi_api as _trace_ffi
 from tvm.target import Target
 
 from colt.errors import last_line
 from colt.schedule import tir_walk
+from colt.schedule.lru import Lru
 from colt.schedule.trace_points import (
+    INLINE_LOCATION,
     IllegalEdit,
     TracePoint,
     check_tiles,
@@ -40,6 +43,11 @@ from colt.schedule.trace_points import (
 MAX_SEED = 2**31 - 1  # tvm.s_tir.Schedule accepts seeds in [1, 2**31 - 1]
 SAMPLING_KINDS = ("SamplePerfectTile", "SampleCategorical", "SampleComputeLocation")
 _SAMPLE_ATTEMPTS = 8  # fresh seeds tried before a sketch is given up as unsamplable
+# Replayed traces kept (edits replay the same trace from several paths: ~17 % of replays on a
+# conv2d) and legal compute-location sets kept (one probe set costs ~60 ms on a conv2d).
+REPLAY_CACHE_SIZE = 256
+LOCATION_CACHE_SIZE = 1024
+_DEEPEST = 1 << 30  # a compute location below every loop: it snaps to the deepest legal one
 
 
 def host_target(num_cores: int | None = None) -> Target:
@@ -58,6 +66,7 @@ class Program:
     key: int
     sch: Schedule  # the post-processed schedule (what MeasureCandidate needs)
     points: tuple[TracePoint, ...] = ()
+    unprocessed: IRModule | None = None  # the module before postprocessing
 
 
 class ProgramSpace:
@@ -88,6 +97,8 @@ class ProgramSpace:
         self.sketches = tuple(sch.trace for sch in self.context.generate_design_space())
         self._design_spaces: list[Program] | None = None
         self._last: tuple[Trace, Program] | None = None
+        self._replayed: Lru[Program | str] = Lru(REPLAY_CACHE_SIZE)  # trace -> program or error
+        self._locations: Lru[tuple[int, ...]] = Lru(LOCATION_CACHE_SIZE)  # prefix -> legal
 
     def design_spaces(self) -> list[Program]:
         """One program per sketch, its decisions re-sampled with fixed seeds (reproducible).
@@ -113,12 +124,22 @@ class ProgramSpace:
     def replay(self, trace: Trace) -> Program:
         """Replays ``trace`` on the base module and post-processes it; decisions must survive.
 
-        The last result is kept: an edit that validated its trace by replaying it is not
-        replayed a second time when the caller replays the very same trace object.
+        Replay is deterministic, so results are kept: the last one by identity (an edit that
+        validated its trace is not replayed again when the caller replays the same object),
+        and the last ``REPLAY_CACHE_SIZE`` by content, failures included.
         """
         if self._last is not None and self._last[0].same_as(trace):
             return self._last[1]
-        program = self._replay(trace, seed=self.seed, resample=False)
+        key = _trace_key(trace)
+        program = self._replayed.get(key)
+        if program is None:
+            try:
+                program = self._replay(trace, seed=self.seed, resample=False)
+            except IllegalEdit as err:
+                program = str(err)
+            self._replayed.put(key, program)
+        if isinstance(program, str):
+            raise IllegalEdit(program)
         self._last = (trace, program)
         return program
 
@@ -162,15 +183,25 @@ class ProgramSpace:
 
         TVM snaps an illegal location to the nearest legal one below it; a location is legal
         exactly when it snaps to itself. Probes run on copies of the schedule as it stands just
-        before the instruction.
+        before the instruction. The set depends only on the trace before the instruction, so
+        it is kept per prefix (the last ``LOCATION_CACHE_SIZE`` prefixes).
         """
         insts = list(program.trace.insts)[: index + 1]
         if insts[-1].kind.name != "SampleComputeLocation":
             raise ValueError(f"instruction {index} is {insts[-1].kind.name}")
+        prefix = _sub_trace(program.trace, insts[:-1])
+        key = _trace_key(Trace(insts, dict(prefix.decisions)))
+        legal = self._locations.get(key)
+        if legal is None:
+            legal = self._probe_locations(prefix, insts[-1], index)
+            self._locations.put(key, legal)
+        return legal
+
+    def _probe_locations(self, prefix: Trace, inst: Instruction, index: int) -> tuple[int, ...]:
         sch = _new_schedule(self.mod, self.seed)
         probe = _LocationProbe(sch, index)
         try:
-            _sub_trace(program.trace, insts).apply_to_schedule(
+            Trace([*prefix.insts, inst], dict(prefix.decisions)).apply_to_schedule(
                 sch, remove_postproc=True, decision_provider=probe
             )
         except Exception as err:  # TVM raises assorted error types for a failed primitive
@@ -183,6 +214,8 @@ class ProgramSpace:
         ``meta_schedule.parallel`` fuses a prefix of these loops; the prefix products are the
         extents at which the parallel annotation changes the program.
         """
+        if program.unprocessed is not None:
+            return tir_walk.loop_nests(program.unprocessed)
         sch = _new_schedule(self.mod, self.seed)
         try:
             program.trace.apply_to_schedule(sch, remove_postproc=True)
@@ -214,8 +247,10 @@ class ProgramSpace:
             _check_unaltered(trace, replayed)
         points = trace_points(replayed, notes.facts)
         check_tiles(points)
+        unprocessed = sch.mod  # a snapshot: postprocessing copies what it rewrites
         self._postprocess(sch)
-        return Program(replayed, sch.mod, tvm_ffi.structural_hash(sch.mod), sch, points)
+        key = tvm_ffi.structural_hash(sch.mod)
+        return Program(replayed, sch.mod, key, sch, points, unprocessed)
 
     def _postprocess(self, sch: Schedule) -> None:
         sch.enter_postproc()
@@ -278,7 +313,13 @@ class _DecisionNotes:
 
 
 class _LocationProbe:
-    """A decision provider that finds, at instruction ``index``, the locations kept as given."""
+    """A decision provider that finds, at instruction ``index``, the locations kept as given.
+
+    TVM snaps an illegal location to the deepest legal one above it (root, -1, when there is
+    none), so probing from below every loop and then just above each location found visits
+    each legal location once: one probe per legal location (each probe costs TVM a legality
+    check of every loop, ~5 ms on a conv2d) instead of one per loop of the module.
+    """
 
     def __init__(self, sch: Schedule, index: int) -> None:
         self.sch = sch
@@ -288,10 +329,20 @@ class _LocationProbe:
 
     def __call__(self, inst: Instruction, inputs: list, attrs: list, decision: Any) -> Any:
         if self.position == self.index:
-            depth = tir_walk.loop_count(self.sch.mod)
-            self.legal = tuple(sorted({self._snap(inputs[0], c) for c in range(-2, depth)}))
+            self.legal = self._walk_down(inputs[0])
         self.position += 1
         return decision
+
+    def _walk_down(self, block: SBlockRV) -> tuple[int, ...]:
+        legal: list[int] = []
+        location = _DEEPEST
+        while location >= INLINE_LOCATION:
+            snapped = self._snap(block, location)
+            if snapped in legal:  # the root again: inlining is not legal
+                break
+            legal.append(snapped)
+            location = snapped - 1
+        return tuple(sorted(legal))
 
     def _snap(self, block: SBlockRV, location: int) -> int:
         probe = self.sch.copy()
@@ -304,6 +355,14 @@ def _sub_trace(trace: Trace, insts: list[Instruction]) -> Trace:
     """A new trace of ``insts`` keeping the decisions ``trace`` made on them."""
     decisions = {inst: trace.get_decision(inst) for inst in insts}
     return Trace(insts, {inst: d for inst, d in decisions.items() if d is not None})
+
+
+def _trace_key(trace: Trace) -> int:
+    """The structural hash of the trace's JSON (instructions, attributes and decisions, random
+    variables named by position): equal for equal traces, like ``Program.key`` for modules.
+    TVM's JSON form is hashed as it comes (~0.1 ms); ``Trace.as_json`` converts it to Python
+    lists first (~0.6 ms on a conv2d)."""
+    return int(tvm_ffi.structural_hash(_trace_ffi.TraceAsJSON(trace, True)))
 
 
 def _check_unaltered(requested: Trace, replayed: Trace) -> None:
