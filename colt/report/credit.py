@@ -10,8 +10,9 @@ from colt.report.runs import ORIGINS, RunRecord
 from colt.report.tables import DASH
 
 # Sources whose programs no model chose: fresh design-space samples, rollout ends (random walks
-# from a child) and the first round's sketches and samples.
-RANDOM_SOURCES = ("fresh", "rollout", "initial")
+# from a child), the first round's sketches and samples, and the random stand-in's proposals
+# (made once the models' calls have taken their share of the wall time).
+RANDOM_SOURCES = ("fresh", "rollout", "initial", "random")
 
 
 def _ms(seconds: Any) -> str:

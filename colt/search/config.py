@@ -107,6 +107,15 @@ class SearchConfig(BaseModel):
     roots: int = setting(
         2, flag="--roots", low=1, help="the best measured initial programs the tree starts from"
     )
+    model_time_share: float = setting(
+        0.4,
+        flag="--model-share",
+        low=0.0,
+        high=1.0,
+        help="most of the run's wall time the models' calls may take; past it an expansion "
+        "uses a random proposal instead, and each round expands as many nodes as the random "
+        "proposer's (1: no limit, one call per proposal slot)",
+    )
     expansions_per_round: int | None = setting(
         None,
         flag="--expansions-per-round",
@@ -132,4 +141,7 @@ class SearchConfig(BaseModel):
         docs/results/2026-12-01-faithful-search)."""
         if self.expansions_per_round is not None:
             return self.expansions_per_round
+        if proposer == "llm" and self.model_time_share < 1.0:
+            # the time share decides how many of them the models answer
+            return DEFAULT_EXPANSIONS_PER_ROUND["random"] or self.proposal_slots()
         return DEFAULT_EXPANSIONS_PER_ROUND[proposer] or self.proposal_slots()

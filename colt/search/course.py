@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from colt.search.random_proposer import RANDOM_MODEL
 from colt.search.tree import Node
 
 
 def is_small_regression(node: Node, largest: str) -> bool:
     """A child that a model other than the largest proposed, predicted worse than its parent
-    when it was made (both predictions from one cost-model call)."""
-    return node.regressed and node.proposed_by not in (None, largest)
+    when it was made (both predictions from one cost-model call). A random stand-in's child is
+    no model's regression."""
+    return node.regressed and node.proposed_by not in (None, largest, RANDOM_MODEL)
 
 
 def small_regressions(path: Sequence[Node], largest: str) -> int:

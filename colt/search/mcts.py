@@ -40,6 +40,7 @@ from colt.search.feedback import MeasurementFeedback
 from colt.search.policy import floor_applies, ma_uct, phi_small
 from colt.search.pool import Pool
 from colt.search.pool_side import PoolSide
+from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
 from colt.search.record import SearchRecord, hashable
 from colt.search.seeds import streams
 from colt.search.stats import ModelCounters, SearchTimes
@@ -68,10 +69,13 @@ class Search(PoolSide):
         clock: Callable[[], float] = time.perf_counter,
         log: EventLog | None = None,
         generators: Mapping[str, np.random.Generator] | None = None,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         """``log``: the run's journal; the search writes its events there and, when it holds
         some already (a resumed run), rebuilds its state from them first. ``generators``: the
-        caller's random generators whose states the events carry (the sampler, the proposer)."""
+        caller's random generators whose states the events carry (the sampler, the proposer).
+        ``wall``: the run's wall seconds so far; with it, the models' calls may take at most
+        ``config.model_time_share`` of them, and a random stand-in expands past that."""
         self.env, self.proposer, self.config, self.clock = env, proposer, config, clock
         self.models = tuple(models)
         self.largest = max(self.models, key=lambda m: m.parameters).name
@@ -79,6 +83,8 @@ class Search(PoolSide):
         self.root_model = self.largest if config.model_selection else self.models[0].name
         rngs = streams(seed)
         self.rng, self.preview_rng = rngs.search, rngs.preview
+        self.wall = wall
+        self.stand_in = RandomProposer(rngs.stand_in)
         self.tree = Tree(self.root_model)
         self.counters = {m.name: ModelCounters() for m in self.models}
         self.pool = Pool()
@@ -94,7 +100,7 @@ class Search(PoolSide):
         # used yet). The node's next children come from it without another call.
         self.queued: dict[int, tuple[str, list[JointAction]]] = {}
         self.calls = 0  # proposer calls: at most one per node expansion
-        own = {"search": self.rng, "preview": self.preview_rng}
+        own = {"search": self.rng, "preview": self.preview_rng, "stand_in": self.stand_in.rng}
         self.record = SearchRecord(log, own | dict(generators or {}), env.dump)
 
     # -- one iteration ----------------------------------------------------------------------
@@ -178,8 +184,11 @@ class Search(PoolSide):
 
     def _acting_model(self, node: Node) -> tuple[str, bool]:
         """The node's model, unless the largest model's share of calls is under its floor;
-        and whether the floor decided."""
-        calls = {name: c.calls for name, c in self.counters.items()}
+        and whether the floor decided. A random stand-in while the models' calls have taken
+        their share of the run's wall time."""
+        if self._models_out_of_time():
+            return RANDOM_MODEL, False
+        calls = {name: c.calls for name, c in self.counters.items() if name != RANDOM_MODEL}
         if node.model != self.largest and floor_applies(
             calls,
             self.largest,
@@ -188,6 +197,13 @@ class Search(PoolSide):
         ):
             return self.largest, True
         return node.model, False
+
+    def _models_out_of_time(self) -> bool:
+        share = self.config.model_time_share
+        if self.wall is None or share >= 1.0 or RANDOM_MODEL in self.phi:
+            return False
+        spent = sum(c.latency_s for name, c in self.counters.items() if name != RANDOM_MODEL)
+        return spent > share * self.wall()
 
     def _needs_alteration(self, model: str, child: Node) -> bool:
         return (
@@ -232,6 +248,8 @@ class Search(PoolSide):
         """The child the answer makes (a random edit when it changes nothing legal), its
         rollout, and both predicted beside the parent in one cost-model call."""
         edits, next_model = self._interpret(proposal, model)
+        if model == RANDOM_MODEL and RANDOM_MODEL not in self.phi:
+            next_model = node.model  # a stand-in leaves the choice of model as it was
         state, applied, invalid, repaired = self._apply(node.state, edits)
         if self.env.key(state) == node.key:  # nothing legal changed: still make progress
             state, applied, _, _ = self._apply(node.state, (self._random_edit(),))
@@ -313,7 +331,11 @@ class Search(PoolSide):
         started = self.clock()
         missing = self.config.branching_factor - len(self.tree.live_children(node.id))
         context = prompt_context(self, node, model, children=max(1, missing))
-        proposal = self.proposer.propose(model, context)
+        if model == RANDOM_MODEL and RANDOM_MODEL not in self.phi:  # the stand-in
+            proposal = self.stand_in.propose(model, context)
+            self.counters.setdefault(RANDOM_MODEL, ModelCounters())
+        else:
+            proposal = self.proposer.propose(model, context)
         self.times.proposals += self.clock() - started
         self.counters[model].record_call(proposal)
         self.calls += 1

@@ -17,13 +17,16 @@ class Streams:
     proposer: np.random.Generator  # the random proposer and scripted models
     sampler: np.random.Generator  # design-space samples (initial and fresh)
     preview: np.random.Generator  # the candidate edits scripted models choose from
+    stand_in: np.random.Generator  # random proposals made when the models' time is spent
 
 
 def streams(seed: int) -> Streams:
-    search, proposer, sampler, preview = np.random.SeedSequence(seed).spawn(4)
+    # spawn(5) gives the same first four children as spawn(4) did: older runs replay alike
+    search, proposer, sampler, preview, stand_in = np.random.SeedSequence(seed).spawn(5)
     return Streams(
         search=np.random.default_rng(search),
         proposer=np.random.default_rng(proposer),
         sampler=np.random.default_rng(sampler),
         preview=np.random.default_rng(preview),
+        stand_in=np.random.default_rng(stand_in),
     )

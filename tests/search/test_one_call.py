@@ -142,3 +142,39 @@ def test_credit_names_each_source_of_measured_samples() -> None:
     shares = [c["improvement_share"] for c in credit.values() if c["improvement_share"]]
     assert abs(sum(shares) - 1.0) < 1e-9
     assert credit["small"]["calls"] + credit["large"]["calls"] == search.calls
+
+
+class SlowProposer(CountingProposer):
+    """Every call takes ``seconds`` of model time."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def propose(self, model: str, context: PromptContext) -> Proposal:
+        proposal = super().propose(model, context)
+        return Proposal(proposal.action, latency_s=self.seconds, more=proposal.more)
+
+
+def test_past_their_time_share_the_models_make_way_for_a_random_stand_in() -> None:
+    proposer = SlowProposer(seconds=1.0)
+    wall = itertools.count(0.0, 0.5)  # half a second of run wall time per question
+    search = _search(proposer, model_time_share=0.4, largest_model_floor=0.0)
+    search.wall = lambda: next(wall)
+    simulate(search, rounds=4, expansions=8)
+    stand_in = search.counters["random"]
+    assert stand_in.calls > 0 and len(proposer.calls) > 0
+    model_s = sum(c.latency_s for n, c in search.counters.items() if n != "random")
+    assert model_s <= 0.4 * search.wall() + 1.0  # one call may cross the line
+    # a stand-in child keeps its parent's model and never counts as a model's regression
+    made = [n for n in search.tree.nodes[1:] if n.proposed_by == "random"]
+    assert made and all(n.model == search.tree.nodes[n.parent].model for n in made)
+    assert search.summary()["credit"]["random"]["calls"] == stand_in.calls
+
+
+def test_without_a_time_share_only_the_models_answer() -> None:
+    proposer = SlowProposer(seconds=1.0)
+    search = _search(proposer, model_time_share=1.0)
+    search.wall = lambda: 1.0
+    simulate(search, rounds=2, expansions=4)
+    assert "random" not in search.counters and search.calls == len(proposer.calls)
