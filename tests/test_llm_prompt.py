@@ -120,7 +120,7 @@ def test_long_program_is_shrunk_deliberately_to_fit() -> None:
     assert "lines elided" in user or "\n                    ...\n" in user  # marked, not cut
     assert "for i0_0_i1_0_fused in T.parallel(64):" in user  # the loop nest stays
     assert "earlier steps" in user  # old history steps are counted, not silently lost
-    assert "Global Per-Model Stats" in user and "Available Transformations" in user
+    assert "Model stats: " in user and "Available Transformations" in user  # compact stats
 
 
 def test_shrink_levels_never_grow() -> None:
@@ -166,3 +166,16 @@ def test_what_every_call_shares_comes_first() -> None:
     for shared in ("Available Transformations", "Models from smallest to largest", "next_model"):
         assert shared in prefixes[0]
     assert "Trials progress" not in prefixes[0] and "number_of_calls" not in prefixes[0]
+
+
+def test_an_ancestor_history_shows_only_the_steps_that_differ() -> None:
+    history = tuple(f"Tile loop {i}: [4, 8]" for i in range(20))
+    current = NodeView.of("program a", history[:-1] + ("Unroll root: 64",), 0.5, "gpt-5-mini", 2)
+    parent = NodeView.of("program b", history[:-1] + ("Unroll root: 16",), 0.4, "gpt-5.2", 1)
+    context = PromptContext(
+        **{**_context().__dict__, "current": current, "parent": parent, "grandparent": None}
+    )
+    _, user = build_prompt(context, max_prompt_tokens=8000)
+    section = user[user.index("Immediate Parent Program:") :]
+    assert "the current one's, except:\nUnroll root: 16" in section
+    assert "Tile loop 3" not in section.split("Search Context")[0]

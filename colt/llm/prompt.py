@@ -90,16 +90,17 @@ class _Shrink:
     program_level: int = 0
     ancestor_diffs: bool = True  # show parent/grandparent code as a diff against the current
     history_keep: int | None = None  # last steps of each history (None: all)
+    compact: bool = False  # the model statistics in two lines instead of one per fact
 
 
 def _plans() -> list[_Shrink]:
     # From level 1: the compact rendering loses nothing a transformation names, and the
     # full TVMScript was 2.3x its tokens on matmul.
-    plans = [_Shrink(1), _Shrink(1, ancestor_diffs=False)]
-    plans += [_Shrink(level, False) for level in range(2, 5)]
-    plans += [_Shrink(4, False, keep) for keep in (24, 12, 6)]
-    plans += [_Shrink(level, False, 6) for level in range(5, MAX_LEVEL + 1)]
-    plans.append(_Shrink(MAX_LEVEL + 1, False, 2))  # code omitted entirely
+    plans = [_Shrink(1), _Shrink(1, compact=True), _Shrink(1, False, compact=True)]
+    plans += [_Shrink(level, False, compact=True) for level in range(2, 5)]
+    plans += [_Shrink(4, False, keep, True) for keep in (24, 12, 6)]
+    plans += [_Shrink(level, False, 6, True) for level in range(5, MAX_LEVEL + 1)]
+    plans.append(_Shrink(MAX_LEVEL + 1, False, 2, True))  # code omitted entirely
     return plans
 
 
@@ -132,14 +133,29 @@ def _ancestor(title: str, node: NodeView, current: NodeView, plan: _Shrink) -> l
     else:
         lines.append("Code: differs from the current program (diff omitted for length)")
     prefix = current.history[: len(node.history)] == node.history
+    changed = _changed_steps(node.history, current.history)
     if prefix and node.history:
         lines.append(
             f"Transformation history: the first {len(node.history)} steps of the current one"
         )
+    elif changed is not None:
+        lines += ["Transformation history: the current one's, except:", *changed]
     else:
         lines += ["Transformation history:", *_history_lines(node, plan.history_keep)]
     lines.append(_score_line(node))
     return lines
+
+
+_MAX_CHANGED_STEPS = 4
+
+
+def _changed_steps(history: tuple[str, ...], current: tuple[str, ...]) -> list[str] | None:
+    """An ancestor's steps where they differ from the current program's, when the two have as
+    many steps and differ in a few (an edit rewrites a decision in place); else None."""
+    if not history or len(history) != len(current):
+        return None
+    changed = [mine for mine, theirs in zip(history, current, strict=True) if mine != theirs]
+    return changed if len(changed) <= _MAX_CHANGED_STEPS else None
 
 
 def _score_line(node: NodeView) -> str:
@@ -222,6 +238,24 @@ def _largest(models: tuple[ModelInfo, ...]) -> str:
     return max(models, key=lambda m: m.parameters).name if models else ""
 
 
+def _compact_models_section(context: PromptContext) -> list[str]:
+    """The same facts as ``_models_section`` in a few short lines (parameter counts are in the
+    guidance, which the server's prompt cache keeps)."""
+    largest = _largest(context.models)
+    stats = []
+    for m in context.models:
+        s = context.model_stats.get(m.name, ModelStats())
+        text = f"{m.name} calls {s.calls}, hit rate {s.hit_rate:.2g}, errors {s.error_count}"
+        if m.name == largest:
+            text += f", course alterations {s.course_alterations}"
+        stats.append(text)
+    nodes = (context.current, context.parent, context.grandparent)
+    used = [node.model if node is not None and node.model else "N/A" for node in nodes]
+    lines = ["Model stats: " + "; ".join(stats)]
+    lines.append("Expanded by: current {}, parent {}, grandparent {}".format(*used))
+    return lines + _score_changes(context)
+
+
 def _models_section(context: PromptContext) -> list[str]:
     largest = _largest(context.models)
     lines = ["Global Per-Model Stats"]
@@ -261,7 +295,8 @@ def _guidance_section(context: PromptContext) -> list[str]:
     smallest_first = sorted(context.models, key=lambda m: m.parameters)
     lines = [
         "Model Selection Guidance",
-        "Models from smallest to largest: " + ", ".join(m.name for m in smallest_first),
+        "Models from smallest to largest: "
+        + ", ".join(f"{m.name} ({format_parameters(m.parameters)})" for m in smallest_first),
         "- Choose the smallest model that could give the best results; pick a larger one only "
         "when progress needs more capacity.",
         "- Prefer models with fewer errors and higher hit rates.",
@@ -301,7 +336,8 @@ def _user_text(
             f"Leaf depth: {context.leaf_depth}",
             f"Trials progress: {context.trials_done} / {context.trials_total}",
         ],
-        _models_section(context) + _under_used(context),
+        (_compact_models_section(context) if plan.compact else _models_section(context))
+        + _under_used(context),
         _closing(context, examples),
     ]
     return "\n\n".join("\n".join(section) for section in sections if section)
