@@ -49,10 +49,26 @@ class Timer:
     def add(self, activity: str, seconds: float) -> None:
         self.seconds[activity] = self.seconds.get(activity, 0.0) + seconds
 
-    def as_json(self, **current: float) -> dict[str, float]:
-        """Totals so far; ``current`` overrides this session's figure for an activity."""
+    def as_json(self, *, samples: int = 0, **current: float) -> dict[str, float]:
+        """Totals so far; ``current`` overrides this session's figure for an activity.
+
+        With ``samples`` (the run's measured samples, earlier invocations included) each
+        total also comes divided by it, as ``<activity>_per_sample_s``: runs of different
+        lengths and strategies compare part by part (search, sampling, build, run, ...).
+        """
         now = {**self.seconds, **current, "total": time.perf_counter() - self.started}
-        return {k: self.before.get(k, 0.0) + v for k, v in now.items()}
+        totals = {k: self.before.get(k, 0.0) + v for k, v in now.items() if not per_sample_key(k)}
+        if samples > 0:
+            totals |= {f"{k}{PER_SAMPLE_SUFFIX}": v / samples for k, v in list(totals.items())}
+        return totals
+
+
+PER_SAMPLE_SUFFIX = "_per_sample_s"
+
+
+def per_sample_key(key: str) -> bool:
+    """Whether a ``time_s`` key is a per-sample figure (derived, never summed over resumes)."""
+    return key.endswith(PER_SAMPLE_SUFFIX)
 
 
 class RunDir:
