@@ -21,12 +21,18 @@ from collections.abc import Sequence
 
 from tvm.s_tir import meta_schedule as ms
 
-from colt.schedule.environment import FAILED_RUN_SECS, CostModel
+from colt.schedule.environment import (
+    FAILED_RUN_SECS,
+    CachedFeatures,
+    CostModel,
+    predict_single_threaded,
+)
 
 
 class SharedCostModel:
     def __init__(self) -> None:
         self.model = ms.cost_model.XGBModel(num_warmup_samples=0, adaptive_training=False)
+        self.model.extractor = CachedFeatures(self.model.extractor)  # as CostModel's
         self.samples = 0  # measurements the booster was trained on, over all tasks
         self._pending: list[
             tuple[ms.TuneContext, list[ms.MeasureCandidate], list[ms.runner.RunnerResult]]
@@ -55,7 +61,12 @@ class SharedCostModel:
         self.train()
         if self.samples == 0:
             return [None] * len(candidates)
-        return [float(x) for x in self.model.predict(context, list(candidates))]
+        booster = self.model.booster
+        if booster is None or not candidates:  # XGBModel's answer when it has no booster
+            return [float(x) for x in self.model.predict(context, list(candidates))]
+        extracted = self.model.extractor.extract_from(context, list(candidates))
+        features = [f.numpy().astype("float32") for f in extracted]
+        return [float(x) for x in predict_single_threaded(booster, features)]
 
     def train(self) -> None:
         """Adds every pending batch to its task's group, then trains once: ``XGBModel``
