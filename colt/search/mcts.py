@@ -202,8 +202,12 @@ class Search(PoolSide):
         share = self.config.model_time_share
         if self.wall is None or share >= 1.0 or RANDOM_MODEL in self.phi:
             return False
-        spent = sum(c.latency_s for name, c in self.counters.items() if name != RANDOM_MODEL)
-        return spent > share * self.wall()
+        models = [c for name, c in self.counters.items() if name != RANDOM_MODEL]
+        spent = sum(c.latency_s for c in models)
+        calls = sum(c.calls for c in models)
+        # the next call is expected to cost what calls cost so far: stop before crossing
+        expected = spent / calls if calls else 0.0
+        return spent + expected > share * (self.wall() + expected)
 
     def _needs_alteration(self, model: str, child: Node) -> bool:
         return (

@@ -1,0 +1,210 @@
+"""Time to result (issue 29): does COLT reach a fast kernel sooner than the search it wraps?
+
+Run the grid first (one `colt bench` call: every configuration, the same seeds and samples,
+each run alone on the machine), then read it here:
+
+    .venv/bin/colt bench --grid runs/ttr --workloads matmul flux-conv llama3-8b-attention \\
+        --configs colt colt-random evolutionary --seeds 0 1 2 --trials 64 --no-compare
+    .venv/bin/python benchmarks/time_to_result.py runs/ttr --out docs/results/DATE-time-to-result
+
+It writes ``<out>/ttr.json`` and ``<out>/latency-vs-wall.png`` and prints one verdict per claim
+of the issue, each measured on the runs (medians over seeds):
+
+1. default job (``colt`` on matmul): model calls' share of the wall, calls per expansion;
+2. equal wall time: COLT + embedded models against COLT + random, each run's best latency at
+   the shorter of the two runs' walls (same seed);
+3. COLT + random's wall excluding timing the candidates against evolutionary's (same samples);
+4. wall for COLT (default models) to reach evolutionary@N's final latency, over evolutionary's
+   own wall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from colt.report.runs import RunRecord, load_grid
+from colt.report.time_to_result import reach_time
+
+
+def best_at(run: RunRecord, seconds: float) -> float | None:
+    """The run's best verified latency among the samples measured by ``seconds`` of wall."""
+    best = None
+    for speedup, elapsed in zip(run.curve, run.sample_elapsed, strict=False):
+        if elapsed is None or elapsed > seconds or not speedup or not run.naive_latency_s:
+            continue
+        latency = run.naive_latency_s / speedup
+        best = latency if best is None else min(best, latency)
+    return best
+
+
+def untimed_wall(run: RunRecord) -> float:
+    """Wall seconds less the seconds spent running candidates on the device."""
+    return run.time_s.get("total", 0.0) - run.time_s.get("run", 0.0)
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _by(runs: list[RunRecord]) -> dict[tuple[str, str, int], RunRecord]:
+    return {(r.workload, r.label, r.seed): r for r in runs if r.complete}
+
+
+def default_job(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> dict[str, Any]:
+    shares, per_expansion = [], []
+    for (w, config, _), run in runs.items():
+        if w != workload or config != "colt":
+            continue
+        total = run.time_s.get("total") or 0.0
+        models = sum(m.latency_s for m in run.models if m.name != "random")
+        if total:
+            shares.append(models / total)
+        search = run.search or {}
+        if search.get("calls_per_expansion") is not None:
+            per_expansion.append(float(search["calls_per_expansion"]))
+    share, calls = _median(shares), _median(per_expansion)
+    return {
+        "workload": workload,
+        "model_share_of_wall": shares,
+        "median_model_share": share,
+        "calls_per_expansion": per_expansion,
+        "met": share is not None and share <= 0.40 and calls is not None and calls <= 1.0,
+    }
+
+
+def equal_wall(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> dict[str, Any]:
+    """COLT + models against COLT + random, each at the shorter run's wall (same seed)."""
+    ratios, pairs = [], []
+    for (w, config, seed), run in runs.items():
+        other = runs.get((w, "colt-random", seed))
+        if w != workload or config != "colt" or other is None:
+            continue
+        at = min(run.time_s.get("total", 0.0), other.time_s.get("total", 0.0))
+        mine, theirs = best_at(run, at), best_at(other, at)
+        pairs.append({"seed": seed, "at_s": at, "colt_s": mine, "colt_random_s": theirs})
+        if mine and theirs:
+            ratios.append(theirs / mine)  # above 1: the models' run is faster
+    median = _median(ratios)
+    return {
+        "workload": workload,
+        "runs": pairs,
+        "median_speed_ratio": median,
+        "met": median is not None and median >= 1.0,
+    }
+
+
+def search_cost(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> dict[str, Any]:
+    """COLT + random's wall excluding device time against evolutionary's, same seed."""
+    ratios, pairs = [], []
+    for (w, config, seed), run in runs.items():
+        stock = runs.get((w, "evolutionary", seed))
+        if w != workload or config != "colt-random" or stock is None:
+            continue
+        mine, theirs = untimed_wall(run), untimed_wall(stock)
+        pairs.append({"seed": seed, "colt_random_s": mine, "evolutionary_s": theirs})
+        if theirs:
+            ratios.append(mine / theirs)
+    median = _median(ratios)
+    return {
+        "workload": workload,
+        "runs": pairs,
+        "median_ratio": median,
+        "met": bool(ratios) and max(ratios) <= 1.0,
+    }
+
+
+def reach(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> dict[str, Any]:
+    """Wall for COLT (models) to reach evolutionary's final latency, over evolutionary's wall."""
+    ratios, pairs = [], []
+    for (w, config, seed), run in runs.items():
+        stock = runs.get((w, "evolutionary", seed))
+        if w != workload or config != "colt" or stock is None or not stock.best_latency_s:
+            continue
+        reached = reach_time(run, stock.best_latency_s)
+        own = stock.time_s.get("total", 0.0)
+        pairs.append({"seed": seed, "reached_s": reached, "evolutionary_s": own})
+        ratios.append(reached / own if reached is not None and own else float("inf"))
+    median = _median(ratios)
+    return {
+        "workload": workload,
+        "runs": pairs,
+        "median_ratio": median,
+        "met": median is not None and median <= 0.5,
+    }
+
+
+def plot(runs: list[RunRecord], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workloads = sorted({r.workload for r in runs})
+    fig, axes = plt.subplots(1, len(workloads), figsize=(5 * len(workloads), 4), squeeze=False)
+    colors = {"colt": "tab:blue", "colt-random": "tab:orange", "evolutionary": "tab:green"}
+    for ax, workload in zip(axes[0], workloads, strict=True):
+        for run in sorted(runs, key=lambda r: (r.label, r.seed)):
+            if run.workload != workload or not run.naive_latency_s:
+                continue
+            points = [
+                (t, 1e3 * run.naive_latency_s / s)
+                for s, t in zip(run.curve, run.sample_elapsed, strict=False)
+                if t is not None and s
+            ]
+            if points:
+                ax.step(
+                    *zip(*points, strict=True),
+                    where="post",
+                    alpha=0.7,
+                    color=colors.get(run.label),
+                    label=f"{run.label} s{run.seed}",
+                )
+        ax.set(title=workload, xlabel="wall seconds", ylabel="best latency (ms)", yscale="log")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("grid", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--default-workload", default="matmul")
+    args = parser.parse_args()
+    grid = load_grid(args.grid)
+    runs = list(grid.runs)
+    indexed = _by(runs)
+    workloads = sorted({r.workload for r in runs})
+    figures = {
+        "machine": runs[0].machine if runs else {},
+        "default_job": default_job(indexed, args.default_workload),
+        "equal_wall": [equal_wall(indexed, w) for w in workloads],
+        "search_cost": [search_cost(indexed, w) for w in workloads],
+        "reach_evolutionary": [reach(indexed, w) for w in workloads],
+        "runs": [
+            {
+                "workload": r.workload,
+                "config": r.label,
+                "seed": r.seed,
+                "samples": r.samples,
+                "best_latency_s": r.best_latency_s,
+                "time_s": r.time_s,
+            }
+            for r in runs
+        ],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "ttr.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    plot(runs, args.out / "latency-vs-wall.png")
+    print(f"default job: {figures['default_job']}")
+    for key in ("equal_wall", "search_cost", "reach_evolutionary"):
+        for row in figures[key]:
+            print(key, row["workload"], {k: v for k, v in row.items() if k != "runs"})
+
+
+if __name__ == "__main__":
+    main()
