@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +42,7 @@ class SharedTreeStrategy:
     def run(self, session: TuningSession, recorder: Recorder) -> None:
         with self.opened():
             for _ in self.rounds(session, recorder):
-                if recorder.samples >= recorder.budget:
+                if recorder.done:
                     break
 
     @contextlib.contextmanager
@@ -131,22 +131,16 @@ def colt_rounds(
                 yield search
                 continue
             if not first_round and not grown:
-                _grow(search, expansions, settings, recorder.on_step)
+                _grow(search, expansions, settings, recorder)
             first_round, grown = False, False
-            batch = min(settings.trials_per_round, recorder.budget - recorder.samples)
-            started = time.perf_counter()
-            interrupt.check()
-            picks = search.pick_for_measurement(
-                batch, lambda: _draws(session, sampler, _fresh_draws(settings))
-            )
-            recorder.timer.add("sampling", time.perf_counter() - started)
+            picks = _picks(search, session, recorder, settings, sampler)
             if not picks:
                 return
             candidates = [to_candidate(session.space, c.state) for c in picks]
             sources = [(c.origin, c.proposed_by) for c in picks]
             growth = None
             if ahead is not None and recorder.samples + len(picks) < recorder.budget:
-                growth = ahead.submit(_grow, search, expansions, settings, recorder.on_step)
+                growth = ahead.submit(_grow, search, expansions, settings, recorder)
             try:
                 latencies = recorder.measure([c.key for c in picks], candidates, sources)
             finally:
@@ -158,6 +152,24 @@ def colt_rounds(
     finally:
         if ahead is not None:
             ahead.shutdown()
+
+
+def _picks(
+    search: Search,
+    session: TuningSession,
+    recorder: Recorder,
+    settings: SearchConfig,
+    sampler: np.random.Generator,
+) -> list[Any]:
+    """The round's programs to measure (fresh samples drawn only when the round takes some)."""
+    batch = min(settings.trials_per_round, recorder.budget - recorder.samples)
+    started = time.perf_counter()
+    interrupt.check()
+    picks = search.pick_for_measurement(
+        batch, lambda: _draws(session, sampler, _fresh_draws(settings))
+    )
+    recorder.timer.add("sampling", time.perf_counter() - started)
+    return picks
 
 
 def _new_search(
@@ -186,6 +198,7 @@ def _new_search(
         transformation_help=env.help,
         log=recorder.journal,
         generators=generators,
+        wall=recorder.timer.elapsed,
     )
     return search, cost_model
 
@@ -238,15 +251,16 @@ def _initial_states(session: TuningSession, samples: int, rng: np.random.Generat
     return list(unique.values())
 
 
-def _grow(
-    search: Search, expansions: int, settings: SearchConfig, on_step: Callable[[Search], None]
-) -> None:
+def _grow(search: Search, expansions: int, settings: SearchConfig, recorder: Recorder) -> None:
     """At least ``expansions`` iterations, and more (bounded) until the round's proposal slots
-    have unmeasured proposals waiting (duplicates and failed calls can leave them short)."""
+    have unmeasured proposals waiting (duplicates and failed calls can leave them short); fewer
+    once the wall-clock budget is spent and something waits to be measured."""
     wanted = settings.proposal_slots()
     steps = 0
     while steps < expansions or (search.waiting_proposals < wanted and steps < 5 * expansions):
+        if recorder.out_of_time and search.waiting_proposals > 0:
+            return
         interrupt.check()
         search.step()
-        on_step(search)
+        recorder.on_step(search)
         steps += 1
