@@ -121,7 +121,7 @@ class NetworkRun:
                 if task.task.one_point:
                     self._settle(task)
             with strategy.opened():
-                while self.samples < self.config.trials:
+                while self.samples < self.config.trials and not self._out_of_time():
                     index = next_task([t.progress for t in self.tasks], rng)
                     if index is None:
                         break
@@ -135,6 +135,11 @@ class NetworkRun:
     @property
     def samples(self) -> int:
         return sum(t.samples for t in self.tasks)
+
+    def _out_of_time(self) -> bool:
+        """Whether the run's wall-clock budget (``--time``) is spent."""
+        budget = self.config.time_budget_s
+        return budget is not None and self.timer.elapsed() >= budget
 
     def _round(self, task: _Task, strategy: Any) -> None:
         self.bar.note(f"task {task.index + 1}/{len(self.tasks)} {task.task.name}")
@@ -164,6 +169,7 @@ class NetworkRun:
         session, journal = opened
         assert task.naive_latency_s is not None
         task.recorder = Recorder(session, journal, self.timer, task.naive_latency_s, 0)
+        task.recorder.deadline_s = self.config.time_budget_s
         task.recorder.on_step = lambda search: self.bar.note(
             f"task {task.index + 1}/{len(self.tasks)} {task.task.name}: "
             f"{search.expansions} expansions"
@@ -313,6 +319,9 @@ class NetworkRun:
                 if t.recorder is not None
                 for failure in t.recorder.verification_failures
             ],
+            budget=self.config.trials,
+            deadline_s=self.config.time_budget_s,
+            out_of_time=self._out_of_time(),
         )
         results = _results(facts, summary, self.timer, None, status=status)
         models = searches[0].models if searches else []
@@ -355,7 +364,7 @@ class _NetworkRecorder:
     curve: list[CurvePoint]
     verification_failures: list[dict[str, Any]]
     budget: int = 0
-    deadline_s: float | None = None  # a network run has no wall-clock budget (yet)
+    deadline_s: float | None = None  # --time
     out_of_time: bool = False
 
     @property

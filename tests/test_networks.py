@@ -325,6 +325,18 @@ def test_a_relax_module_is_tuned_and_checked_against_its_unscheduled_build(
     assert results["samples"] == 2 and results["network"]["tasks"]
 
 
+def test_a_time_budget_stops_a_network_run_with_its_pass_verified(tmp_path: Path) -> None:
+    source = tmp_path / "dense.py"
+    source.write_text(RELAX_NETWORK)
+    out = tmp_path / "run"
+    command = ["tune", "--workload", f"{source}:dense_relu", "--proposer", "random"]
+    command += ["--trials", "5000", "--time", "1s", "--trials-per-round", "2"]
+    assert cli.main([*command, "--out", str(out), "--quiet"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["status"] == "complete" and results["verified"]
+    assert results["stopped_by"] == "time" and 2 <= results["samples"] < 5000
+
+
 BAD_NETWORKS = """
 import torch
 from torch import nn
