@@ -137,3 +137,34 @@ def test_timer_gives_per_sample_figures_never_summed_over_resumes() -> None:
     assert times["build"] == 4.0 and times["build_per_sample_s"] == 1.0
     assert times["search_per_sample_s"] == 0.25
     assert "build_per_sample_s" not in timer.as_json()
+
+
+def _one_by_one(space: ProgramSpace, rng: np.random.Generator, count: int) -> list[Program]:
+    programs = []
+    for _ in range(count):
+        try:
+            programs.append(space.random_sample(rng))
+        except IllegalEdit:
+            continue
+    return programs
+
+
+@pytest.mark.parametrize("succeeds_one_in", [1, 8])
+def test_samples_in_threads_are_the_samples_one_by_one(
+    succeeds_one_in: int, softmax: ProgramSpace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same programs, same order, same generator state after; with failing attempts too (7
+    draws in 8 fail: some samples give up after all their attempts)."""
+    sample = softmax._sample
+
+    def flaky(draw: tuple[int, int], postprocs: tuple = ()) -> Program | str:
+        return "failed" if draw[1] % succeeds_one_in else sample(draw, postprocs)
+
+    monkeypatch.setattr(softmax, "_sample", flaky)
+    serial, threaded = np.random.default_rng(5), np.random.default_rng(5)
+    expected = _one_by_one(softmax, serial, 40)
+    got = softmax.random_samples(threaded, 40)
+    assert [p.key for p in got] == [p.key for p in expected]
+    assert [p.points for p in got] == [p.points for p in expected]
+    assert serial.integers(2**62) == threaded.integers(2**62)
+    assert 0 < len(expected) <= 40 and (len(expected) < 40) == (succeeds_one_in > 1)
