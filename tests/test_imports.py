@@ -134,10 +134,9 @@ def _is_type_checking(node: ast.If) -> bool:
 def _nodes_at_run_time(tree: ast.AST) -> list[ast.AST]:
     found: list[ast.AST] = []
     for child in ast.iter_child_nodes(tree):
+        nodes: list[ast.AST] = [child]
         if isinstance(child, ast.If) and _is_type_checking(child):
-            nodes = child.orelse
-        else:
-            nodes = [child]
+            nodes = list(child.orelse)
         for node in nodes:
             found.append(node)
             found.extend(_nodes_at_run_time(node))
