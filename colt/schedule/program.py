@@ -26,15 +26,15 @@ import tvm_ffi
 from tvm.ir import IRModule
 from tvm.s_tir import Schedule, Trace
 from tvm.s_tir import meta_schedule as ms
-from tvm.s_tir.schedule import Instruction, SBlockRV
+from tvm.s_tir.schedule import Instruction
 from tvm.s_tir.schedule import _ffi_api as _trace_ffi
 from tvm.target import Target
 
 from colt.errors import last_line
 from colt.schedule import tir_walk
+from colt.schedule.locations import LocationProbe
 from colt.schedule.lru import Lru
 from colt.schedule.trace_points import (
-    INLINE_LOCATION,
     IllegalEdit,
     TracePoint,
     check_tiles,
@@ -50,7 +50,6 @@ _SAMPLE_ATTEMPTS = 8  # fresh seeds tried before a sketch is given up as unsampl
 # conv2d) and legal compute-location sets kept (one probe set costs ~60 ms on a conv2d).
 REPLAY_CACHE_SIZE = 256
 LOCATION_CACHE_SIZE = 1024
-_DEEPEST = 1 << 30  # a compute location below every loop: it snaps to the deepest legal one
 
 
 def host_target(num_cores: int | None = None) -> Target:
@@ -244,7 +243,7 @@ class ProgramSpace:
 
     def _probe_locations(self, prefix: Trace, inst: Instruction, index: int) -> tuple[int, ...]:
         sch = _new_schedule(self.mod, self.seed)
-        probe = _LocationProbe(sch, index)
+        probe = LocationProbe(sch, index)
         try:
             Trace([*prefix.insts, inst], dict(prefix.decisions)).apply_to_schedule(
                 sch, remove_postproc=True, decision_provider=probe
@@ -357,45 +356,6 @@ class _DecisionNotes:
         if self.resample and kind in SAMPLING_KINDS:
             return None
         return decision
-
-
-class _LocationProbe:
-    """A decision provider that finds, at instruction ``index``, the locations kept as given.
-
-    TVM snaps an illegal location to the deepest legal one above it (root, -1, when there is
-    none), so probing from below every loop and then just above each location found visits
-    each legal location once: one probe per legal location (each probe costs TVM a legality
-    check of every loop, ~5 ms on a conv2d) instead of one per loop of the module.
-    """
-
-    def __init__(self, sch: Schedule, index: int) -> None:
-        self.sch = sch
-        self.index = index
-        self.position = 0
-        self.legal: tuple[int, ...] = ()
-
-    def __call__(self, inst: Instruction, inputs: list, attrs: list, decision: Any) -> Any:
-        if self.position == self.index:
-            self.legal = self._walk_down(inputs[0])
-        self.position += 1
-        return decision
-
-    def _walk_down(self, block: SBlockRV) -> tuple[int, ...]:
-        legal: list[int] = []
-        location = _DEEPEST
-        while location >= INLINE_LOCATION:
-            snapped = self._snap(block, location)
-            if snapped in legal:  # the root again: inlining is not legal
-                break
-            legal.append(snapped)
-            location = snapped - 1
-        return tuple(sorted(legal))
-
-    def _snap(self, block: SBlockRV, location: int) -> int:
-        probe = self.sch.copy()
-        probe.sample_compute_location(block, decision=location)
-        trace = probe.trace
-        return int(trace.get_decision(trace.insts[-1]))
 
 
 def _sub_trace(trace: Trace, insts: list[Instruction]) -> Trace:
