@@ -1,0 +1,221 @@
+"""The tuning-record library: every verified measurement of every run, kept across runs.
+
+One append-only JSON-lines file per target (``<target key>.jsonl``); each line is one measured
+program: the workload's key, its name, the latency, the date, the run's seconds and the trace
+(MetaSchedule's trace JSON). Appends are single ``write()`` calls on an ``O_APPEND`` descriptor
+under ``flock``, so runs writing the same library at once lose nothing and a killed writer leaves
+at most one truncated last line; a reader skips a bad line with one warning, never fails on it.
+No I/O at import, no TVM: callers give the keys (``colt.schedule.warm_start`` makes them).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from colt.journal import json_default
+
+RECORDS_DIR_ENV = "COLT_RECORDS_DIR"  # overrides the default place (tests point it elsewhere)
+SUFFIX = ".jsonl"
+
+
+def default_records_dir() -> Path:
+    """``$COLT_RECORDS_DIR``, else ``$XDG_CACHE_HOME/colt/records``, else under ~/.cache."""
+    explicit = os.environ.get(RECORDS_DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "colt" / "records"
+
+
+def target_key(target: dict[str, Any]) -> str:
+    """A short, stable name for a target (its JSON: kind, detected mcpu, flags, cores)."""
+    text = json.dumps(target, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LibraryRecord:
+    """One verified measurement: ``workload`` is the structural-hash key of its module."""
+
+    workload: str
+    name: str
+    latency_s: float
+    run_secs: tuple[float, ...]
+    trace: Any  # the trace's JSON, postprocessors removed
+    date: str  # ISO 8601, UTC
+
+    def to_line(self) -> str:
+        data = {
+            "workload": self.workload,
+            "name": self.name,
+            "latency_s": self.latency_s,
+            "run_secs": list(self.run_secs),
+            "trace": self.trace,
+            "date": self.date,
+        }
+        return json.dumps(data, default=json_default, separators=(",", ":")) + "\n"
+
+    @classmethod
+    def from_line(cls, line: str) -> LibraryRecord:
+        data = json.loads(line)
+        return cls(
+            workload=str(data["workload"]),
+            name=str(data.get("name", "")),
+            latency_s=float(data["latency_s"]),
+            run_secs=tuple(float(s) for s in data.get("run_secs", ())),
+            trace=data["trace"],
+            date=str(data.get("date", "")),
+        )
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class RecordLibrary:
+    """The library in ``root``: one file per target key, plus ``targets.json`` naming them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, target: str) -> Path:
+        return self.root / f"{target}{SUFFIX}"
+
+    def targets(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name.removesuffix(SUFFIX) for p in self.root.glob(f"*{SUFFIX}"))
+
+    def append(self, target: str, records: Sequence[LibraryRecord]) -> None:
+        """Adds ``records`` with one ``write()`` under an exclusive lock (nothing interleaves)."""
+        if not records:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = "".join(r.to_line() for r in records).encode()
+        fd = _locked(self.path(target))
+        try:
+            _repair_tail(fd)
+            os.write(fd, data)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def read(self, target: str) -> list[LibraryRecord]:
+        """Every good line of ``target``'s file; bad lines are skipped with one warning."""
+        path = self.path(target)
+        if not path.exists():
+            return []
+        records, bad = _parse(path.read_bytes().decode("utf-8", errors="replace").splitlines())
+        if bad:
+            print(
+                f"colt: warning: skipped {bad} unreadable line(s) in the record library {path}",
+                file=sys.stderr,
+            )
+        return records
+
+    def of_workload(self, target: str, workload: str) -> list[LibraryRecord]:
+        """The workload's records on ``target``, fastest first."""
+        return sorted(
+            (r for r in self.read(target) if r.workload == workload), key=lambda r: r.latency_s
+        )
+
+    def best(self, target: str, workload: str) -> LibraryRecord | None:
+        records = self.of_workload(target, workload)
+        return records[0] if records else None
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per (workload, target): name, best latency, samples, latest date (``colt records``)."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for target in self.targets():
+            for r in self.read(target):
+                row = rows.setdefault(
+                    (r.workload, target),
+                    {"workload": r.workload, "name": r.name, "target": target, "samples": 0},
+                )
+                row["samples"] += 1
+                row["best_latency_s"] = min(row.get("best_latency_s", r.latency_s), r.latency_s)
+                row["date"] = max(row.get("date", r.date), r.date)
+        return sorted(rows.values(), key=lambda row: (row["name"], row["target"]))
+
+    def merge(self, other: RecordLibrary) -> int:
+        """Adds ``other``'s records not already here (same workload, trace and latency)."""
+        added = 0
+        for target in other.targets():
+            have = {_identity(r) for r in self.read(target)}
+            new = [r for r in other.read(target) if _identity(r) not in have]
+            self.append(target, new)
+            added += len(new)
+        return added
+
+    def prune(self, *, keep: int) -> int:
+        """Keeps each workload's ``keep`` fastest records; returns how many were dropped.
+        Rewrites each file under its lock through a temporary file and a rename."""
+        dropped = 0
+        for target in self.targets():
+            fd = os.open(self.path(target), os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                records = self.read(target)
+                kept = _fastest(records, keep)
+                tmp = self.path(target).with_suffix(".tmp")
+                tmp.write_text("".join(r.to_line() for r in kept))
+                tmp.replace(self.path(target))
+                dropped += len(records) - len(kept)
+            finally:
+                os.close(fd)
+        return dropped
+
+
+def _locked(path: Path) -> int:
+    """An O_APPEND descriptor of ``path`` under an exclusive lock; opened again when ``prune``
+    replaced the file while this one waited for the lock (its writes would be lost)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _parse(lines: Iterable[str]) -> tuple[list[LibraryRecord], int]:
+    records, bad = [], 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            records.append(LibraryRecord.from_line(line))
+        except (ValueError, KeyError, TypeError):
+            bad += 1
+    return records, bad
+
+
+def _repair_tail(fd: int) -> None:
+    """A writer killed mid-``write`` can leave a last line without its newline: end it, so the
+    next record starts a line of its own (the torn line is then skipped by readers)."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")
+
+
+def _identity(r: LibraryRecord) -> tuple[str, str, float]:
+    return (r.workload, json.dumps(r.trace, sort_keys=True, default=json_default), r.latency_s)
+
+
+def _fastest(records: Sequence[LibraryRecord], keep: int) -> list[LibraryRecord]:
+    by_workload: dict[str, list[LibraryRecord]] = {}
+    for r in records:
+        by_workload.setdefault(r.workload, []).append(r)
+    return [
+        r for group in by_workload.values() for r in sorted(group, key=lambda r: r.latency_s)[:keep]
+    ]
