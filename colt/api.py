@@ -120,6 +120,7 @@ def _execute(
     run: RunDir, config: TuneConfig, workload: Workload, target: Any, progress: bool
 ) -> None:
     from colt.schedule.recorder import Recorder
+    from colt.schedule.warm_start import attach
     from colt.strategies import make_strategy
 
     threads = config.num_threads or os.cpu_count() or 1
@@ -131,6 +132,7 @@ def _execute(
     facts = _facts(config, _workload_facts(session), target, threads)
     facts["measurement"]["devices"] = session.devices.description
     facts["roofs"] = _roofs(config, target, threads)
+    facts["warm_start"] = attach(config, session, recorder, run.path)
     strategy = make_strategy(config, run.path)
     with RunProgress(config.trials, enabled=progress) as bar:
 

@@ -135,6 +135,10 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         TuneConfig,
         ["trials", "time_budget_s", "seed", "target", "num_threads", "rpc", "overlap", "out_dir"],
     )
+    records = tune.add_argument_group("record library")
+    add_field_options(
+        records, TuneConfig, ["records_dir", "use_records", "records_seed", "records_pretrain"]
+    )
     tune.add_argument(
         "--resume",
         type=Path,

@@ -68,6 +68,11 @@ def parse_duration(text: str | float) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]  # seconds, or "10m" and the like
 
 
+def switch(flag: str, help: str) -> Any:
+    """A setting that is on unless its ``--no-X`` flag is given."""
+    return Field(True, json_schema_extra={"flag": flag, "help": help, "negate": True})
+
+
 def time_option() -> Any:
     return option(
         None,
@@ -145,6 +150,21 @@ class TuneConfig(BaseModel):
         flag="--out",
         metavar="DIR",
         help="run directory (default: runs/WORKLOAD-STRATEGY-TIME)",
+    )
+    # The record library (``colt.records_library``): every run adds its verified samples to it
+    # and starts from what it holds for the same workload on the same target.
+    records_dir: Path | None = option(
+        None,
+        flag="--records",
+        metavar="DIR",
+        help="the tuning-record library (default: $COLT_RECORDS_DIR, else the user's cache)",
+    )
+    use_records: bool = switch("--no-records", "neither read nor add to the record library")
+    records_seed: bool = switch(
+        "--no-records-seed", "do not start from the library's best schedule of this workload"
+    )
+    records_pretrain: bool = switch(
+        "--no-records-pretrain", "do not train the cost model on the library's records first"
     )
     search: SearchConfig = Field(default_factory=SearchConfig)
     verify: bool = True

@@ -176,6 +176,7 @@ class RunResults(_Record):
     models: list[ModelEntry] = Field(default_factory=list)
     model_stats: dict[str, ModelStatsRecord] = Field(default_factory=dict)
     network: NetworkRecord | None = None  # a network run's forward pass and tasks
+    warm_start: dict[str, Any] | None = None  # what the run took from the record library
 
     @property
     def complete(self) -> bool:

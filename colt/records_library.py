@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from colt.journal import json_default
-
 RECORDS_DIR_ENV = "COLT_RECORDS_DIR"  # overrides the default place (tests point it elsewhere)
 SUFFIX = ".jsonl"
+
+
+def json_default(value: Any) -> Any:
+    """TVM's IntImm and FloatImm inside traces as plain numbers."""
+    return value.value if hasattr(value, "value") else str(value)
 
 
 def default_records_dir() -> Path:

@@ -39,6 +39,9 @@ class Recorder:
     # moves the progress bar); given the search, or None for MetaSchedule's own strategies.
     on_round: Callable[[Any], None] = lambda search: None
     on_step: Callable[[Any], None] = lambda search: None
+    # The record library's sink (``colt.schedule.warm_start``): told each new sample.
+    library: Callable[[list[SampleMeasured]], None] | None = None
+    warm_start: Any = None  # what the run took from the library (a WarmStart), None: nothing
 
     def __post_init__(self) -> None:
         self.replayed = {e.key: e for e in self.journal.of_kind(SampleMeasured)}
@@ -118,6 +121,8 @@ class Recorder:
             elapsed_s=self.timer.elapsed(),
             trace=candidate.sch.trace.as_json(remove_postproc=True),
         )
+        if self.library is not None:  # before the journal: a journaled sample is in the library
+            self.library([event])
         self.journal.append(event)
         self.replayed[key] = event
         return event

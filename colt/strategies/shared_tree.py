@@ -22,6 +22,7 @@ from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
 from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession
 from colt.schedule.trace_points import IllegalEdit
+from colt.schedule.warm_start import pretrain, seed_states
 from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
 from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
@@ -121,7 +122,7 @@ def colt_rounds(
     search, cost_model = _new_search(
         config, session, recorder, proposer, models, sampler, cost_model=cost_model
     )
-    search.start(lambda: _initial_states(session, settings.initial_samples, sampler))
+    _start(search, cost_model, session, recorder, settings.initial_samples, sampler)
     expansions = settings.expansions_for(config.proposer)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None
     first_round, grown = True, False
@@ -152,6 +153,21 @@ def colt_rounds(
     finally:
         if ahead is not None:
             ahead.shutdown()
+
+
+def _start(
+    search: Search,
+    cost_model: CostModel,
+    session: TuningSession,
+    recorder: Recorder,
+    initial: int,
+    sampler: np.random.Generator,
+) -> None:
+    """Offers the first round's programs: the record library's best first (the cost model
+    learns the library's records of this workload before), then sketches and random samples."""
+    warm = recorder.warm_start
+    pretrain(cost_model, session, warm)
+    search.start(lambda: _initial_states(session, initial, sampler, seed_states(session, warm)))
 
 
 def _picks(
@@ -237,14 +253,17 @@ def _fresh_draws(settings: SearchConfig) -> int:
     return settings.fresh_pool if settings.fresh_share > 0 else 0
 
 
-def _initial_states(session: TuningSession, samples: int, rng: np.random.Generator) -> list[Any]:
-    """The sketches plus random points of the design space, without duplicates.
+def _initial_states(
+    session: TuningSession, samples: int, rng: np.random.Generator, seeded: Sequence[Any] = ()
+) -> list[Any]:
+    """``seeded`` programs (the record library's best: measured first), the sketches, and
+    random points of the design space, without duplicates.
 
     Local edits alone move slowly away from one seeded sample per sketch; a few random points
     give the first measurement round (taken before the cost model knows anything) real
     diversity, and the tree then refines around whatever the machine says is fast.
     """
-    states = session.space.design_spaces() + _draws(session, rng, samples)
+    states = [*seeded, *session.space.design_spaces(), *_draws(session, rng, samples)]
     unique: dict[int, Any] = {}
     for state in states:
         unique.setdefault(state.key, state)
