@@ -86,6 +86,19 @@ class PooledBuilder:
         self.pool.shutdown()
 
 
+_BUILDERS: dict[float, PooledBuilder] = {}  # by build timeout
+
+
+def pooled_builder(timeout_sec: float) -> PooledBuilder:
+    """This process's builder: every session shares its workers (a network run opens one
+    session per task, and idle workers each hold a TVM import's memory)."""
+    builder = _BUILDERS.get(timeout_sec)
+    if builder is None:
+        builder = PooledBuilder(f_build=build_without_intrinsics, timeout_sec=timeout_sec)
+        _BUILDERS[timeout_sec] = builder
+    return builder
+
+
 def _build_job(job: tuple) -> str:
     """One build in a worker: MetaSchedule's own worker function (build, then export)."""
     return str(build_in_worker(*job))
@@ -115,7 +128,7 @@ class Measurer:
         self.target = target
         self.devices = devices
         self.num_threads = num_threads
-        self.builder = PooledBuilder(f_build=build_without_intrinsics, timeout_sec=build_timeout_s)
+        self.builder = pooled_builder(build_timeout_s)
 
     def measure(
         self, candidates: list[ms.MeasureCandidate]
