@@ -13,6 +13,7 @@ from colt import interrupt
 from colt.config import SearchConfig, TuneConfig, explain
 from colt.errors import UserError
 from colt.options import add_field_options, add_llm_options, llm_names, values_from_args
+from colt.records_commands import add_records_command
 
 EPILOG = """examples:
   colt tune                                    COLT on matmul with the two embedded local LLMs
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add(commands, "workloads", "list the built-in workloads", _workloads)
     _add_models(commands)
+    add_records_command(commands, _print_table)
     report = _add(
         commands, "report", "write report.html and report.md for a run or a grid", _report
     )
