@@ -33,6 +33,7 @@ def one_run(devices: int, args: argparse.Namespace) -> dict[str, Any]:
             rpc=cluster.rpc,
             out_dir=run_dir,
             search=SearchConfig(),
+            use_records=False,  # each device count starts cold, not from the last one's records
         )
         started = time.perf_counter()
         tune(config, progress=False)

@@ -107,6 +107,7 @@ def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> Tu
         rpc=bench.rpc,
         search=bench.search,
         out_dir=bench.cell_dir(config, workload, seed),
+        use_records=False,  # cells are independent: none starts from another's records
     )
     if config == "colt":
         return base

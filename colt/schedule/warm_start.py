@@ -98,14 +98,19 @@ class WarmStart:
         return data
 
 
-def plan(config: TuneConfig, sink: RecordsSink | None, run_dir: Path) -> WarmStart | None:
-    """The run's warm start: read back on resume, else chosen now from the library."""
+def plan(
+    config: TuneConfig, sink: RecordsSink | None, run_dir: Path, *, started: bool = False
+) -> WarmStart | None:
+    """The run's warm start: read back on resume, else chosen now from the library (none for
+    a run ``started`` without one, by an older COLT: it resumes as it began)."""
     if sink is None:
         return None
     path = run_dir / WARM_START_FILE
     if path.exists():
         data = json.loads(path.read_text())
         return WarmStart(**data | {"pretrain": [tuple(p) for p in data["pretrain"]]})
+    if started:
+        return WarmStart(str(sink.library.root), sink.target, sink.workload)
     known = sink.library.of_workload(sink.target, sink.workload)
     best = known[0] if known else None
     seeded = best is not None and config.records_seed
@@ -168,5 +173,5 @@ def attach(
     """Connects the run's recorder to the library; returns the warm start for results.json."""
     sink = open_sink(config, session)
     recorder.library = sink
-    recorder.warm_start = plan(config, sink, run_dir)
+    recorder.warm_start = plan(config, sink, run_dir, started=bool(recorder.replayed))
     return recorder.warm_start.summary() if recorder.warm_start else None
