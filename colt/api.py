@@ -264,7 +264,7 @@ def _results(
     searched = (
         {"search": search.times.overhead, "proposals": search.times.proposals} if search else {}
     )
-    times = timer.as_json(**searched)
+    times = timer.as_json(samples=recorder.samples, **searched)
     return RunResults.model_validate(
         {
             **facts,

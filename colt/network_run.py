@@ -2,18 +2,11 @@
 gradient task scheduler hands out from one budget, then the tuned pass built, verified against
 the reference and timed.
 
-A task whose design space is one program (a reshape, a transpose, an elementwise chain) is not
-searched: its program is measured once, checked and committed before the first round, and
-spends none of the budget. COLT's searches of all the other tasks share one cost model, as
-stock ``tune_relax``'s tasks do.
-
-Layout (beside the usual ``config.json``, ``results.json`` and ``database/``, which holds every
-task's records so that ``compile_relax`` applies it): ``journal.jsonl`` records the
-forward-pass timings; ``tasks/NN-NAME/journal.jsonl`` is each task's own journal, from which
-its search is rebuilt (and the shared cost model with it: the rounds replay in the order they
-were measured); ``tasks/NN-NAME/one_point.json`` is a one-point task's measurement. The
-scheduler's choices are seeded and follow from the tasks' results, so a killed run resumes
-without measuring anything again.
+A one-point task (a reshape, an elementwise chain) is measured once before the first round and
+spends none of the budget; COLT's searches of the other tasks share one cost model, as stock
+``tune_relax``'s do. Each task journals into ``tasks/NN-NAME/`` (docs/run-directory.md), and the
+scheduler's seeded choices follow from the tasks' results, so a killed run resumes without
+measuring anything again (the shared cost model is rebuilt as the rounds replay in order).
 """
 
 from __future__ import annotations
@@ -333,7 +326,9 @@ class NetworkRun:
                 "verified": verified,
                 "models": [asdict(m) for m in models],
                 "model_stats": model_stats_json(merged_counters([s.counters for s in searches])),
-                "time_s": self.timer.as_json(search=overhead, proposals=proposals)
+                "time_s": self.timer.as_json(
+                    samples=self.samples, search=overhead, proposals=proposals
+                )
                 if searches
                 else results.time_s,
             }

@@ -21,7 +21,6 @@ from colt.schedule.edits import vocabulary_for
 from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
 from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession
-from colt.schedule.trace_points import IllegalEdit
 from colt.schedule.warm_start import pretrain, seed_states
 from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
@@ -239,14 +238,9 @@ def _feed_back(
 
 
 def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list[Any]:
-    """``count`` random points of the design space, fewer where sampling keeps failing."""
-    states = []
-    for _ in range(count):
-        try:
-            states.append(session.space.random_sample(rng))
-        except IllegalEdit:
-            continue
-    return states
+    """``count`` random points of the design space, fewer where sampling keeps failing
+    (replayed on every core: the same draws as one at a time)."""
+    return list(session.space.random_samples(rng, count))
 
 
 def _fresh_draws(settings: SearchConfig) -> int:
