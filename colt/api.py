@@ -329,6 +329,7 @@ def summary_line(results: RunResults) -> str:
         f"verified, {results.samples} samples, {results.strategy}"
         + (f"+{results.proposer}" if results.proposer else "")
         + f", {results.time_s.get('total', 0.0):.0f} s"
+        + (" (stopped at the --time budget)" if results.stopped_by == "time" else "")
     )
 
 
