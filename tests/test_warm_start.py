@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from colt.api import tune
+from colt.api import show, tune
 from colt.config import SearchConfig, TuneConfig
 from colt.records_library import RecordLibrary, default_records_dir
+from colt.report import write_report
+from colt.report.facts import run_facts
 
 pytestmark = pytest.mark.slow
 FAST_ROUNDS = SearchConfig(trials_per_round=4, expansions_per_round=4)
@@ -67,6 +69,10 @@ def test_a_rerun_reports_the_known_best_first_and_starts_from_it(
     assert warm["pretrained"] == warm["known_samples"] > 0
     best_trace = library.best(target, warm["workload_key"]).trace  # type: ignore[union-attr]
     assert _measured(second_dir)[0]["trace"] == best_trace  # measured first, tuning goes on
+    facts = dict(run_facts(show(second_dir)))
+    assert "best known" in facts["record library"] and "started from it" in facts["record library"]
+    report = write_report(second_dir).with_suffix(".md").read_text()
+    assert "record library" in report and "best known" in report
 
 
 def test_no_records_neither_reads_nor_writes(tmp_path: Path) -> None:

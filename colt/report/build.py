@@ -19,6 +19,7 @@ from colt.report import (
     time_to_result,
 )
 from colt.report.document import Code, Document, Figure, Paragraph, Section, Table
+from colt.report.facts import warm_start_text
 from colt.report.runs import GridRecord, RunRecord, is_grid, load_grid, load_run
 from colt.report.stats import final_speedup, merge_expansions
 
@@ -89,6 +90,8 @@ def _details_table(run: RunRecord) -> Table:
     for key in ("target", "num_threads", "model_set"):
         if key in run.config:
             rows.append((key, str(run.config[key])))
+    if run.warm_start is not None:
+        rows.append(("record library", warm_start_text(run.warm_start)))
     return Table(("Field", "Value"), tuple(rows), caption="Run details")
 
 

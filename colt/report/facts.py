@@ -45,7 +45,21 @@ def run_facts(results: RunResults) -> list[tuple[str, str]]:
                 f"{tree.course_alterations} course alterations",
             )
         )
+    if results.warm_start is not None:
+        rows.append(("record library", warm_start_text(results.warm_start)))
     for device, counts in results.devices.items():
         if device != "local":
             rows.append((f"device {device}", f"{counts.samples} samples, {counts.retried} retried"))
     return rows
+
+
+def warm_start_text(warm: dict) -> str:
+    """What the run took from the record library when it started."""
+    if not warm.get("known_samples"):
+        return "no earlier record of this workload on this target"
+    seeded = "started from it" if warm.get("seeded") else "not seeded"
+    return (
+        f"{warm['known_samples']} earlier samples, best known "
+        f"{_ms(warm.get('known_best_latency_s'))} ({seeded}; cost model pre-trained on "
+        f"{warm.get('pretrained', 0)})"
+    )

@@ -101,6 +101,7 @@ class RunRecord:
     config: dict[str, Any]
     tree: tuple[TreeNode, ...] | None = None
     best_program: str | None = None
+    warm_start: dict[str, Any] | None = None  # what the run took from the record library
     # per measured sample, in curve order: its origin (one of ORIGINS, or None) and, for a
     # proposal, the model that proposed it
     sample_origins: tuple[str | None, ...] = ()
@@ -339,6 +340,7 @@ def load_run(run_dir: Path | str, *, label: str | None = None) -> RunRecord:
         config=config,
         tree=_tree(run_dir),
         best_program=best_path.read_text() if best_path.exists() else None,
+        warm_start=results.warm_start,
         sample_origins=tuple(point.origin for point in results.curve),
         sample_proposers=tuple(point.proposed_by for point in results.curve),
         sample_elapsed=tuple(point.elapsed_s for point in results.curve),
