@@ -211,8 +211,11 @@ def _repair_tail(fd: int) -> None:
         os.write(fd, b"\n")
 
 
-def _identity(r: LibraryRecord) -> tuple[str, str, float]:
-    return (r.workload, json.dumps(r.trace, sort_keys=True, default=json_default), r.latency_s)
+def _identity(r: LibraryRecord) -> tuple[str, str, str]:
+    """A measurement, whichever copy: a TVM database keeps run_secs as float32, so latencies
+    are compared to 5 significant digits."""
+    trace = json.dumps(r.trace, sort_keys=True, default=json_default)
+    return (r.workload, trace, f"{r.latency_s:.5g}")
 
 
 def _fastest(records: Sequence[LibraryRecord], keep: int) -> list[LibraryRecord]:

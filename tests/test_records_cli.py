@@ -63,3 +63,5 @@ def test_merge_a_run_and_export_the_best(
     records = ms.database.JSONDatabase(work_dir=str(export)).get_all_tuning_records()
     best = json.loads((run_dir / "results.json").read_text())["best_latency_s"]
     assert len(records) == 1 and best is not None
+    code, out = _run(capsys, "records", "merge", str(run_dir), "--records", library)
+    assert out.startswith("added 0")  # the run's own samples are already in its library

@@ -25,7 +25,7 @@ def database_records(database_dir: Path, name: str = "") -> dict[str, list[Libra
         entry = LibraryRecord(
             workload=workload_key(record.workload.mod),
             name=name,
-            latency_s=statistics.fmean(secs),
+            latency_s=statistics.median(secs),  # as the measurer reports it
             run_secs=tuple(secs),
             trace=_plain(record.trace.as_json(remove_postproc=True)),
             date=now_iso(),
