@@ -139,7 +139,9 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
     )
     records = tune.add_argument_group("record library")
     add_field_options(
-        records, TuneConfig, ["records_dir", "use_records", "records_seed", "records_pretrain"]
+        records,
+        TuneConfig,
+        ["records_dir", "use_records", "records_seed", "records_pretrain", "records_similar"],
     )
     tune.add_argument(
         "--resume",

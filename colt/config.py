@@ -166,6 +166,10 @@ class TuneConfig(BaseModel):
     records_pretrain: bool = switch(
         "--no-records-pretrain", "do not train the cost model on the library's records first"
     )
+    records_similar: bool = switch(
+        "--no-records-similar",
+        "do not try other workloads' best schedules from the library as first programs",
+    )
     search: SearchConfig = Field(default_factory=SearchConfig)
     verify: bool = True
 

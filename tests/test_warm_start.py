@@ -132,3 +132,20 @@ def test_two_runs_writing_one_library_one_killed_lose_nothing(tmp_path: Path) ->
         assert verified, name
         for event in verified:
             assert (json.dumps(event["trace"], sort_keys=True), event["latency_s"]) in stored
+
+
+def test_other_workloads_best_are_offered_where_they_replay(tmp_path: Path) -> None:
+    source = tmp_path / "kernels.py"
+    source.write_text(
+        "from colt.workloads.matmul import build_matmul\n\n"
+        "def wider():\n"
+        "    return build_matmul(16, 48, 32)\n"
+    )
+    tune(_config(tmp_path / "small"), progress=False)
+    other = _config(tmp_path / "wider").model_copy(update={"workload": f"{source}:wider"})
+    results = _results(tune(other, progress=False))
+    warm = results["warm_start"]
+    assert warm["known_samples"] == 0 and not warm["seeded"] and warm["similar_offered"] == 1
+    assert results["verified"]
+    off = other.model_copy(update={"out_dir": tmp_path / "off", "records_similar": False})
+    assert _results(tune(off, progress=False))["warm_start"]["similar_offered"] == 0

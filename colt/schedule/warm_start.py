@@ -29,6 +29,7 @@ from colt.schedule.environment import CostModel, to_candidate
 from colt.schedule.session import TuningSession
 from colt.schedule.targets import target_json
 
+SIMILAR_LIMIT = 8  # other workloads' best traces tried as seeds
 PRETRAIN_LIMIT = 64  # the fastest records the cost model learns from before the first round
 WARM_START_FILE = "warm_start.json"
 
@@ -89,12 +90,14 @@ class WarmStart:
     known_best_latency_s: float | None = None
     seeded: bool = False  # the library's best offered as the first program to measure
     pretrained: int = 0  # records the cost model learnt from before the first round
+    similar_offered: int = 0  # other workloads' best traces offered where they replay legally
     seed_trace: Any = None
+    similar_traces: list[Any] = field(default_factory=list)
     pretrain: list[tuple[Any, list[float]]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["seed_trace"], data["pretrain"]
+        del data["seed_trace"], data["pretrain"], data["similar_traces"]
         return data
 
 
@@ -111,9 +114,11 @@ def plan(
         return WarmStart(**data | {"pretrain": [tuple(p) for p in data["pretrain"]]})
     if started:
         return WarmStart(str(sink.library.root), sink.target, sink.workload)
-    known = sink.library.of_workload(sink.target, sink.workload)
+    records = sink.library.read(sink.target)  # read once: a bad line warns once
+    known = sorted((r for r in records if r.workload == sink.workload), key=lambda r: r.latency_s)
     best = known[0] if known else None
     seeded = best is not None and config.records_seed
+    similar = _similar_traces(records, sink.workload) if config.records_similar else []
     chosen = known[:PRETRAIN_LIMIT] if config.records_pretrain else []
     warm = WarmStart(
         library=str(sink.library.root),
@@ -123,13 +128,27 @@ def plan(
         known_best_latency_s=best.latency_s if best else None,
         seeded=seeded,
         pretrained=len(chosen),
+        similar_offered=len(similar),
         seed_trace=best.trace if seeded and best else None,
+        similar_traces=similar,
         pretrain=[(r.trace, list(r.run_secs)) for r in chosen],
     )
     path.write_text(json.dumps(asdict(warm), default=json_default, indent=1))
     if best is not None:
         print(_known_line(warm), file=sys.stderr)
     return warm
+
+
+def _similar_traces(records: Sequence[LibraryRecord], workload: str) -> list[Any]:
+    """The best trace of each other workload on this target, the most recent first."""
+    best: dict[str, LibraryRecord] = {}
+    for r in records:
+        if r.workload == workload:
+            continue
+        if r.workload not in best or r.latency_s < best[r.workload].latency_s:
+            best[r.workload] = r
+    recent = sorted(best.values(), key=lambda r: r.date, reverse=True)[:SIMILAR_LIMIT]
+    return [r.trace for r in recent]
 
 
 def _known_line(warm: WarmStart) -> str:
@@ -141,14 +160,23 @@ def _known_line(warm: WarmStart) -> str:
 
 
 def seed_states(session: TuningSession, warm: WarmStart | None) -> list[Any]:
-    """The library's best program, replayed on this session's space (none if it is illegal)."""
-    if warm is None or warm.seed_trace is None:
+    """The library's best program of this workload, then other workloads' best where their
+    traces replay legally on this one (same structure, tile sizes that divide), as programs
+    of this session's space."""
+    if warm is None:
         return []
-    try:
-        return [session.space.from_json(warm.seed_trace)]
-    except Exception as error:  # a trace from another TVM may no longer replay: tune without
-        print(f"colt: warning: the library's best does not replay: {error}", file=sys.stderr)
-        return []
+    states = []
+    if warm.seed_trace is not None:
+        try:
+            states.append(session.space.from_json(warm.seed_trace))
+        except Exception as error:  # a trace from another TVM may no longer replay
+            print(f"colt: warning: the library's best does not replay: {error}", file=sys.stderr)
+    for trace in warm.similar_traces:
+        try:
+            states.append(session.space.from_json(trace))
+        except Exception:  # another workload's trace is illegal here: expected, skip it
+            continue
+    return states
 
 
 def pretrain(cost_model: CostModel, session: TuningSession, warm: WarmStart | None) -> int:
