@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,14 @@ os.environ.setdefault(
 os.environ.setdefault(
     "COLT_RECORDS_DIR", str(Path(tempfile.mkdtemp(prefix="colt-test-records-")) / "records")
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_record_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A module's own library, for its module-scoped runs (set before they are made)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLT_RECORDS_DIR", str(tmp_path_factory.mktemp("module-records")))
+        yield
 
 
 @pytest.fixture(autouse=True)
