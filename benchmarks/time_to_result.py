@@ -179,7 +179,7 @@ def main() -> None:
     runs = list(grid.runs)
     indexed = _by(runs)
     workloads = sorted({r.workload for r in runs})
-    figures = {
+    figures: dict[str, Any] = {
         "machine": runs[0].machine if runs else {},
         "default_job": default_job(indexed, args.default_workload),
         "equal_wall": [equal_wall(indexed, w) for w in workloads],
@@ -202,7 +202,8 @@ def main() -> None:
     plot(runs, args.out / "latency-vs-wall.png")
     print(f"default job: {figures['default_job']}")
     for key in ("equal_wall", "search_cost", "reach_evolutionary"):
-        for row in figures[key]:
+        rows: list[dict[str, Any]] = figures[key]
+        for row in rows:
             print(key, row["workload"], {k: v for k, v in row.items() if k != "runs"})
 
 
