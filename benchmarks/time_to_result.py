@@ -63,9 +63,12 @@ def default_job(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> d
         models = sum(m.latency_s for m in run.models if m.name != "random")
         if total:
             shares.append(models / total)
-        search = run.search or {}
-        if search.get("calls_per_expansion") is not None:
-            per_expansion.append(float(search["calls_per_expansion"]))
+        # the models' calls per child made from their answers (the random stand-in's apart)
+        stats = json.loads((run.path / "results.json").read_text())["model_stats"]
+        made = [s for name, s in stats.items() if name != "random"]
+        children = sum(s.get("children") or 0 for s in made)
+        if children:
+            per_expansion.append(sum(s["calls"] for s in made) / children)
     share, calls = _median(shares), _median(per_expansion)
     return {
         "workload": workload,

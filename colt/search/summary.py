@@ -25,6 +25,17 @@ def _credit(search: Search) -> dict[str, dict[str, Any]]:
     return credit
 
 
+def _model_calls(search: Search) -> int:
+    """Calls to the set's models (a random stand-in's are not calls to a model)."""
+    return sum(search.counters[m.name].calls for m in search.models)
+
+
+def _calls_per_expansion(search: Search) -> float | None:
+    """The models' calls per child made from their answers."""
+    children = sum(search.counters[m.name].children for m in search.models)
+    return _model_calls(search) / children if children else None
+
+
 def search_summary(search: Search) -> dict[str, Any]:
     return {
         "expansions": search.expansions,
@@ -38,9 +49,9 @@ def search_summary(search: Search) -> dict[str, Any]:
         "repaired_arguments": sum(c.repaired_arguments for c in search.counters.values()),
         "origins": {origin: search.feedback.origins.get(origin, 0) for origin in ORIGINS},
         "proposals_by_model": dict(search.feedback.measured_proposals),
-        "model_calls": search.calls,
+        "model_calls": _model_calls(search),
         # one call answers for all a node's children: at most 1 (less with branching > 1)
-        "calls_per_expansion": search.calls / search.expansions if search.expansions else None,
+        "calls_per_expansion": _calls_per_expansion(search),
         "credit": _credit(search),
         "expansions_by_depth": {
             str(depth): dict(calls) for depth, calls in sorted(search.depth_calls.items())
