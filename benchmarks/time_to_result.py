@@ -172,6 +172,69 @@ def plot(runs: list[RunRecord], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def _ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{1e3 * seconds:.3f}"
+
+
+def _s(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds:.0f}"
+
+
+def markdown(figures: dict[str, Any]) -> str:
+    """The figures as the tables of the results page."""
+    job = figures["default_job"]
+    shares = ", ".join(f"{100 * x:.0f} %" for x in job["model_share_of_wall"])
+    calls = ", ".join(f"{x:.2f}" for x in job["calls_per_expansion"])
+    lines = [
+        f"Default job ({job['workload']}): model calls' share of the wall per seed {shares}; "
+        f"the models' calls per child made from their answers {calls}. "
+        f"Target met: {job['met']}.",
+        "",
+        "| Workload | Seed | At (s) | COLT + models best (ms) | COLT + random best (ms) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in figures["equal_wall"]:
+        for run in row["runs"]:
+            lines.append(
+                f"| {row['workload']} | {run['seed']} | {run['at_s']:.0f} | "
+                f"{_ms(run['colt_s'])} | {_ms(run['colt_random_s'])} |"
+            )
+    lines += [
+        "",
+        "| Workload | median speed ratio (COLT + random best / COLT + models best; "
+        "above 1: the models' run is faster) | met |",
+        "|---|---:|---|",
+    ]
+    lines += [
+        f"| {r['workload']} | {r['median_speed_ratio']:.2f} | {r['met']} |"
+        for r in figures["equal_wall"]
+    ]
+    lines += [
+        "",
+        "| Workload | Seed | COLT + random, wall less device time (s) | evolutionary, same (s) |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in figures["search_cost"]:
+        for run in row["runs"]:
+            lines.append(
+                f"| {row['workload']} | {run['seed']} | {run['colt_random_s']:.0f} | "
+                f"{run['evolutionary_s']:.0f} |"
+            )
+    lines += [
+        "",
+        "| Workload | Seed | COLT + models: time to evolutionary's final best (s) | "
+        "evolutionary's wall (s) |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in figures["reach_evolutionary"]:
+        for run in row["runs"]:
+            lines.append(
+                f"| {row['workload']} | {run['seed']} | {_s(run['reached_s'])} | "
+                f"{run['evolutionary_s']:.0f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("grid", type=Path)
@@ -202,6 +265,7 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ttr.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    (args.out / "tables.md").write_text(markdown(figures))
     plot(runs, args.out / "latency-vs-wall.png")
     print(f"default job: {figures['default_job']}")
     for key in ("equal_wall", "search_cost", "reach_evolutionary"):
