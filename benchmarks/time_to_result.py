@@ -180,6 +180,18 @@ def _s(seconds: float | None) -> str:
     return "never" if seconds is None else f"{seconds:.0f}"
 
 
+def _seed_table(rows: list[dict[str, Any]], headers: tuple[str, ...], cells: Any) -> list[str]:
+    """A markdown table of one claim's runs: workload, seed, then ``cells(run)``."""
+    lines = ["", "| Workload | Seed | " + " | ".join(headers) + " |"]
+    lines.append("|---|---:|" + "---:|" * len(headers))
+    for row in rows:
+        lines += [
+            f"| {row['workload']} | {run['seed']} | " + " | ".join(cells(run)) + " |"
+            for run in row["runs"]
+        ]
+    return lines
+
+
 def markdown(figures: dict[str, Any]) -> str:
     """The figures as the tables of the results page."""
     job = figures["default_job"]
@@ -188,50 +200,28 @@ def markdown(figures: dict[str, Any]) -> str:
     lines = [
         f"Default job ({job['workload']}): model calls' share of the wall per seed {shares}; "
         f"the models' calls per child made from their answers {calls}. "
-        f"Target met: {job['met']}.",
-        "",
-        "| Workload | Seed | At (s) | COLT + models best (ms) | COLT + random best (ms) |",
-        "|---|---:|---:|---:|---:|",
+        f"Target met: {job['met']}."
     ]
-    for row in figures["equal_wall"]:
-        for run in row["runs"]:
-            lines.append(
-                f"| {row['workload']} | {run['seed']} | {run['at_s']:.0f} | "
-                f"{_ms(run['colt_s'])} | {_ms(run['colt_random_s'])} |"
-            )
-    lines += [
-        "",
-        "| Workload | median speed ratio (COLT + random best / COLT + models best; "
-        "above 1: the models' run is faster) | met |",
-        "|---|---:|---|",
-    ]
-    lines += [
+    lines += _seed_table(
+        figures["equal_wall"],
+        ("At (s)", "COLT + models best (ms)", "COLT + random best (ms)"),
+        lambda run: (f"{run['at_s']:.0f}", _ms(run["colt_s"]), _ms(run["colt_random_s"])),
+    )
+    lines += ["", "| Workload | COLT + random best / COLT + models best (median) | met |"]
+    lines += ["|---|---:|---|"] + [
         f"| {r['workload']} | {r['median_speed_ratio']:.2f} | {r['met']} |"
         for r in figures["equal_wall"]
     ]
-    lines += [
-        "",
-        "| Workload | Seed | COLT + random, wall less device time (s) | evolutionary, same (s) |",
-        "|---|---:|---:|---:|",
-    ]
-    for row in figures["search_cost"]:
-        for run in row["runs"]:
-            lines.append(
-                f"| {row['workload']} | {run['seed']} | {run['colt_random_s']:.0f} | "
-                f"{run['evolutionary_s']:.0f} |"
-            )
-    lines += [
-        "",
-        "| Workload | Seed | COLT + models: time to evolutionary's final best (s) | "
-        "evolutionary's wall (s) |",
-        "|---|---:|---:|---:|",
-    ]
-    for row in figures["reach_evolutionary"]:
-        for run in row["runs"]:
-            lines.append(
-                f"| {row['workload']} | {run['seed']} | {_s(run['reached_s'])} | "
-                f"{run['evolutionary_s']:.0f} |"
-            )
+    lines += _seed_table(
+        figures["search_cost"],
+        ("COLT + random, wall less device time (s)", "evolutionary, same (s)"),
+        lambda run: (f"{run['colt_random_s']:.0f}", f"{run['evolutionary_s']:.0f}"),
+    )
+    lines += _seed_table(
+        figures["reach_evolutionary"],
+        ("COLT + models: time to evolutionary's final best (s)", "evolutionary's wall (s)"),
+        lambda run: (_s(run["reached_s"]), f"{run['evolutionary_s']:.0f}"),
+    )
     return "\n".join(lines) + "\n"
 
 
