@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 # Random proposals cost microseconds, so a random round expands many nodes and the cost model
-# ranks them; an LLM round makes one call per proposal slot of the round (None), see
-# ``SearchConfig.expansions_for``.
+# ranks them; an LLM round without a time share expands one node per proposal slot of the
+# round (None), see ``SearchConfig.expansions_for``.
 DEFAULT_EXPANSIONS_PER_ROUND: dict[str, int | None] = {"llm": None, "random": 32}
 
 
@@ -133,12 +133,13 @@ class SearchConfig(BaseModel):
         return max(1, self.trials_per_round - self.fresh_slots(self.trials_per_round))
 
     def expansions_for(self, proposer: str) -> int:
-        """Expansions per measurement round. An LLM call takes seconds, so an LLM round makes
-        one call per proposal slot: every proposal can be measured, and models' programs fill
-        the round. A random proposal takes microseconds, so its rounds expand more and let the
-        cost model choose (32: chosen, not tuned; the faithful search measured 0.04-0.55 s of
-        search per expansion on the six built-ins, mostly trace replays for edits,
-        docs/results/2026-12-01-faithful-search)."""
+        """Expansions per measurement round. A random proposal takes microseconds, so its
+        rounds expand many nodes and let the cost model choose (32: chosen, not tuned; the
+        faithful search measured 0.04-0.55 s of search per expansion on the six built-ins,
+        mostly trace replays for edits, docs/results/2026-12-01-faithful-search). An LLM round
+        under a time share expands as many, the models answering while their share of the wall
+        lasts and a random stand-in after; without one (``model_time_share`` 1) it expands one
+        node per proposal slot, so every model proposal can be measured."""
         if self.expansions_per_round is not None:
             return self.expansions_per_round
         if proposer == "llm" and self.model_time_share < 1.0:
