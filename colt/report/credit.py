@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from colt.report.document import Paragraph, Table
-from colt.report.runs import ORIGINS, RunRecord
+from colt.report.runs import RunRecord
 from colt.report.tables import DASH
 
 # Sources whose programs no model chose: fresh design-space samples, rollout ends (random walks
@@ -50,7 +50,7 @@ def credit_table(run: RunRecord) -> Table | None:
 def credit_verdict(run: RunRecord) -> Paragraph | None:
     """Whether the models' proposals beat the random samples of the same run, in one sentence."""
     credit = (run.search or {}).get("credit") or {}
-    models = {s: e for s, e in credit.items() if s not in ORIGINS and s != "random"}
+    models = {s: e for s, e in credit.items() if s not in RANDOM_SOURCES}
     if run.proposer != "llm" or not models:
         return None
     random = [credit[s]["best_latency_s"] for s in RANDOM_SOURCES if s in credit]

@@ -198,10 +198,14 @@ class Search(PoolSide):
             return self.largest, True
         return node.model, False
 
+    def _is_stand_in(self, model: str) -> bool:
+        """Whether ``model`` is the random stand-in, not one of the set's models."""
+        return model == RANDOM_MODEL and model not in self.phi
+
     def _models_out_of_time(self) -> bool:
         share = self.config.model_time_share
         if self.wall is None or share >= 1.0 or RANDOM_MODEL in self.phi:
-            return False
+            return False  # no clock, no cap, or a random-proposer run (no model to spare)
         models = [c for name, c in self.counters.items() if name != RANDOM_MODEL]
         spent = sum(c.latency_s for c in models)
         calls = sum(c.calls for c in models)
@@ -252,7 +256,7 @@ class Search(PoolSide):
         """The child the answer makes (a random edit when it changes nothing legal), its
         rollout, and both predicted beside the parent in one cost-model call."""
         edits, next_model = self._interpret(proposal, model)
-        if model == RANDOM_MODEL and RANDOM_MODEL not in self.phi:
+        if self._is_stand_in(model):
             next_model = node.model  # a stand-in leaves the choice of model as it was
         state, applied, invalid, repaired = self._apply(node.state, edits)
         if self.env.key(state) == node.key:  # nothing legal changed: still make progress
@@ -335,7 +339,7 @@ class Search(PoolSide):
         started = self.clock()
         missing = self.config.branching_factor - len(self.tree.live_children(node.id))
         context = prompt_context(self, node, model, children=max(1, missing))
-        if model == RANDOM_MODEL and RANDOM_MODEL not in self.phi:  # the stand-in
+        if self._is_stand_in(model):
             proposal = self.stand_in.propose(model, context)
             self.counters.setdefault(RANDOM_MODEL, ModelCounters())
         else:
