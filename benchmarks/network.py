@@ -1,12 +1,15 @@
-"""A network tuned end to end three ways at one budget: MetaSchedule's stock ``tune_relax``,
-COLT with the random proposer and COLT with the embedded models.
+"""A network tuned end to end at equal samples: COLT with the random proposer, MetaSchedule's
+stock ``tune_relax`` and, where asked, COLT with the embedded models; several seeds each.
 
-    .venv/bin/python benchmarks/network.py --out docs/results/DATE-llama3-8b --trials 128
+    .venv/bin/python benchmarks/network.py --out OUT --workload gpt2-block --seeds 0,1 --retime
 
-Writes ``<out>/network.json``: per configuration the verified forward pass, its speedup over
-the unscheduled build and its ratio to PyTorch eager (same CPU, same threads), wall time, and
-each task's share of the budget; the COLT runs stay under ``<out>/runs/`` with their reports.
-The three run one after the other; nothing else should run on the machine meanwhile.
+Every configuration gets ``--task-samples`` samples for each task with something to search,
+and no task more (stock: ``max_trials_per_task``). Writes ``OUT/network.json``: per run its
+samples, wall time and each task's samples and best kernel; with ``--retime``, every tuned pass,
+PyTorch eager and ``torch.compile`` timed again in one process, in turns; and per configuration
+the tuned latency in ms (median over seeds) and the samples used. The runs stay under
+``OUT/seedN/`` with their reports; they run one after the other and nothing else should run on
+the machine meanwhile. Rerunning the command resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -27,14 +30,16 @@ from colt.search.config import SearchConfig
 from colt.search.tasks import round_size
 
 
-def colt_run(args: argparse.Namespace, proposer: ProposerKind) -> dict[str, Any]:
-    run_dir = args.out / "runs" / f"colt-{proposer}"
+def colt_run(args: argparse.Namespace, proposer: ProposerKind, seed: int) -> dict[str, Any]:
+    run_dir = args.out / f"seed{seed}" / f"colt-{proposer}"
     config = TuneConfig(
         workload=args.workload,
         proposer=proposer,
-        trials=args.trials,
-        seed=args.seed,
+        task_samples=args.task_samples,
+        task_cap=args.task_samples,
+        seed=seed,
         out_dir=run_dir,
+        use_records=False,  # every configuration starts from nothing
     )
     tune(config, resume=True, progress=False)  # a benchmark stopped mid-run finishes that run
     write_report(run_dir)
@@ -60,6 +65,16 @@ def summarize(results: RunResults, wall_s: float) -> dict[str, Any]:
         if results.verified and network.eager_s and network.tuned_s
         else None,
         "share_by_task": {t.name: t.samples / total for t in network.tasks},
+        "tasks": {
+            t.name: {
+                "weight": t.weight,
+                "samples": t.samples,
+                "one_point": t.one_point,
+                "naive_s": t.naive_latency_s,
+                "best_s": t.best_latency_s,
+            }
+            for t in network.tasks
+        },
         "time_s": results.time_s,
         "model_stats": {name: s.model_dump() for name, s in results.model_stats.items()},
     }
@@ -83,18 +98,25 @@ def network_session(args: argparse.Namespace, database_dir: Path) -> Any:
     )
 
 
-def stock_run(args: argparse.Namespace, baseline: dict[str, Any]) -> dict[str, Any]:
+def stock_run(args: argparse.Namespace, seed: int, baseline: dict[str, Any]) -> dict[str, Any]:
+    """``tune_relax`` at COLT's samples on the searched tasks: the same per-task cap, and a
+    global budget of COLT's plus one sample for each one-point task (stock measures those
+    inside its budget; COLT measures them once outside it)."""
     from colt.schedule.network import stock_tune_relax
 
-    session = network_session(args, args.out / "runs" / "stock-unused-db")
-    per_round = round_size(args.trials, len(session.tasks), SearchConfig().trials_per_round)
+    run_dir = args.out / f"seed{seed}" / "stock-tune-relax"
+    session = network_session(args, run_dir / "unused-db")
+    searched = sum(not task.one_point for task in session.tasks)
+    trials = args.task_samples * searched + (len(session.tasks) - searched)
+    per_round = round_size(trials, searched, SearchConfig().trials_per_round)
     started = time.perf_counter()
     stock = stock_tune_relax(
         session,
-        trials=args.trials,
+        trials=trials,
         per_round=per_round,
-        work_dir=args.out / "runs" / "stock-tune-relax",
-        seed=args.seed + 1,
+        work_dir=run_dir,
+        seed=seed + 1,  # TVM's seed 0 means "from the clock"
+        task_cap=args.task_samples,
     )
     wall_s = time.perf_counter() - started
     tuned = stock["tuned_s"] if stock["verification_error"] is None else None
@@ -110,48 +132,83 @@ def stock_run(args: argparse.Namespace, baseline: dict[str, Any]) -> dict[str, A
         "verification_error": stock["verification_error"],
         "speedup": unscheduled / tuned if tuned and unscheduled else None,
         "vs_eager": eager / tuned if tuned and eager else None,
-        "share_by_task": {
-            name: count / max(1, stock["samples"])
-            for name, count in stock["samples_by_task"].items()
+        "tasks": {
+            task.name: {
+                "weight": task.weight,
+                "samples": stock["samples_by_task"].get(task.name, 0),
+                "one_point": task.one_point,
+                "best_s": stock["best_by_task"].get(task.name),
+            }
+            for task in session.tasks
         },
         "tuning_s": stock["tuning_s"],
     }
 
 
-def retime(args: argparse.Namespace, rounds: int = 7) -> dict[str, Any]:
-    """Each configuration's tuned layer (its database applied by ``compile_relax``) and
-    PyTorch eager, timed again in one process, in turns over ``rounds`` rounds, and the
-    unscheduled build once. The configurations ran at different times, and this layer's timing
-    drifts on this shared VM (in one process, round medians spread by up to 1.5x), so these are
-    the figures to compare: per configuration the median of its round medians, and their
-    range."""
-    runs = args.out / "runs"
-    databases = {
-        "colt-random": runs / "colt-random" / "database",
-        "stock-tune-relax": runs / "stock-tune-relax",
-        "colt-llm": runs / "colt-llm" / "database",
-    }
-    present = {n: d for n, d in databases.items() if (d / "database_tuning_record.json").exists()}
-    assert present, "no configuration has a database yet"
+def compiled_forward(session: Any) -> tuple[Any, float]:
+    """The module under ``torch.compile`` (Inductor, CPU), warmed up, and its compile time."""
+    import torch
+
+    module = session.program.torch_module
+    inputs = [torch.from_numpy(a) for a in session.program.inputs]
+    started = time.perf_counter()
+    compiled = torch.compile(module)
+    with torch.no_grad():
+        compiled(*inputs)
+    compile_s = time.perf_counter() - started
+
+    def latency_s(runs: int = 10) -> float:
+        with torch.no_grad():
+            compiled(*inputs)
+            times = []
+            for _ in range(runs):
+                begin = time.perf_counter()
+                compiled(*inputs)
+                times.append(time.perf_counter() - begin)
+        return statistics.median(times)
+
+    return latency_s, compile_s
+
+
+def retime(args: argparse.Namespace, configs: list[str], rounds: int = 7) -> dict[str, Any]:
+    """Every configuration's tuned pass of every seed (its database applied by
+    ``compile_relax``), PyTorch eager and ``torch.compile``, timed again in one process in
+    turns over ``rounds`` rounds; the unscheduled build once. Runs made at different times
+    meet the same machine state here, so these are the figures to compare: per entry the
+    median of its round medians and their range."""
+    import torch
+
+    databases = {}
+    for seed in args.seeds:
+        for config in configs:
+            run = args.out / f"seed{seed}" / config
+            database = run if config == "stock-tune-relax" else run / "database"
+            if (database / "database_tuning_record.json").exists():
+                databases[f"{config}/seed{seed}"] = database
+    assert databases, "no configuration has a database yet"
     retimed: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     built: dict[str, tuple[Any, Any]] = {}
-    unscheduled: list[Any] = []
-    for name, database in present.items():
+    reference: list[Any] = []
+    for name, database in databases.items():
         session = network_session(args, database)
-        if not unscheduled:  # the reference of a network without one of its own
-            unscheduled, retimed["unscheduled_s"] = session.run_and_time(session.build(tuned=False))
+        if not reference:  # the reference of a network without one of its own
+            reference, retimed["unscheduled_s"] = session.run_and_time(session.build(tuned=False))
         executable = session.build(tuned=True)
         outputs, _ = session.run_and_time(executable)
-        error = session.check(outputs, session.expected(lambda done=unscheduled: done))
+        error = session.check(outputs, session.expected(lambda done=reference: done))
         built[name] = (session, executable)
         retimed[name] = {"verification_error": error, "rounds_s": []}
     first = next(iter(built.values()))[0]
+    torch.set_num_threads(first.num_threads)
+    compiled_latency_s, retimed["torch_compile_s"] = compiled_forward(first)
     retimed["eager"] = {"rounds_s": []}
+    retimed["torch.compile"] = {"rounds_s": []}
     for _ in range(rounds):
         for name, (session, executable) in built.items():
             retimed[name]["rounds_s"].append(session.run_and_time(executable)[1])
         retimed["eager"]["rounds_s"].append(first.eager_latency_s())
-    for entry in (retimed[name] for name in (*built, "eager")):
+        retimed["torch.compile"]["rounds_s"].append(compiled_latency_s())
+    for entry in (retimed[name] for name in (*built, "eager", "torch.compile")):
         values = [v for v in entry["rounds_s"] if v is not None]
         entry["median_s"] = statistics.median(values) if values else None
         entry["range_s"] = [min(values), max(values)] if values else None
@@ -159,101 +216,127 @@ def retime(args: argparse.Namespace, rounds: int = 7) -> dict[str, Any]:
     return retimed
 
 
+def by_configuration(figures: dict[str, Any], configs: list[str]) -> dict[str, Any]:
+    """Per configuration, the tuned latency in ms (median over seeds of the retimed medians)
+    and the samples used; PyTorch eager and torch.compile beside them."""
+    retimed = figures.get("retimed", {})
+    table: dict[str, Any] = {}
+    for config in configs:
+        runs = figures["runs"].get(config, {})
+        medians = [
+            retimed[f"{config}/seed{seed}"]["median_s"]
+            for seed in runs
+            if f"{config}/seed{seed}" in retimed
+            and retimed[f"{config}/seed{seed}"]["verification_error"] is None
+        ]
+        table[config] = {
+            "tuned_ms": 1e3 * statistics.median(medians) if medians else None,
+            "tuned_ms_by_seed": [1e3 * m for m in medians],
+            "samples": [run["samples"] for run in runs.values()],
+            "wall_s": [run["wall_s"] for run in runs.values()],
+            "verified": all(run["verified"] for run in runs.values()),
+        }
+    for name in ("eager", "torch.compile"):
+        if name in retimed:
+            table[name] = {"tuned_ms": 1e3 * retimed[name]["median_s"]}
+    return table
+
+
 def markdown(figures: dict[str, Any]) -> str:
-    """The comparison as a Markdown table, and each configuration's largest task shares."""
+    """The comparison as Markdown: configurations, then each task's samples and latency."""
     setting = figures["setting"]
     lines = [
-        f"{setting['workload']}, {setting['trials']} samples per configuration",
+        f"{setting['workload']}, {setting['task_samples']} samples per searched task, "
+        f"seeds {setting['seeds']}",
         "",
-        "| configuration | samples | wall (min) | unscheduled (ms) | tuned (ms) | speedup "
-        "| PyTorch eager (ms) | eager ÷ tuned | verified |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    runs = {k: v for k, v in figures.items() if k not in ("setting", "retimed")}
 
     def ms(value: float | None) -> str:
-        return "-" if value is None else f"{value * 1e3:.1f}"
+        return "-" if value is None else f"{value:.3f}"
 
-    def times(value: float | None) -> str:
-        return "-" if value is None else f"{value:.2f}x"
-
-    for name, run in runs.items():
-        lines.append(
-            f"| {name} | {run['samples']} | {run['wall_s'] / 60:.1f} | {ms(run['unscheduled_s'])} "
-            f"| {ms(run['tuned_s'])} | {times(run['speedup'])} | {ms(run['eager_s'])} "
-            f"| {times(run['vs_eager'])} | {'yes' if run['verified'] else 'NO'} |"
-        )
-    lines += ["", "Share of the budget per task (the five largest):", ""]
-    for name, run in runs.items():
-        top = sorted(run["share_by_task"].items(), key=lambda item: -item[1])[:5]
-        shares = ", ".join(f"{task} {share:.0%}" for task, share in top)
-        lines.append(f"- {name}: {shares}")
-    retimed = figures.get("retimed")
-    if retimed:
-        unscheduled = retimed["unscheduled_s"]
-        eager = retimed["eager"]["median_s"]
+    table = figures.get("configurations", {})
+    if table:
+        eager = table.get("eager", {}).get("tuned_ms")
         lines += [
-            "",
-            f"Timed again in one process ({retimed['date']}), in turns over {retimed['rounds']} "
-            f"rounds: median of the round medians [range]. Unscheduled {ms(unscheduled)} ms "
-            "(once).",
-            "",
-            "| configuration | tuned (ms) | speedup | eager ÷ tuned | verified |",
-            "|---|---:|---:|---:|---|",
+            "| configuration | forward pass (ms) | by seed (ms) | eager ÷ it | samples "
+            "| wall (min) | verified |",
+            "|---|---:|---:|---:|---:|---:|---|",
         ]
-        for name in (*runs, "eager"):
-            entry = retimed.get(name)
-            if entry is None:
-                continue
-            tuned = entry["median_s"]
-            low, high = entry["range_s"]
-            verified = entry.get("verification_error") is None
+        for name, row in table.items():
+            tuned = row["tuned_ms"]
+            seeds = ", ".join(f"{v:.3f}" for v in row.get("tuned_ms_by_seed", []))
+            walls = ", ".join(f"{w / 60:.1f}" for w in row.get("wall_s", []))
+            samples = ", ".join(str(n) for n in row.get("samples", []))
+            ratio = f"{eager / tuned:.2f}x" if eager and tuned else "-"
+            verified = {True: "yes", False: "NO"}.get(row.get("verified"), "-")  # type: ignore[arg-type]
             lines.append(
-                f"| {'PyTorch eager' if name == 'eager' else name} "
-                f"| {ms(tuned)} [{ms(low)}-{ms(high)}] | {times(unscheduled / tuned)} "
-                f"| {times(eager / tuned if eager else None)} "
-                f"| {'-' if name == 'eager' else 'yes' if verified else 'NO'} |"
+                f"| {name} | {ms(tuned)} | {seeds} | {ratio} | {samples} | {walls} | {verified} |"
             )
+    lines += ["", "Per task, seed of the first run (samples, best kernel latency in us):", ""]
+    runs = figures["runs"]
+    names = [n for n in runs if runs[n]]
+    first = {n: runs[n][min(runs[n], key=int)] for n in names}
+    tasks = next(iter(first.values()))["tasks"] if first else {}
+    lines.append("| task | weight | " + " | ".join(names) + " |")
+    lines.append("|---|---:|" + "---:|" * len(names))
+    for task, about in tasks.items():
+        cells = []
+        for name in names:
+            entry = first[name]["tasks"].get(task, {})
+            best = entry.get("best_s")
+            cells.append(f"{entry.get('samples', 0)} / {best * 1e6:.1f}" if best else "-")
+        point = " (one point)" if about.get("one_point") else ""
+        lines.append(f"| {task}{point} | {about['weight']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--workload", default="llama3-8b")
-    parser.add_argument("--trials", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workload", default="gpt2-block")
+    parser.add_argument("--task-samples", type=int, default=32, help="and the per-task cap")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated")
     parser.add_argument(
-        "--configs", default="colt-random,stock-tune-relax,colt-llm", help="comma-separated"
+        "--configs", default="colt-random,stock-tune-relax", help="comma-separated, in order"
     )
     parser.add_argument(
         "--retime",
         action="store_true",
-        help="time every configuration's tuned layer, the unscheduled build and PyTorch eager "
-        "again in one process, after the runs",
+        help="after the runs, time every tuned pass, PyTorch eager and torch.compile again in "
+        "one process, in turns",
     )
     args = parser.parse_args()
+    args.seeds = [int(seed) for seed in args.seeds.split(",")]
+    configs = args.configs.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "network.json"
     figures: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    figures.setdefault("setting", {"workload": args.workload, "trials": args.trials})
-    for config in args.configs.split(","):
-        if config in figures:
-            continue  # finished earlier: rerunning resumes the benchmark
-        if config == "stock-tune-relax":
-            baseline = next(
-                (f for f in figures.values() if isinstance(f, dict) and "unscheduled_s" in f),
-                None,
-            )
-            assert baseline, "run a COLT configuration first: it times the unscheduled build"
-            figures[config] = stock_run(args, baseline)
-        else:
-            figures[config] = colt_run(args, "random" if config == "colt-random" else "llm")
-        path.write_text(json.dumps(figures, indent=2) + "\n")
-        print(config, {k: figures[config][k] for k in ("wall_s", "speedup", "vs_eager")})
+    figures["setting"] = {
+        "workload": args.workload,
+        "task_samples": args.task_samples,
+        "seeds": args.seeds,
+    }
+    runs = figures.setdefault("runs", {})
+    for seed in args.seeds:
+        for config in configs:
+            done = runs.setdefault(config, {})
+            if str(seed) in done:
+                continue  # finished earlier: rerunning resumes the benchmark
+            if config == "stock-tune-relax":
+                baseline = next(
+                    (r for c in runs.values() for r in c.values() if r.get("unscheduled_s")), None
+                )
+                assert baseline, "run a COLT configuration first: it times the unscheduled build"
+                done[str(seed)] = stock_run(args, seed, baseline)
+            else:
+                proposer: ProposerKind = "random" if config == "colt-random" else "llm"
+                done[str(seed)] = colt_run(args, proposer, seed)
+            path.write_text(json.dumps(figures, indent=2) + "\n")
+            print(config, seed, {k: done[str(seed)][k] for k in ("wall_s", "samples", "tuned_s")})
     if args.retime:
-        figures["retimed"] = retime(args)
-        path.write_text(json.dumps(figures, indent=2) + "\n")
+        figures["retimed"] = retime(args, configs)
+    figures["configurations"] = by_configuration(figures, configs)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
     (args.out / "network.md").write_text(markdown(figures))
 
 

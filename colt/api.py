@@ -127,14 +127,14 @@ def _execute(
     session = _session(run, config, workload, target, threads)
     timer = Timer(before=_earlier_times(run))
     journal = run.journal()
-    recorder = Recorder(session, journal, timer, _naive_latency(session, journal), config.trials)
+    recorder = Recorder(session, journal, timer, _naive_latency(session, journal), config.budget)
     recorder.deadline_s = config.time_budget_s
     facts = _facts(config, _workload_facts(session), target, threads)
     facts["measurement"]["devices"] = session.devices.description
     facts["roofs"] = _roofs(config, target, threads)
     facts["warm_start"] = attach(config, session, recorder, run.path)
     strategy = make_strategy(config, run.path)
-    with RunProgress(config.trials, enabled=progress) as bar:
+    with RunProgress(config.budget, enabled=progress) as bar:
 
         def on_round(search: Search | None) -> None:
             write = _results(facts, recorder, timer, search, status="running")
@@ -242,7 +242,7 @@ def _facts(
         if config.strategy == "colt" and config.proposer == "llm"
         else None,
         "seed": config.seed,
-        "trials": config.trials,
+        "trials": config.budget,
         "target": target_json(target),
         "num_threads": threads,
         "versions": {

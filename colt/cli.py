@@ -18,6 +18,7 @@ from colt.records_commands import add_records_command
 EPILOG = """examples:
   colt tune                                    COLT on matmul with the two embedded local LLMs
   colt tune --workload llama3-8b-attention --trials 128
+  colt tune --workload gpt2-block --proposer random   a PyTorch block, 32 samples per task
   colt tune --strategy evolutionary --trials 32     MetaSchedule's stock search, as a baseline
   colt tune --strategy colt --proposer random       COLT's tree without any LLM (ablation)
   colt tune --workload my_kernels.py:make_gemm      your own function returning a TVM PrimFunc
@@ -137,6 +138,8 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         TuneConfig,
         ["trials", "time_budget_s", "seed", "target", "num_threads", "rpc", "overlap", "out_dir"],
     )
+    networks = tune.add_argument_group("networks")
+    add_field_options(networks, TuneConfig, ["task_samples", "task_cap"])
     records = tune.add_argument_group("record library")
     add_field_options(
         records,

@@ -86,7 +86,7 @@ def time_option() -> Any:
     )
 
 
-def trials_option(default: int, help: str) -> Any:
+def trials_option(default: int | None, help: str) -> Any:
     return option(
         default, flag="--trials", help=help, gt=0, positive="a positive number of samples"
     )
@@ -100,6 +100,10 @@ def threads_option() -> Any:
 
 def rpc_option() -> Any:
     return option(None, flag="--rpc", metavar="HOST:PORT:KEY", help=RPC_HELP)
+
+
+KERNEL_TRIALS = 64  # a kernel run's default budget
+NETWORK_SAMPLES_PER_TASK = 32  # a network run's default budget per searched task
 
 
 class TuneConfig(BaseModel):
@@ -126,7 +130,26 @@ class TuneConfig(BaseModel):
     )
     model_set: str = "embedded"  # --llms (colt.options.add_llm_options: it has old spellings)
     models: tuple[str, ...] = ()  # --only-llms: restrict the set to these names (empty: all)
-    trials: int = trials_option(64, "measured samples (the budget)")
+    trials: int | None = trials_option(
+        None,
+        "measured samples, the budget (default: 64 for a kernel; for a network, --task-samples "
+        "for each task with something to search)",
+    )
+    task_samples: int = option(
+        NETWORK_SAMPLES_PER_TASK,
+        flag="--task-samples",
+        help="networks: the default budget per searched task (a one-point task takes none)",
+        gt=0,
+        positive="a positive number of samples",
+    )
+    task_cap: int | None = option(
+        None,
+        flag="--task-cap",
+        help="networks: the most samples any one task gets (default: none; the task scheduler "
+        "gives more to the tasks that take the most time)",
+        gt=0,
+        positive="a positive number of samples",
+    )
     time_budget_s: Duration | None = time_option()
     seed: int = option(0, flag="--seed", help="seed of every random choice of the search", ge=0)
     target: str | None = option(
@@ -172,6 +195,11 @@ class TuneConfig(BaseModel):
     )
     search: SearchConfig = Field(default_factory=SearchConfig)
     verify: bool = True
+
+    @property
+    def budget(self) -> int:
+        """The samples to measure; a network run resolves its default once its tasks are known."""
+        return KERNEL_TRIALS if self.trials is None else self.trials
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -25,6 +25,7 @@ from colt.errors import UserError, last_line
 from colt.journal import Journal, NaiveTimed, TunedPassTimed, UnscheduledPassTimed
 from colt.progress import RunProgress
 from colt.records import CurvePoint, RunResults
+from colt.report.network import network_summary
 from colt.run import RunDir, Timer, write_json
 from colt.search.stats import merged_counters, model_stats_json
 from colt.search.tasks import TaskProgress, next_task, round_size
@@ -89,15 +90,18 @@ class NetworkRun:
         self.timer = Timer(before=_earlier_times(self.run))
         self.journal = self.run.journal()
         searched = sum(not task.one_point for task in self.session.tasks)
-        if self.config.trials < searched:
+        if self.config.trials is None:  # the default budget scales with the network
+            self.config = self.config.model_copy(
+                update={"trials": self.config.task_samples * searched}
+            )
+        self.facts["trials"] = self._budget
+        if self._budget < searched:
             raise UserError(
                 f"{self.network.name} has {searched} tasks to search and every one gets at "
                 f"least one round: --trials must be at least {searched}"
             )
         self.baseline = self._baseline()
-        per_round = round_size(
-            self.config.trials, max(1, searched), self.config.search.trials_per_round
-        )
+        per_round = round_size(self._budget, max(1, searched), self.config.search.trials_per_round)
         self.per_round = per_round
         search = self.config.search.model_copy(update={"trials_per_round": per_round})
         task_config = self.config.model_copy(update={"search": search})
@@ -108,13 +112,13 @@ class NetworkRun:
         ]
         self.cost_model = SharedCostModel()
         rng = np.random.default_rng(self.config.seed)
-        with RunProgress(self.config.trials, enabled=self.progress) as bar:
+        with RunProgress(self._budget, enabled=self.progress) as bar:
             self.bar = bar
             for task in self.tasks:  # before any model server starts: they would share the cores
                 if task.task.one_point:
                     self._settle(task)
             with strategy.opened():
-                while self.samples < self.config.trials and not self._out_of_time():
+                while self.samples < self._budget and not self._out_of_time():
                     index = next_task([t.progress for t in self.tasks], rng)
                     if index is None:
                         break
@@ -129,6 +133,16 @@ class NetworkRun:
     def samples(self) -> int:
         return sum(t.samples for t in self.tasks)
 
+    @property
+    def _budget(self) -> int:
+        assert self.config.trials is not None  # resolved in execute
+        return self.config.trials
+
+    def _room(self, task: _Task) -> int:
+        """Samples ``task`` may still take under ``--task-cap``."""
+        cap = self.config.task_cap
+        return self._budget if cap is None else cap - task.samples
+
     def _out_of_time(self) -> bool:
         """Whether the run's wall-clock budget (``--time``) is spent."""
         budget = self.config.time_budget_s
@@ -138,7 +152,7 @@ class NetworkRun:
         self.bar.note(f"task {task.index + 1}/{len(self.tasks)} {task.task.name}")
         if task.rounds is None and not self._start(task, strategy):
             return
-        room = min(self.per_round, self.config.trials - self.samples)
+        room = min(self.per_round, self._budget - self.samples, self._room(task))
         task.recorder.budget = task.recorder.samples + room
         try:
             task.search = next(task.rounds)
@@ -147,6 +161,7 @@ class NetworkRun:
             return
         best = task.recorder.best_latency_s
         task.progress.history.append(best if best is not None else math.inf)
+        task.progress.done = self._room(task) <= 0
         self._collect(task)
         self.run.write_results(self._results("running"))
         self.bar.update(self.samples, self._estimated_speedup())
@@ -312,7 +327,7 @@ class NetworkRun:
                 if t.recorder is not None
                 for failure in t.recorder.verification_failures
             ],
-            budget=self.config.trials,
+            budget=self._budget,
             deadline_s=self.config.time_budget_s,
             out_of_time=self._out_of_time(),
         )
@@ -365,31 +380,3 @@ class _NetworkRecorder:
     @property
     def samples(self) -> int:
         return len(self.curve)
-
-
-def network_summary(results: RunResults) -> str:
-    network = results.network
-    assert network is not None
-    name = results.workload.name
-    unscheduled = (network.unscheduled_s or 0.0) * 1e3
-    eager = f", PyTorch eager {network.eager_s * 1e3:.1f} ms" if network.eager_s else ""
-    if network.tuned_s is None or not network.unscheduled_s or not results.verified:
-        why = network.verification_error or "not built"
-        return (
-            f"{name}: the tuned forward pass is not reported ({why}); unscheduled "
-            f"{unscheduled:.1f} ms{eager}, {results.samples} samples\n"
-        )
-    tuned = network.tuned_s * 1e3
-    layers = (
-        f"; x{network.layers} layers: {unscheduled * network.layers / 1e3:.2f} s -> "
-        f"{tuned * network.layers / 1e3:.2f} s (figures from one layer)"
-        if network.layers > 1
-        else ""
-    )
-    return (
-        f"{name}: {network.unscheduled_s / network.tuned_s:.2f}x faster than unscheduled "
-        f"({unscheduled:.1f} ms -> {tuned:.1f} ms per forward pass{eager}), verified, "
-        f"{results.samples} samples over {len(network.tasks)} tasks, {results.strategy}"
-        + (f"+{results.proposer}" if results.proposer else "")
-        + f"{layers}\n"
-    )

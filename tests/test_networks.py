@@ -325,6 +325,40 @@ def test_a_relax_module_is_tuned_and_checked_against_its_unscheduled_build(
     assert results["samples"] == 2 and results["network"]["tasks"]
 
 
+def test_a_network_budget_scales_with_its_tasks_and_a_cap_holds_each_task(
+    tmp_path: Path,
+) -> None:
+    """No --trials: the budget is --task-samples per searched task; --task-cap stops a task's
+    rounds at the cap even with budget left, so the run ends below its budget."""
+    source = tmp_path / "net.py"
+    source.write_text(TWO_LAYER_MLP)
+    out = tmp_path / "run"
+    command = ["tune", "--workload", f"{source}:mlp", "--proposer", "random", "--quiet"]
+    assert cli.main([*command, "--task-samples", "3", "--task-cap", "2", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    searched = [task for task in results["network"]["tasks"] if not task["one_point"]]
+    assert len(searched) >= 2
+    assert results["trials"] == 3 * len(searched)
+    assert [task["samples"] for task in searched] == [2] * len(searched)
+    assert results["samples"] == 2 * len(searched) and results["verified"]
+    assert json.loads((out / "config.json").read_text())["trials"] is None  # resumes the same
+
+
+def test_the_gpt2_block_is_a_built_in_pytorch_network_with_its_weights_lifted() -> None:
+    network = get_workload("gpt2-block")
+    assert isinstance(network, Network)
+    program = network.build()
+    assert program.eager is not None and program.reference is not None
+    lifted = lift_weights(program.mod)
+    weight_transpose = "axes=[1, 0])"  # 2-D; the attention's transposes of activations are 3-D
+    assert weight_transpose in program.mod["main"].script()
+    assert weight_transpose not in lifted["main"].script()  # they run once, at load
+    assert weight_transpose in lifted[TRANSFORM_PARAMS].script()
+    tasks = extract_tasks(program.mod, host_target(1))
+    assert sum("matmul" in task.name for task in tasks) >= 5  # qkv, scores, values, proj, mlp
+    assert not any("transpose" in task.name and task.weight == 4 for task in tasks)
+
+
 def test_a_time_budget_stops_a_network_run_with_its_pass_verified(tmp_path: Path) -> None:
     source = tmp_path / "dense.py"
     source.write_text(RELAX_NETWORK)

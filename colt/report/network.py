@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from colt.records import RunResults
 from colt.report.document import Paragraph, Table
 from colt.report.runs import RunRecord
 from colt.report.stats import sample_efficiency
@@ -126,4 +127,32 @@ def table2_row(run: RunRecord) -> Table | None:
         caption="Table 2 for this network (end-to-end speedup over the unscheduled build)",
         note="Sample efficiency = speedup ÷ samples. Gain compares two configurations, so a "
         "single run has none.",
+    )
+
+
+def network_summary(results: RunResults) -> str:
+    network = results.network
+    assert network is not None
+    name = results.workload.name
+    unscheduled = (network.unscheduled_s or 0.0) * 1e3
+    eager = f", PyTorch eager {network.eager_s * 1e3:.1f} ms" if network.eager_s else ""
+    if network.tuned_s is None or not network.unscheduled_s or not results.verified:
+        why = network.verification_error or "not built"
+        return (
+            f"{name}: the tuned forward pass is not reported ({why}); unscheduled "
+            f"{unscheduled:.1f} ms{eager}, {results.samples} samples\n"
+        )
+    tuned = network.tuned_s * 1e3
+    layers = (
+        f"; x{network.layers} layers: {unscheduled * network.layers / 1e3:.2f} s -> "
+        f"{tuned * network.layers / 1e3:.2f} s (figures from one layer)"
+        if network.layers > 1
+        else ""
+    )
+    return (
+        f"{name}: {network.unscheduled_s / network.tuned_s:.2f}x faster than unscheduled "
+        f"({unscheduled:.1f} ms -> {tuned:.1f} ms per forward pass{eager}), verified, "
+        f"{results.samples} samples over {len(network.tasks)} tasks, {results.strategy}"
+        + (f"+{results.proposer}" if results.proposer else "")
+        + f"{layers}\n"
     )

@@ -14,6 +14,7 @@ runs in this process on Relax's virtual machine, never while anything else is ti
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -279,7 +280,13 @@ def _flatten(value: Any) -> list[Any]:
 
 
 def stock_tune_relax(
-    session: NetworkSession, *, trials: int, per_round: int, work_dir: Path, seed: int
+    session: NetworkSession,
+    *,
+    trials: int,
+    per_round: int,
+    work_dir: Path,
+    seed: int,
+    task_cap: int | None = None,
 ) -> dict[str, Any]:
     """MetaSchedule's own ``tune_relax`` (its runner, evolutionary search and gradient task
     scheduler, stock settings) on the session's network, then its database applied by
@@ -300,6 +307,7 @@ def stock_tune_relax(
         target=session.target,
         work_dir=str(work_dir),
         max_trials_global=trials,
+        max_trials_per_task=task_cap,
         num_trials_per_iter=per_round,
         builder=builder,
         seed=seed,
@@ -310,14 +318,21 @@ def stock_tune_relax(
     expected = session.expected(lambda: session.run_and_time(session.build(tuned=False))[0])
     records = list(database.get_all_tuning_records())
     recorded = [tvm_ffi.structural_hash(r.workload.mod) for r in records]
-    samples = {
-        task.name: recorded.count(tvm_ffi.structural_hash(tvm.IRModule({"main": task.func})))
-        for task in session.tasks
+    hashes = {
+        t.name: tvm_ffi.structural_hash(tvm.IRModule({"main": t.func})) for t in session.tasks
     }
+    samples = {name: recorded.count(digest) for name, digest in hashes.items()}
+    best: dict[str, float] = {}
+    for digest, record in zip(recorded, records, strict=True):
+        runs = [float(s) for s in record.run_secs or []]
+        name = next((n for n, d in hashes.items() if d == digest), None)
+        if name is not None and runs:
+            best[name] = min(best.get(name, math.inf), sum(runs) / len(runs))
     return {
         "tuned_s": seconds,
         "verification_error": session.check(outputs, expected),
         "tuning_s": tuning_s,
         "samples": len(records),
         "samples_by_task": samples,
+        "best_by_task": best,  # the best mean kernel latency of each task's records (s)
     }

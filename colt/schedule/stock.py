@@ -47,8 +47,8 @@ def metaschedule_rounds(
     )
     cost_model = ms.cost_model.XGBModel()
     context.pre_tuning(
-        max_trials=config.trials,
-        num_trials_per_iter=min(trials_per_iter, config.trials),
+        max_trials=config.budget,
+        num_trials_per_iter=min(trials_per_iter, config.budget),
         design_spaces=context.generate_design_space(),
         database=session.database,
         cost_model=cost_model,

@@ -209,7 +209,7 @@ def _new_search(
         models,
         config=config.search,
         seed=config.seed,
-        trials_total=config.trials,
+        trials_total=config.budget,
         transformation_help=env.help,
         log=recorder.journal,
         generators=generators,

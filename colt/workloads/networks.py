@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import UserError
 from .base import silu_np
+from .gpt2 import GPT2_BLOCK, Gpt2Shape, gpt2_module
 
 WEIGHT_SEED = 20260301  # the built-in networks' random weights and inputs
 
@@ -258,6 +259,14 @@ def import_torch(module: Any, example_inputs: Sequence[Any], name: str) -> Netwo
     )
 
 
+def gpt2_program(shape: Gpt2Shape) -> NetworkProgram:
+    import torch
+
+    torch.manual_seed(WEIGHT_SEED)
+    module = gpt2_module(shape)
+    return import_torch(module, (torch.randn(shape.tokens, shape.d),), "gpt2-block")
+
+
 def _flatten(value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         return [item for element in value for item in _flatten(element)]
@@ -317,5 +326,16 @@ NETWORKS = [
         rtol=1e-4,
         atol=1e-4,
         flops=LLAMA3_8B_SMALL.flops,
+    ),
+    Network(
+        name="gpt2-block",
+        description=(
+            "A GPT-2-style block in PyTorch (d 256, 4 heads, 32 tokens, causal attention, "
+            "GELU MLP, LayerNorm, nn.Linear projections), random weights"
+        ),
+        build=lambda: gpt2_program(GPT2_BLOCK),
+        rtol=1e-3,
+        atol=1e-3,
+        flops=GPT2_BLOCK.flops,
     ),
 ]
