@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from colt.records import RunResults
+from colt.records import RunResults, TaskRecord
 from colt.report.document import Paragraph, Table
 from colt.report.runs import RunRecord
 from colt.report.stats import sample_efficiency
@@ -64,14 +64,19 @@ def tasks_table(run: RunRecord) -> Table | None:
     if network is None or not network.tasks:
         return None
     total = sum(task.samples for task in network.tasks) or 1
+
+    def kept_s(task: TaskRecord) -> float | None:
+        """The kernel the tuned pass runs: the best, or the unscheduled one where faster."""
+        return min((v for v in (task.best_latency_s, task.naive_latency_s) if v), default=None)
+
+    before = sum(t.weight * (t.naive_latency_s or 0.0) for t in network.tasks) or 1.0
+    after = sum(t.weight * (kept_s(t) or 0.0) for t in network.tasks) or 1.0
     rows = []
     for task in sorted(network.tasks, key=lambda t: -(t.weight * (t.naive_latency_s or 0.0))):
         best = task.best_latency_s
-        kept = (
-            min(best, task.naive_latency_s)
-            if best and task.naive_latency_s
-            else task.naive_latency_s
-        )
+        kept = kept_s(task)
+        share_before = task.weight * (task.naive_latency_s or 0.0) / before
+        share_after = task.weight * (kept or 0.0) / after
         rows.append(
             (
                 task.name,
@@ -83,6 +88,7 @@ def tasks_table(run: RunRecord) -> Table | None:
                 fmt_ms(task.naive_latency_s),
                 fmt_ms(best),
                 fmt(task.naive_latency_s / kept if task.naive_latency_s and kept else None, 2, "×"),
+                f"{100 * share_before:.0f} % → {100 * share_after:.0f} %",
                 task.error or "",
             )
         )
@@ -95,6 +101,7 @@ def tasks_table(run: RunRecord) -> Table | None:
             "Unscheduled ms",
             "Best tuned ms",
             "Kept speedup",
+            "Time share",
             "Note",
         ),
         rows=tuple(rows),
@@ -104,7 +111,8 @@ def tasks_table(run: RunRecord) -> Table | None:
             "out by the gradient task scheduler after one round each. A one-point task (its "
             "design space is a single program) is not searched: that program is measured once, "
             "outside the budget. The database also holds every task's unscheduled program, so "
-            "a task whose tuned kernels are all slower keeps it (kept speedup 1.00×)."
+            "a task whose tuned kernels are all slower keeps it (kept speedup 1.00×). Time share: "
+            "the task's weight × kernel latency as a share of all tasks', unscheduled → tuned."
         ),
     )
 
