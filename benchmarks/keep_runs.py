@@ -38,7 +38,7 @@ RESULTS = "results.json"
 
 
 def complete(run_dir: Path) -> bool:
-    from colt.bench import cell_state
+    from colt.grid import cell_state
 
     return cell_state(run_dir) == "complete"  # what `colt bench` will skip
 

@@ -29,6 +29,12 @@ PAPER_WORKLOADS = (
     "llama4-scout-mlp",
 )
 QUICK_WORKLOADS = ("matmul",)
+# TVM's own MetaSchedule test workloads (colt.workloads.tvm_suite, whose registry a test checks
+# against this list); named here so that `colt bench --help` loads no TVM.
+TVM_WORKLOADS = (
+    *("tvm-c1d", "tvm-c2d", "tvm-c3d", "tvm-gmm", "tvm-grp", "tvm-dil", "tvm-dep"),
+    *("tvm-t2d", "tvm-cap", "tvm-nrm", "tvm-sfm", "tvm-cbr", "tvm-tbg"),
+)
 GRID_FILE = "grid.json"
 COMPARISONS_FILE = "comparisons.json"
 FAILURES_FILE = "failures.json"
@@ -36,6 +42,14 @@ FAILURES_FILE = "failures.json"
 
 Config = Literal["single-small", "single-large", "colt", "colt-random", "evolutionary", "random"]
 CONFIGS: tuple[str, ...] = get_args(Config)
+Suite = Literal["quick", "paper", "tvm"]
+SUITE_HELP = (
+    "which grid to start from: quick (matmul, 32 samples, every configuration; the same as "
+    "--quick), paper (the paper's five workloads, 1000 samples, 10 seeds; --paper) or tvm "
+    "(TVM's own 13 MetaSchedule test workloads, COLT + random proposer against stock "
+    "evolutionary search, 64 samples, one seed, with a breadth table in breadth.json and the "
+    "report); other options change the suite's defaults (default: quick)"
+)
 GRID_RECORD_ONLY = ("colt_version", "cells")  # written to grid.json beside the definition
 
 
@@ -49,7 +63,7 @@ class BenchConfig(BaseModel):
         Path("runs/grid"),
         flag="--grid",
         metavar="DIR",
-        help="grid directory (default: runs/grid-quick, or runs/grid-paper with --paper)",
+        help="grid directory (default: runs/grid-SUITE: runs/grid-quick, runs/grid-paper, ...)",
     )
     workloads: tuple[str, ...] = option(
         QUICK_WORKLOADS,
@@ -89,23 +103,37 @@ class BenchConfig(BaseModel):
     )
     compare: bool = True  # --no-compare: time PyTorch / numpy after the runs
     report: bool = True  # --no-report
+    # --suite (colt.grid adds the option itself, without argparse choices, so that an unknown
+    # suite is refused in the one sentence every other unknown name gets)
+    suite: Suite = option("quick", flag="--suite", metavar="SUITE", help=SUITE_HELP)
 
     @classmethod
     def quick(cls, grid_dir: Path | str = "runs/grid-quick", **overrides: Any) -> BenchConfig:
         """matmul 512³, one seed, 32 samples, all six configurations: about 20 minutes on this
         project's 2-core VM with the embedded tiny LLMs (docs/results/2026-11-22-bench-quick);
         widen it with ``workloads``."""
-        return make_bench(grid_dir=Path(grid_dir), **overrides)
+        return cls.suite_grid("quick", grid_dir, **overrides)
 
     @classmethod
     def paper(cls, grid_dir: Path | str = "runs/grid-paper", **overrides: Any) -> BenchConfig:
         """The paper's five workloads, 1000 samples, 10 seeds (§4.1: 10 repetitions)."""
-        values: dict[str, Any] = {
-            "workloads": PAPER_WORKLOADS,
-            "trials": 1000,
-            "seeds": tuple(range(10)),
-        }
-        return make_bench(grid_dir=Path(grid_dir), **(values | overrides))
+        return cls.suite_grid("paper", grid_dir, **overrides)
+
+    @classmethod
+    def tvm_suite(cls, grid_dir: Path | str = "runs/grid-tvm", **overrides: Any) -> BenchConfig:
+        """Breadth: TVM's 13 MetaSchedule test workloads, COLT with the random proposer against
+        stock evolutionary search, 64 samples, one seed; no PyTorch timings (TVM's workloads
+        have no PyTorch twin)."""
+        return cls.suite_grid("tvm", grid_dir, **overrides)
+
+    @classmethod
+    def suite_grid(
+        cls, suite: str, grid_dir: Path | str | None = None, **overrides: Any
+    ) -> BenchConfig:
+        """The suite's grid with ``overrides``; an unknown suite is refused in one sentence."""
+        values = SUITE_DEFAULTS.get(suite, {}) | {"suite": suite}
+        where = Path(grid_dir) if grid_dir is not None else Path(f"runs/grid-{suite}")
+        return make_bench(grid_dir=where, **(values | overrides))
 
     def cell_dir(self, config: str, workload: str, seed: int) -> Path:
         return self.grid_dir / config / workload / f"seed{seed}"
@@ -132,6 +160,19 @@ class BenchConfig(BaseModel):
             raise UserError(f"{grid_dir} is not a grid directory (no {GRID_FILE})")
         data = json.loads(path.read_text())
         return cls.from_json(data | {"grid_dir": str(grid_dir)})
+
+
+SUITE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "quick": {},  # the fields' own defaults
+    "paper": {"workloads": PAPER_WORKLOADS, "trials": 1000, "seeds": tuple(range(10))},
+    "tvm": {
+        "workloads": TVM_WORKLOADS,
+        "configs": ("colt-random", "evolutionary"),
+        "trials": 64,
+        "seeds": (0,),
+        "compare": False,
+    },
+}
 
 
 def make_bench(**values: Any) -> BenchConfig:

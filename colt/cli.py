@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from colt import interrupt
 from colt.config import SearchConfig, TuneConfig, explain
+from colt.disk import as_disk_full, is_disk_full
 from colt.errors import UserError
 from colt.options import add_field_options, add_llm_options, llm_names, values_from_args
 from colt.records_commands import add_records_command
@@ -28,6 +29,8 @@ EPILOG = """examples:
   colt report runs/matmul-colt-20261122-101500      an HTML + Markdown page with plots
   colt export runs/matmul-colt-20261122-101500 matmul.so   the tuned kernel, deployable
   colt bench --quick                                the paper's comparison, small, on this machine
+  colt bench --suite tvm                            TVM's 13 MetaSchedule test workloads, COLT +
+                                                    random vs. evolutionary, as a breadth table
   colt devices 127.0.0.1:9190                       what an RPC tracker has, by key
   colt tune --rpc 127.0.0.1:9190:cpu --strategy colt --proposer random
                                                     time and verify on the tracker's devices
@@ -46,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if interrupt.requested():
             return _interrupted()  # the interrupt came out of TVM as an ordinary error
+        if is_disk_full(error):  # a writer that does not say DiskFull itself
+            error = as_disk_full(error)
         if isinstance(error, (UserError, ValidationError)):
             message = explain(error) if isinstance(error, ValidationError) else error
             print(f"colt: error: {message}", file=sys.stderr)
@@ -295,7 +300,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
-    from colt.bench import add_arguments
+    from colt.grid import add_arguments
 
     add_arguments(
         _add(commands, "bench", "run the paper's comparison grid and write its report", _bench)
@@ -303,7 +308,7 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from colt.bench import config_from_args, run_grid
+    from colt.grid import config_from_args, run_grid
 
     print(f"grid: {run_grid(config_from_args(args))}")
     return 0

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from colt import interrupt
-from colt.bench import (
+from colt.bench_config import CONFIGS
+from colt.config import TuneConfig
+from colt.errors import UserError
+from colt.grid import (
     BenchConfig,
     add_arguments,
     cell_state,
@@ -22,9 +25,6 @@ from colt.bench import (
     run_grid,
     tune_config,
 )
-from colt.bench_config import CONFIGS
-from colt.config import TuneConfig
-from colt.errors import UserError
 from tests.test_report import LARGE, SMALL, make_run
 
 

@@ -154,11 +154,11 @@ def test_old_llm_spellings_still_work_and_say_so(
 
 
 def test_bench_takes_the_same_llm_spelling() -> None:
-    from colt import bench, cli
+    from colt import cli, grid
 
     parser = cli.build_parser()
     args = parser.parse_args(["bench", "--llms", "controlled", "--only-llms", "a,b", "c"])
-    config = bench.config_from_args(args)
+    config = grid.config_from_args(args)
     assert (config.model_set, config.models) == ("controlled", ("a", "b", "c"))
 
 

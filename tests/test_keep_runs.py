@@ -11,7 +11,7 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
-from colt.bench import cell_state
+from colt.grid import cell_state
 from tests.test_report import make_run
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "keep_runs.py"

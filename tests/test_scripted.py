@@ -10,8 +10,8 @@ from typing import Any, NoReturn
 import numpy as np
 import pytest
 
-from colt.bench import BenchConfig, model_pair, set_models
 from colt.config import TuneConfig
+from colt.grid import BenchConfig, model_pair, set_models
 from colt.llm import (
     LLMProposer,
     check_set,

@@ -9,6 +9,7 @@ from typing import Any
 
 from colt.errors import UserError
 from colt.report import (
+    breadth,
     credit,
     document,
     network,
@@ -285,6 +286,7 @@ def grid_document(grid: GridRecord) -> Document:
     return _document(
         f"COLT benchmark grid: {grid.path.name}",
         _grid_summary(grid),
+        breadth.breadth_section(grid.path),  # `colt bench --suite tvm` grids only
         Section("Speedup vs. samples (Figure 2)", (figure2,)),
         _section(
             "Time to result",

@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from colt.search.base import Environment, NodeView, PromptContext, Tried
-from colt.search.tree import Node
+import numpy as np
 
-if TYPE_CHECKING:
-    from colt.search.mcts import Search
+from colt.search.base import Environment, ModelInfo, NodeView, PromptContext, Tried
+from colt.search.measurements import Measurements
+from colt.search.stats import ModelCounters
+from colt.search.tree import Node, Tree
 
 
-def prompt_context(search: Search, node: Node, acting: str, *, children: int = 1) -> PromptContext:
+class SearchView(Protocol):
+    """What the prompt is made from: the search as it stands (``colt.search.mcts.Search``)."""
+
+    env: Environment
+    tree: Tree
+    measurements: Measurements
+    models: tuple[ModelInfo, ...]
+    counters: dict[str, ModelCounters]
+    help: dict[str, str]
+    trials_total: int
+    preview_rng: np.random.Generator
+
+
+def prompt_context(
+    search: SearchView, node: Node, acting: str, *, children: int = 1
+) -> PromptContext:
     """The prompt's view of ``node``, naming ``acting`` (the model that answers: the node's own,
     or the largest under the floor or a course alteration) as its expander; the answer gives
     ``children`` actions."""
     parent = search.tree.ancestor(node.id, 1)
     grandparent = search.tree.ancestor(node.id, 2)
-    env = search.env
-    latencies = search.feedback.latencies
+    env, feedback = search.env, search.measurements.feedback
+    latencies = feedback.latencies
     siblings = tuple(
         Tried(
             edits=", ".join(e.describe() for e in child.edits) or "(none)",
@@ -29,8 +45,8 @@ def prompt_context(search: Search, node: Node, acting: str, *, children: int = 1
         )
         for child in search.tree.live_children(node.id)
     )
-    best = search.feedback.best_key
-    best_candidate = search.pool.get(best) if best is not None else None
+    best = feedback.best_key
+    best_candidate = search.measurements.pool.get(best) if best is not None else None
     return PromptContext(
         current=replace(node_view(search, node), model=acting),
         # the model that expanded an ancestor into this path: its child's proposer
@@ -45,22 +61,20 @@ def prompt_context(search: Search, node: Node, acting: str, *, children: int = 1
         models=search.models,
         model_stats={name: c.snapshot() for name, c in search.counters.items()},
         leaf_depth=node.depth,
-        trials_done=search.trials_done,
+        trials_done=search.measurements.trials_done,
         trials_total=search.trials_total,
         preview=lambda count: env.preview(node.state, count, search.preview_rng),
         children=children,
         siblings=siblings,
         best=None
         if best_candidate is None
-        else _program_view(
-            env, best_candidate.state, 1.0, None, -1, search.feedback.best_latency_s
-        ),
+        else _program_view(env, best_candidate.state, 1.0, None, -1, feedback.best_latency_s),
     )
 
 
-def node_view(search: Search, node: Node) -> NodeView:
+def node_view(search: SearchView, node: Node) -> NodeView:
     """A node as the prompt shows it; its model is the one that last answered for it."""
-    measured = search.feedback.latencies.get(node.key) if node.measured else None
+    measured = search.measurements.feedback.latencies.get(node.key) if node.measured else None
     return _program_view(
         search.env, node.state, node.value, node.expanded_by or node.model, node.depth, measured
     )

@@ -96,5 +96,6 @@ class ValuesPredicted(Event):
     )
 
 
-TreeEvent = NodeAdded | NodePruned | NodeRevisited
+TreeEvent = NodeAdded | NodePruned | NodeRevisited  # applied by ``Search.apply``
+PoolEvent = ProgramsOffered | ValuesPredicted  # applied by ``Measurements.apply``
 SEARCH_EVENTS = (ProgramsOffered, NodeAdded, NodePruned, NodeRevisited, ValuesPredicted)

@@ -2,6 +2,12 @@
 backpropagate, over one tree shared by every model. No I/O: the environment, the proposer and
 the clock come in as arguments; measurements come back through :meth:`Search.record_measurement`.
 
+The rules are pure functions in ``colt.search.policy``; the pool, the roots and measurement
+feedback are ``colt.search.measurements``; making a child live is ``colt.search.expansion``.
+Each change to the tree is an event (``colt.search.events``): a live step decides it, writes it
+to the journal and applies it through :meth:`Search.apply`; a resumed run applies the recorded
+event through the same method instead of deciding again.
+
 The tree's roots are the best measured initial programs (``SearchConfig.roots`` of them); a
 fresh design-space sample joins them only when its measurement beats every program so far, and
 then with that measurement as its first visit, so it competes under MA-UCT instead of winning
@@ -18,28 +24,22 @@ from typing import Any
 
 import numpy as np
 
-from colt.search.base import (
-    Edit,
-    Environment,
-    JointAction,
-    ModelInfo,
-    Proposal,
-    Proposer,
-    State,
-)
+from colt.search.base import Edit, Environment, JointAction, ModelInfo, Proposal, Proposer, State
 from colt.search.config import SearchConfig
 from colt.search.context import prompt_context
-from colt.search.course import needs_course_alteration
-from colt.search.events import (
-    EventLog,
-    NodeAdded,
-    NodePruned,
-    NodeRevisited,
-)
+from colt.search.events import EventLog, NodeAdded, NodePruned, NodeRevisited, TreeEvent
+from colt.search.expansion import Expander, Plan
 from colt.search.feedback import MeasurementFeedback
-from colt.search.policy import floor_applies, ma_uct, phi_small
-from colt.search.pool import Pool
-from colt.search.pool_side import PoolSide
+from colt.search.measurements import Measurements, Programs
+from colt.search.policy import (
+    acting_model,
+    best_child,
+    is_stand_in,
+    models_out_of_time,
+    needs_course_alteration,
+    phi_small,
+)
+from colt.search.pool import Candidate, Pool
 from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
 from colt.search.record import SearchRecord, hashable
 from colt.search.seeds import streams
@@ -55,7 +55,7 @@ class Expansion:
     value: float  # what is backed up: the rollout end's value
 
 
-class Search(PoolSide):
+class Search:
     def __init__(
         self,
         env: Environment,
@@ -87,21 +87,32 @@ class Search(PoolSide):
         self.stand_in = RandomProposer(rngs.stand_in)
         self.tree = Tree(self.root_model)
         self.counters = {m.name: ModelCounters() for m in self.models}
-        self.pool = Pool()
         self.times = SearchTimes()
         self.help = transformation_help or {}
-        self.trials_done, self.trials_total = 0, trials_total
+        self.trials_total = trials_total
         self.expansions = self.duplicates = self.course_alterations = 0
-        self.feedback = MeasurementFeedback(self.tree, self.pool)
         self.overhead_marks: list[dict[str, float]] = []  # one per measurement round
         self.depth_calls: defaultdict[int, Counter[str]] = defaultdict(Counter)
-        self._repredicted_from = 0  # pool offers below this were re-predicted once already
         # The rest of a multi-child answer, per node: (the model that gave it, its actions not
         # used yet). The node's next children come from it without another call.
         self.queued: dict[int, tuple[str, list[JointAction]]] = {}
         self.calls = 0  # proposer calls: at most one per node expansion
         own = {"search": self.rng, "preview": self.preview_rng, "stand_in": self.stand_in.rng}
         self.record = SearchRecord(log, own | dict(generators or {}), env.dump)
+        self.measurements = Measurements(
+            self.tree,
+            env,
+            self.record,
+            config=config,
+            models=self.models,
+            root_model=self.root_model,
+        )
+        self.expander = Expander(
+            env, self.rng, self.record, self.times, clock, rollout_steps=config.rollout_steps
+        )
+        # The children this step added and has not backed up yet, by node id: a course
+        # alteration may still prune one (and its rollout end) instead.
+        self._unbacked: dict[int, Expansion] = {}
 
     # -- one iteration ----------------------------------------------------------------------
 
@@ -110,49 +121,38 @@ class Search(PoolSide):
         backed up."""
         started = self.clock()
         if not self.tree.live_children(ROOT):
-            self._plant_roots()
+            self.measurements.plant_roots()
         recorded = self.record.next_tree()
-        if recorded is None:
-            node = self._select()
-            if not self._expandable(node):
-                recorded = NodeRevisited(node=node.id)
-                self.record.emit(recorded)
-        if isinstance(recorded, NodeRevisited):
-            node = self.tree.nodes[recorded.node]
-            self.tree.backpropagate(node.id, node.value, node.key)
-            self.times.total += self.clock() - started
-            return node
-        if isinstance(recorded, NodePruned):
-            raise ValueError(f"the journal prunes node {recorded.node} before adding its sibling")
-        expansion = self._expansion_step(node if recorded is None else recorded)
-        self.tree.backpropagate(expansion.child.id, expansion.value, expansion.terminal_key)
-        self.expansions += 1
+        node = self._live_step() if recorded is None else self._replayed_step(recorded)
         self.times.total += self.clock() - started
-        return expansion.child
+        return node
 
-    def _expansion_step(self, at: Node | NodeAdded) -> Expansion:
-        """Expands ``at`` (a selected node, or the recorded expansion to apply), then makes the
-        course alteration the record or the rule calls for."""
-        recorded = at if isinstance(at, NodeAdded) else None
-        node = at if isinstance(at, Node) else self.tree.nodes[at.parent]
-        model, floor = (
-            (at.acting, at.floor) if isinstance(at, NodeAdded) else self._acting_model(node)
-        )
-        if floor:
+    def _live_step(self) -> Node:
+        node = self._select()
+        if not self._expandable(node):
+            return self._commit(NodeRevisited(node=node.id))
+        model, floor = self._acting_model(node)
+        return self._expansion_step(Plan(node.id, model, floor=floor), None)
+
+    def _replayed_step(self, event: TreeEvent) -> Node:
+        if isinstance(event, NodeAdded):
+            return self._expansion_step(Plan.of(event), event)
+        return self.apply(event)  # a revisit (a pruning has no child of this step to prune)
+
+    def _expansion_step(self, plan: Plan, recorded: NodeAdded | None) -> Node:
+        """Expands as planned (or as recorded), makes the course alteration the record or the
+        rule calls for, and backs up the surviving child's rollout value."""
+        if plan.floor:
             self.counters[self.largest].floor_calls += 1
-        expansion = self._expand(node, model, recorded, floor=floor)
-        altered = self.record.pruned_next(expansion.child.id) if recorded else None
-        if altered is None:
-            altered = self._needs_alteration(model, expansion.child)
-            if altered:
-                self.record.emit(NodePruned(node=expansion.child.id))
-        if altered:
-            self._prune(expansion)
-            self.course_alterations += 1
-            self.counters[self.largest].course_alterations += 1
-            again = self.record.next_added() if recorded else None
-            expansion = self._expand(node, self.largest, again, course_alteration=True)
-        return expansion
+        child = self._expand(plan, recorded)
+        if self._altered(child):
+            self.apply(NodePruned(node=child.id))
+            again = Plan(plan.parent, self.largest, course_alteration=True)
+            child = self._expand(again, self.record.next_added())
+        expansion = self._unbacked.pop(child.id)
+        self.tree.backpropagate(child.id, expansion.value, expansion.terminal_key)
+        self.expansions += 1
+        return child
 
     def _select(self) -> Node:
         """Descends by MA-UCT from the virtual root while the node has all its children."""
@@ -161,19 +161,10 @@ class Search(PoolSide):
             children = self.tree.live_children(node.id)
             if not children:
                 return node
-            parent_visits = node.visits
-            node = max(children, key=lambda c: (self._ma_uct(c, parent_visits), -c.id))
+            node = best_child(
+                children, node.visits, self.phi, lam=self.config.lam, c=self.config.exploration
+            )
         return node
-
-    def _ma_uct(self, node: Node, parent_visits: int) -> float:
-        return ma_uct(
-            node.value_sum,
-            node.visits,
-            parent_visits,
-            self.phi[node.model],
-            lam=self.config.lam,
-            c=self.config.exploration,
-        )
 
     def _expandable(self, node: Node) -> bool:
         return (
@@ -183,106 +174,65 @@ class Search(PoolSide):
         )
 
     def _acting_model(self, node: Node) -> tuple[str, bool]:
-        """The node's model, unless the largest model's share of calls is under its floor;
-        and whether the floor decided. A random stand-in while the models' calls have taken
-        their share of the run's wall time."""
+        """Who answers for ``node`` (the floor may call in the largest model) and whether the
+        floor decided; a random stand-in while the models' calls have taken their share of the
+        run's wall time."""
         if self._models_out_of_time():
             return RANDOM_MODEL, False
         calls = {name: c.calls for name, c in self.counters.items() if name != RANDOM_MODEL}
-        if node.model != self.largest and floor_applies(
+        return acting_model(
+            node.model,
             calls,
             self.largest,
             floor=self.config.largest_model_floor,
             grace_calls=self.config.floor_grace_calls,
-        ):
-            return self.largest, True
-        return node.model, False
-
-    def _is_stand_in(self, model: str) -> bool:
-        """Whether ``model`` is the random stand-in, not one of the set's models."""
-        return model == RANDOM_MODEL and model not in self.phi
+        )
 
     def _models_out_of_time(self) -> bool:
         share = self.config.model_time_share
         if self.wall is None or share >= 1.0 or RANDOM_MODEL in self.phi:
             return False  # no clock, no cap, or a random-proposer run (no model to spare)
         models = [c for name, c in self.counters.items() if name != RANDOM_MODEL]
-        spent = sum(c.latency_s for c in models)
-        calls = sum(c.calls for c in models)
-        # the next call is expected to cost what calls cost so far: stop before crossing
-        expected = spent / calls if calls else 0.0
-        return spent + expected > share * (self.wall() + expected)
+        spent_s, calls = sum(c.latency_s for c in models), sum(c.calls for c in models)
+        return models_out_of_time(spent_s, calls, self.wall(), share=share)
 
-    def _needs_alteration(self, model: str, child: Node) -> bool:
-        return (
-            self.config.course_alteration
-            and model != self.largest
-            and needs_course_alteration(self.tree.path(child.id), self.largest)
-        )
-
-    def _prune(self, expansion: Expansion) -> None:
-        """The regressive child leaves the tree and, with its rollout end, the pool."""
-        self.tree.prune(expansion.child.id)
-        self.pool.withdraw(expansion.child.key)
-        self.pool.withdraw(expansion.terminal_key)
-
-    # -- expansion and rollout --------------------------------------------------------------
-
-    def _expand(
-        self,
-        node: Node,
-        model: str,
-        recorded: NodeAdded | None,
-        *,
-        floor: bool = False,
-        course_alteration: bool = False,
-    ) -> Expansion:
-        """``model`` answers for ``node`` (a replayed run gets the recorded answer) and the
-        child joins the tree: as recorded, or made now from the answer and a rollout."""
-        proposal = self._answer(node, model, fresh=course_alteration)
-        self.depth_calls[node.depth][model] += 1
-        node.expanded_by = model
+    def _altered(self, child: Node) -> bool:
+        """Whether a course alteration prunes ``child``: as recorded, or as the rule decides
+        now (and then written down)."""
+        recorded = self.record.pruned_next(child.id)
         if recorded is not None:
-            child = self.env.load(recorded.child.program)
-            terminal = self.env.load(recorded.terminal.program)
-            return self._add_child(node, recorded, child, terminal)
-        event, child, terminal = self._decide(node, model, proposal, floor, course_alteration)
-        self.record.emit(event)
-        return self._add_child(node, event, child, terminal)
-
-    def _decide(
-        self, node: Node, model: str, proposal: Proposal, floor: bool, course_alteration: bool
-    ) -> tuple[NodeAdded, State, State]:
-        """The child the answer makes (a random edit when it changes nothing legal), its
-        rollout, and both predicted beside the parent in one cost-model call."""
-        edits, next_model = self._interpret(proposal, model)
-        if self._is_stand_in(model):
-            next_model = node.model  # a stand-in leaves the choice of model as it was
-        state, applied, invalid, repaired = self._apply(node.state, edits)
-        if self.env.key(state) == node.key:  # nothing legal changed: still make progress
-            state, applied, _, _ = self._apply(node.state, (self._random_edit(),))
-        rollout = [self._random_edit() for _ in range(self.config.rollout_steps)]
-        terminal, _, _, _ = self._apply(state, rollout)
-        parent_now, child_value, terminal_value = self._predict_expansion(node, state, terminal)
-        key, terminal_key = self.env.key(state), self.env.key(terminal)
-        event = NodeAdded(
-            parent=node.id,
-            acting=model,
-            floor=floor,
-            course_alteration=course_alteration,
-            model=next_model,
-            edits=[[e.name, [list(a) for a in e.args]] for e in applied],
-            invalid_edits=invalid,
-            repaired_arguments=repaired,
-            child=self.record.program(key, state, child_value),
-            terminal=self.record.program(terminal_key, terminal, terminal_value),
-            regressed=child_value < parent_now,
-            hit=child_value > parent_now,
-            generators=self.record.snapshot(),
+            return recorded
+        altered = self.config.course_alteration and needs_course_alteration(
+            self.tree.path(child.id), self.largest
         )
-        return event, state, terminal
+        if altered:
+            self.record.emit(NodePruned(node=child.id))
+        return altered
 
-    def _add_child(self, node: Node, event: NodeAdded, state: State, terminal: State) -> Expansion:
+    # -- events -------------------------------------------------------------------------------
+
+    def apply(self, event: TreeEvent, programs: Sequence[State] = ()) -> Node:
+        """Changes the tree as ``event`` says, whether the step decided it now or the journal
+        holds it; returns the node it is about. ``programs``: a node's program and rollout end
+        when they are in memory already (made live); a replayed event's are loaded."""
+        if isinstance(event, NodeAdded):
+            child, terminal = programs or [
+                self.env.load(program.program) for program in (event.child, event.terminal)
+            ]
+            return self._add_child(event, child, terminal)
+        if isinstance(event, NodePruned):
+            return self._prune(event.node)
+        node = self.tree.nodes[event.node]
+        self.tree.backpropagate(node.id, node.value, node.key)
+        return node
+
+    def _commit(self, event: TreeEvent, programs: Sequence[State] = ()) -> Node:
+        """Applies an event decided now, after writing it down."""
+        self.record.emit(event)
+        return self.apply(event, programs)
+
+    def _add_child(self, event: NodeAdded, state: State, terminal: State) -> Node:
+        node = self.tree.nodes[event.parent]
         if event.invalid_edits:
             self.counters[event.acting].add_error("invalid_edit", event.invalid_edits)
         key, terminal_key = hashable(event.child.key), hashable(event.terminal.key)
@@ -297,7 +247,7 @@ class Search(PoolSide):
             edits=tuple(
                 Edit(name, tuple((k, hashable(v)) for k, v in args)) for name, args in event.edits
             ),
-            value=self._known_value(key, event.child.value),
+            value=self.measurements.known_value(key, event.child.value),
             course_alteration=event.course_alteration,
             regressed=event.regressed,
         )
@@ -307,18 +257,39 @@ class Search(PoolSide):
             self.counters[event.acting].hits += 1
         self.pool.offer(key, state, event.child.value, "proposal", event.acting)
         self.pool.offer(terminal_key, terminal, event.terminal.value, "rollout")
-        return Expansion(child, terminal_key, self._known_value(terminal_key, event.terminal.value))
+        value = self.measurements.known_value(terminal_key, event.terminal.value)
+        self._unbacked[child.id] = Expansion(child, terminal_key, value)
+        return child
 
-    def _predict_expansion(
-        self, node: Node, child: State, terminal: State
-    ) -> tuple[float, float, float]:
-        """Parent, child and rollout end predicted in one cost-model call, so the child is
-        compared with its parent like with like. Before the cost model has data every program
-        inherits the parent's value: no noise reaches the tree, and nothing regresses."""
-        parent, child_value, terminal_value = self._predict(
-            [node.state, child, terminal], [node.value] * 3
-        )
-        return parent, child_value, terminal_value
+    def _prune(self, node_id: int) -> Node:
+        """The regressive child leaves the tree and, with its rollout end, the pool; the
+        largest model answers for its parent next."""
+        expansion = self._unbacked.pop(node_id, None)
+        if expansion is None:
+            raise ValueError(f"the journal prunes node {node_id}, which this step did not add")
+        self.tree.prune(node_id)
+        self.pool.withdraw(expansion.child.key)
+        self.pool.withdraw(expansion.terminal_key)
+        self.course_alterations += 1
+        self.counters[self.largest].course_alterations += 1
+        return expansion.child
+
+    # -- expansion ----------------------------------------------------------------------------
+
+    def _expand(self, plan: Plan, recorded: NodeAdded | None) -> Node:
+        """The acting model answers for the planned node (a replayed run gets the recorded
+        answer) and the child joins the tree: as recorded, or made now from the answer."""
+        node = self.tree.nodes[plan.parent]
+        proposal = self._answer(node, plan.acting, fresh=plan.course_alteration)
+        self.depth_calls[node.depth][plan.acting] += 1
+        node.expanded_by = plan.acting
+        if recorded is not None:
+            return self.apply(recorded)
+        edits, next_model = self._interpret(proposal, plan.acting)
+        if is_stand_in(plan.acting, self.phi):
+            next_model = node.model  # a stand-in leaves the choice of model as it was
+        event, child, terminal = self.expander.make(node, plan, edits, next_model)
+        return self._commit(event, (child, terminal))
 
     def _answer(self, node: Node, model: str, *, fresh: bool) -> Proposal:
         """The next action of ``model``'s answer for ``node``: the rest of the answer it gave
@@ -339,7 +310,7 @@ class Search(PoolSide):
         started = self.clock()
         missing = self.config.branching_factor - len(self.tree.live_children(node.id))
         context = prompt_context(self, node, model, children=max(1, missing))
-        if self._is_stand_in(model):
+        if is_stand_in(model, self.phi):
             proposal = self.stand_in.propose(model, context)
             self.counters.setdefault(RANDOM_MODEL, ModelCounters())
         else:
@@ -353,7 +324,7 @@ class Search(PoolSide):
         """The edits to apply and the child's model; a failed call falls back to a random edit
         and keeps the acting model."""
         action = proposal.action
-        edits = action.edits if action and action.edits else (self._random_edit(),)
+        edits = action.edits if action and action.edits else (self.expander.random_edit(),)
         next_model = action.next_model if action else model
         if next_model not in self.counters:
             next_model = model
@@ -361,24 +332,52 @@ class Search(PoolSide):
             next_model = self.root_model
         return tuple(edits), next_model
 
-    def _apply(
-        self, state: State, edits: Sequence[Edit]
-    ) -> tuple[State, tuple[Edit, ...], int, int]:
-        """The program ``edits`` make, the edits applied, how many were invalid and how many
-        arguments were repaired."""
-        started = self.clock()
-        result = self.env.apply(state, edits, self.rng)
-        self.times.edits += self.clock() - started
-        return result.state, result.applied, len(result.invalid), len(result.repaired)
+    # -- measurements (colt.search.measurements) -------------------------------------------
 
-    def _random_edit(self) -> Edit:
-        return Edit(str(self.rng.choice(list(self.env.transformations))))
+    @property
+    def pool(self) -> Pool:
+        return self.measurements.pool
 
-    def _known_value(self, key: Hashable, predicted: float) -> float:
-        candidate = self.pool.get(key)
-        if candidate is not None and candidate.measured:
-            return candidate.value
-        return predicted
+    @property
+    def feedback(self) -> MeasurementFeedback:
+        return self.measurements.feedback
+
+    @property
+    def trials_done(self) -> int:
+        return self.measurements.trials_done
+
+    @property
+    def waiting_proposals(self) -> int:
+        """Proposed programs not measured yet (what the next round would measure first)."""
+        return self.pool.waiting_proposals
+
+    @property
+    def best_latency_s(self) -> float | None:
+        return self.feedback.best_latency_s
+
+    def start(self, initial: Programs) -> None:
+        self.measurements.start(initial)
+
+    def pick_for_measurement(self, count: int, fresh: Programs = ()) -> list[Candidate]:
+        return self.measurements.pick_for_measurement(count, fresh)
+
+    def record_measurement(self, key: Hashable, latency_s: float | None) -> float:
+        return self.measurements.record_measurement(key, latency_s)
+
+    def repredict(self) -> None:
+        self.measurements.repredict()
+
+    def end_round(self) -> None:
+        """After a measurement round and the cost model's retraining: re-predict what is new,
+        and note the search's own overhead so far (a run shows whether it stays linear)."""
+        self.measurements.repredict()
+        self.overhead_marks.append(
+            {
+                "samples": self.trials_done,
+                "expansions": self.expansions,
+                "overhead_s": round(self.times.overhead, 4),
+            }
+        )
 
     def summary(self) -> dict[str, Any]:
         return search_summary(self)

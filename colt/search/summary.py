@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections import Counter, defaultdict
+from typing import Any, Protocol
 
+from colt.search.base import ModelInfo
+from colt.search.measurements import Measurements
 from colt.search.pool import ORIGINS
-from colt.search.tree import ROOT
-
-if TYPE_CHECKING:
-    from colt.search.mcts import Search
+from colt.search.stats import ModelCounters, SearchTimes
+from colt.search.tree import ROOT, Tree
 
 
-def _credit(search: Search) -> dict[str, dict[str, Any]]:
+class SearchFacts(Protocol):
+    """What the summary reads of a search (``colt.search.mcts.Search``)."""
+
+    tree: Tree
+    models: tuple[ModelInfo, ...]
+    counters: dict[str, ModelCounters]
+    times: SearchTimes
+    expansions: int
+    course_alterations: int
+    duplicates: int
+    depth_calls: defaultdict[int, Counter[str]]
+    overhead_marks: list[dict[str, float]]
+    measurements: Measurements
+
+
+def _credit(search: SearchFacts) -> dict[str, dict[str, Any]]:
     """Per source of measured samples (each model, rollout ends, fresh and initial samples):
     samples, improvements, share of the run's speed-up, best latency, and a model's seconds."""
-    credit = search.feedback.credit_json()
+    credit = search.measurements.feedback.credit_json()
     for name, counters in search.counters.items():
         credit.setdefault(
             name,
@@ -25,18 +41,19 @@ def _credit(search: Search) -> dict[str, dict[str, Any]]:
     return credit
 
 
-def _model_calls(search: Search) -> int:
+def _model_calls(search: SearchFacts) -> int:
     """Calls to the set's models (a random stand-in's are not calls to a model)."""
     return sum(search.counters[m.name].calls for m in search.models)
 
 
-def _calls_per_expansion(search: Search) -> float | None:
+def _calls_per_expansion(search: SearchFacts) -> float | None:
     """The models' calls per child made from their answers."""
     children = sum(search.counters[m.name].children for m in search.models)
     return _model_calls(search) / children if children else None
 
 
-def search_summary(search: Search) -> dict[str, Any]:
+def search_summary(search: SearchFacts) -> dict[str, Any]:
+    feedback = search.measurements.feedback
     return {
         "expansions": search.expansions,
         "tree_size": len(search.tree.nodes) - 1,
@@ -47,8 +64,8 @@ def search_summary(search: Search) -> dict[str, Any]:
         "duplicates": search.duplicates,
         "invalid_edits": sum(c.errors.get("invalid_edit", 0) for c in search.counters.values()),
         "repaired_arguments": sum(c.repaired_arguments for c in search.counters.values()),
-        "origins": {origin: search.feedback.origins.get(origin, 0) for origin in ORIGINS},
-        "proposals_by_model": dict(search.feedback.measured_proposals),
+        "origins": {origin: feedback.origins.get(origin, 0) for origin in ORIGINS},
+        "proposals_by_model": dict(feedback.measured_proposals),
         "model_calls": _model_calls(search),
         # one call answers for all a node's children: at most 1 (less with branching > 1)
         "calls_per_expansion": _calls_per_expansion(search),

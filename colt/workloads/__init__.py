@@ -2,7 +2,10 @@
 
 Each family module (``matmul``, ``attention``, ``moe``, ``conv``, ``mlp``) defines its TE
 program, a float64 numpy reference, a PyTorch implementation, and ``WORKLOADS``; every
-built-in has a ``-small`` twin with tiny dimensions for tests. ``get_workload`` also accepts
+built-in has a ``-small`` twin with tiny dimensions for tests. ``tvm_suite`` adds TVM's own
+MetaSchedule test workloads (``tvm-c2d``, ...) at TVM's own shapes (the sizing rule below does
+not apply to them), with numpy references but no PyTorch or ``-small`` twins (their tests run
+them at TVM's shapes). ``get_workload`` also accepts
 ``path/to/file.py:function`` (see ``colt.workloads.user``). Nothing here compiles at import.
 
 Sizes: the model dimensions are the real ones; the free sizes (tokens, sequence, spatial grid)
@@ -15,7 +18,7 @@ max |actual - expected| / (1 + |expected|) and written in each module's docstrin
 from __future__ import annotations
 
 from ..errors import UserError, unknown_choice
-from . import attention, conv, matmul, mlp, moe, networks
+from . import attention, conv, matmul, mlp, moe, networks, tvm_suite
 from .base import FAMILIES, Workload
 from .inputs import make_inputs
 from .networks import Network
@@ -33,7 +36,7 @@ __all__ = [
 
 _BUILTINS: dict[str, Workload | Network] = {
     workload.name: workload
-    for module in (matmul, attention, moe, conv, mlp)
+    for module in (matmul, attention, moe, conv, mlp, tvm_suite)
     for workload in module.WORKLOADS
 }
 _BUILTINS.update({network.name: network for network in networks.NETWORKS})

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import tvm
 
 Arrays = list[np.ndarray]
-FAMILIES = ("matmul", "attention", "moe", "conv", "mlp", "user")
+FAMILIES = ("matmul", "attention", "moe", "conv", "mlp", "tvm", "user")
 
 
 @dataclass(frozen=True)

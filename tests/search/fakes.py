@@ -114,7 +114,7 @@ def simulate(
     """The tuning loop of ``colt.strategies.shared_tree.colt_rounds`` without TVM: measure the
     initial programs, then rounds of expansions (topped up, bounded, until the proposal slots
     have proposals waiting) each followed by a measurement round."""
-    wanted = batch - search.fresh_slots(batch)
+    wanted = batch - search.config.fresh_slots(batch)
     for index in range(rounds + 1):
         steps = 0
         while index and (

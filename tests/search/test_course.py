@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from colt.search.course import needs_course_alteration, small_regressions
+from colt.search.policy import needs_course_alteration, small_regressions
 from colt.search.tree import ROOT, Tree
 
 

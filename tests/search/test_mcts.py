@@ -6,6 +6,7 @@ import pytest
 
 from colt.config import SearchConfig
 from colt.search.base import ModelInfo
+from colt.search.events import NodePruned
 from colt.search.mcts import Search
 from colt.search.tree import ROOT
 from tests.search.fakes import (
@@ -202,7 +203,8 @@ def test_pick_for_measurement_takes_proposals_first_best_predicted_first() -> No
     for _ in range(5):
         search.step()
     picks = search.pick_for_measurement(3)
-    proposals = sorted((c.value for c in search.pending() if c.origin == "proposal"), reverse=True)
+    pending = search.pool.pending()
+    proposals = sorted((c.value for c in pending if c.origin == "proposal"), reverse=True)
     assert [c.origin for c in picks] == ["proposal"] * 3
     assert [c.value for c in picks] == proposals[:3]
     for c in picks:
@@ -307,3 +309,26 @@ def test_program_text_is_rendered_only_for_proposers_that_read_it() -> None:
     for _ in range(5):
         reading.step()
     assert Counting.described == 5
+
+
+def test_a_journal_that_prunes_a_node_the_step_did_not_add_is_refused() -> None:
+    class Log:
+        events = [NodePruned(node=1)]
+
+        def append(self, event) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    clock = itertools.count(0.0, 0.001)
+    search = Search(
+        LineEnvironment(),
+        ScriptedProposer(["Up"], ["small"]),
+        MODELS,
+        config=SearchConfig(),
+        seed=7,
+        trials_total=10,
+        clock=lambda: next(clock),
+        log=Log(),
+    )
+    search.start([50])
+    with pytest.raises(ValueError, match="prunes node 1"):
+        search.step()

@@ -5,7 +5,15 @@ import math
 import pytest
 
 from colt.search.base import ModelInfo
-from colt.search.policy import ma_uct, phi_small
+from colt.search.policy import (
+    acting_model,
+    best_child,
+    is_stand_in,
+    ma_uct,
+    models_out_of_time,
+    phi_small,
+)
+from colt.search.tree import ROOT, Tree
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("mid", 1e10), ModelInfo("large", 1e11))
 
@@ -36,3 +44,33 @@ def test_smaller_model_preferred_at_equal_value() -> None:
     small = ma_uct(2.0, 4, 10, phi_small("small", MODELS))
     large = ma_uct(2.0, 4, 10, phi_small("large", MODELS))
     assert small - large == pytest.approx(0.5)
+
+
+def test_a_tie_under_ma_uct_goes_to_the_oldest_child() -> None:
+    tree = Tree("large")
+    older = tree.add(ROOT, 1, 1, model="small", proposed_by=None, edits=(), value=0.0)
+    newer = tree.add(ROOT, 2, 2, model="small", proposed_by=None, edits=(), value=0.0)
+    assert best_child([newer, older], 0, {"small": 1.0}) is older
+    newer.visits, newer.value_sum = 1, 1.0
+    older.visits, older.value_sum = 1, 0.5
+    assert best_child([older, newer], 2, {"small": 1.0}) is newer
+
+
+def test_the_floor_calls_in_the_largest_model_only_for_other_models_nodes() -> None:
+    calls = {"small": 9, "large": 1}
+    assert acting_model("small", calls, "large", floor=0.2, grace_calls=4) == ("large", True)
+    assert acting_model("large", calls, "large", floor=0.2, grace_calls=4) == ("large", False)
+    assert acting_model("small", calls, "large", floor=0.2, grace_calls=20) == ("small", False)
+
+
+def test_the_models_stop_before_their_next_call_would_cross_their_time_share() -> None:
+    # 4 s in 2 calls: the next is expected to take 2 s; 6 s of 15 s is 0.4 of the run
+    assert not models_out_of_time(4.0, 2, 13.0, share=0.4)
+    assert models_out_of_time(4.0, 2, 12.0, share=0.4)
+    assert not models_out_of_time(0.0, 0, 0.0, share=0.4)
+
+
+def test_the_random_stand_in_is_no_model_of_a_random_run() -> None:
+    assert is_stand_in("random", {"small", "large"})
+    assert not is_stand_in("random", {"random"})
+    assert not is_stand_in("small", {"small", "large"})

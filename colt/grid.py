@@ -27,7 +27,13 @@ from colt.bench_config import (
 )
 from colt.config import SearchConfig, TuneConfig
 from colt.errors import UserError
-from colt.options import add_field_options, add_llm_options, llm_names, values_from_args
+from colt.options import (
+    add_field_options,
+    add_llm_options,
+    field_options,
+    llm_names,
+    values_from_args,
+)
 from colt.records import load_results
 
 
@@ -219,7 +225,14 @@ def run_grid(bench: BenchConfig, *, api: TuningAPI | None = None, progress: bool
     if api is None:
         api = cast(TuningAPI, importlib.import_module("colt.api"))
     _write_definition(bench)
-    run_cells(bench, api, progress=progress)
+    failures = run_cells(bench, api, progress=progress)
+    if bench.suite == "tvm":
+        from colt.bench_breadth import breadth_lines, breadth_rows, write_breadth
+
+        rows = breadth_rows(bench, failures)
+        for line in breadth_lines(rows):
+            _say(f"    {line}")
+        _say(f"breadth table: {write_breadth(bench, rows)}")
     if bench.compare and bench.rpc is None:
         run_comparisons(bench)
     elif bench.compare:
@@ -247,6 +260,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     preset.add_argument(
         "--resume", metavar="GRID", help="finish a grid as it was defined (other options add to it)"
+    )
+    # no argparse choices: BenchConfig refuses an unknown suite in one sentence, with the valid
+    # ones, as it does every other unknown name (exit status 2)
+    preset.add_argument(
+        "--suite", metavar="SUITE", help=field_options(BenchConfig, "suite")["help"]
     )
     add_field_options(
         parser,
@@ -296,5 +314,5 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         return make_bench(**(BenchConfig.load(args.resume).model_dump() | overrides))
     if search:
         overrides["search"] = SearchConfig(**search)
-    make = BenchConfig.paper if args.paper else BenchConfig.quick
-    return make(args.grid_dir, **overrides) if args.grid_dir else make(**overrides)
+    suite = overrides.pop("suite", "paper" if args.paper else "quick")
+    return BenchConfig.suite_grid(suite, args.grid_dir, **overrides)

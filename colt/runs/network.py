@@ -27,6 +27,7 @@ from colt.progress import RunProgress
 from colt.records import CurvePoint, RunResults
 from colt.report.network import network_summary
 from colt.run import RunDir, Timer, write_json
+from colt.runs.common import earlier_times, naive_latency, results_record
 from colt.search.stats import merged_counters, model_stats_json
 from colt.search.tasks import TaskProgress, next_task, round_size
 from colt.workloads import Network
@@ -85,9 +86,7 @@ class NetworkRun:
             database_dir=self.run.database,
             devices=devices,
         )
-        from colt.api import _earlier_times
-
-        self.timer = Timer(before=_earlier_times(self.run))
+        self.timer = Timer(before=earlier_times(self.run))
         self.journal = self.run.journal()
         searched = sum(not task.one_point for task in self.session.tasks)
         if self.config.trials is None:  # the default budget scales with the network
@@ -190,13 +189,11 @@ class NetworkRun:
         """The task's session and journal, its unscheduled kernel timed (and committed, the
         database's first record: ``compile_relax`` never picks a slower one); None (and done)
         when TVM cannot schedule it: it keeps its default build."""
-        from colt.api import _naive_latency
-
         try:
             session = self.session.task_session(task.task)
             journal = Journal(self._task_dir(task) / "journal.jsonl")
             fresh = not journal.of_kind(NaiveTimed)
-            task.naive_latency_s = _naive_latency(session, journal)
+            task.naive_latency_s = naive_latency(session, journal)
             if fresh:
                 session.commit_unscheduled([task.naive_latency_s])
         except Exception as error:  # TVM's refusal of one task, not of the run
@@ -299,8 +296,6 @@ class NetworkRun:
         (self.run.path / "summary.txt").write_text(network_summary(self._results("complete")))
 
     def _results(self, status: str) -> RunResults:
-        from colt.api import _results
-
         tuned = getattr(self, "tuned", None)
         verified = tuned is not None and tuned.error is None
         searches = [t.search for t in self.tasks if t.search is not None]
@@ -331,7 +326,7 @@ class NetworkRun:
             deadline_s=self.config.time_budget_s,
             out_of_time=self._out_of_time(),
         )
-        results = _results(facts, summary, self.timer, None, status=status)
+        results = results_record(facts, summary, self.timer, None, status=status)
         models = searches[0].models if searches else []
         overhead = sum(s.times.overhead for s in searches)
         proposals = sum(s.times.proposals for s in searches)
@@ -367,7 +362,7 @@ class NetworkRun:
 
 @dataclass
 class _NetworkRecorder:
-    """What ``colt.api._results`` reads from a recorder, for the forward pass."""
+    """What ``results_record`` reads from a recorder, for the forward pass."""
 
     naive_latency_s: float
     best_latency_s: float | None
