@@ -15,7 +15,7 @@ import numpy as np
 from colt.search.base import Edit, Environment, State
 from colt.search.events import NodeAdded
 from colt.search.measurements import predicted
-from colt.search.record import SearchRecord
+from colt.search.record import SearchEvents
 from colt.search.stats import SearchTimes
 from colt.search.tree import Node
 
@@ -40,7 +40,7 @@ class Expander:
         self,
         env: Environment,
         rng: np.random.Generator,
-        record: SearchRecord,
+        record: SearchEvents,
         times: SearchTimes,
         clock: Callable[[], float],
         *,

@@ -41,7 +41,7 @@ from colt.search.policy import (
 )
 from colt.search.pool import Candidate, Pool
 from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
-from colt.search.record import SearchRecord, hashable
+from colt.search.record import SearchEvents, hashable
 from colt.search.seeds import streams
 from colt.search.stats import ModelCounters, SearchTimes
 from colt.search.summary import search_summary
@@ -98,7 +98,7 @@ class Search:
         self.queued: dict[int, tuple[str, list[JointAction]]] = {}
         self.calls = 0  # proposer calls: at most one per node expansion
         own = {"search": self.rng, "preview": self.preview_rng, "stand_in": self.stand_in.rng}
-        self.record = SearchRecord(log, own | dict(generators or {}), env.dump)
+        self.record = SearchEvents(log, own | dict(generators or {}), env.dump)
         self.measurements = Measurements(
             self.tree,
             env,

@@ -17,7 +17,7 @@ from colt.search.config import SearchConfig
 from colt.search.events import Origin, PoolEvent, ProgramsOffered, ValuesPredicted
 from colt.search.feedback import MeasurementFeedback
 from colt.search.pool import Candidate, Pool
-from colt.search.record import SearchRecord, hashable
+from colt.search.record import SearchEvents, hashable
 from colt.search.tree import ROOT, Node, Tree
 
 Programs = Sequence[State] | Callable[[], Sequence[State]]  # a callable draws them when needed
@@ -34,7 +34,7 @@ class Measurements:
         self,
         tree: Tree,
         env: Environment,
-        record: SearchRecord,
+        record: SearchEvents,
         *,
         config: SearchConfig,
         models: Sequence[ModelInfo],

@@ -28,7 +28,7 @@ from colt.search.events import (
 E = TypeVar("E")
 
 
-class SearchRecord:
+class SearchEvents:
     def __init__(
         self,
         log: EventLog | None,
