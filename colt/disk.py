@@ -32,7 +32,7 @@ class DiskFull(UserError):
         then = (
             f"resume with `colt tune --resume {run_dir}`"
             if run_dir is not None
-            else "resume the run with `colt tune --resume RUN_DIR`"
+            else "run the command again (a run resumes with `colt tune --resume RUN_DIR`)"
         )
         holding = f"the disk holding {where}" if where is not None else "the disk"
         what = f" while writing {path.name}" if path is not None else ""

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from colt.disk import append_line
 from colt.errors import UserError
 from colt.search.events import (
     Event,
@@ -109,8 +110,11 @@ class Journal:
         """Opens the journal to append to it (one writer: the run). A torn last line from a
         kill is cut off first, so that what is appended next starts a line of its own."""
         self.path = path
+        self._fd: int | None = None
         self.events: list[Event] = self._read()
-        self._file = path.open("a", encoding="utf-8")
+        # Unbuffered: a line a full disk refused is cut off again at once, not kept in a
+        # buffer that would write its rest later (or complain at exit).
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()  # the search may journal while a round is measured
 
     def _read(self) -> list[Event]:
@@ -141,18 +145,24 @@ class Journal:
         return events
 
     def append(self, event: Event) -> None:
+        """Writes ``event`` as one synced line; on a full disk raises DiskFull and leaves the
+        journal as it was before the call."""
         line = json.dumps(event.model_dump(by_alias=True), default=json_default) + "\n"
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            assert self._fd is not None, "the journal is closed"
+            append_line(self._fd, line.encode("utf-8"), self.path)
         self.events.append(event)
 
     def of_kind(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:  # as a file object would: a journal dropped unclosed
+        self.close()
 
 
 def json_default(value: Any) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from colt.lifeline import lifeline_command
 from colt.machine import cpu_name
 from colt.workloads.base import reference_precision
 
@@ -213,7 +214,12 @@ def compare_in_subprocess(
     if threads:
         command += ["--threads", str(threads)]
     done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=1800, check=False
+        lifeline_command(command),  # a killed bench leaves no timing process behind
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
     )
     if done.returncode != 0:
         failed = Timing(None, note=f"timing process failed: {done.stderr.strip()[-200:]}")

@@ -99,6 +99,16 @@ class DeviceCounts(_Record):
     failed_tries: int = 0  # tries that a fault ended on this device
 
 
+class PeakSpread(_Record):
+    """The repeated readings the measured peak is the best of (GFLOP/s)."""
+
+    min_gflops: float
+    median_gflops: float
+    max_gflops: float
+    repeats: int = 0
+    stable: bool = False  # the best rose < 2 % over the last readings before the time cap
+
+
 class RoofsRecord(_Record):
     """The machine's measured roofs (``colt.schedule.roofline``)."""
 
@@ -111,6 +121,7 @@ class RoofsRecord(_Record):
     method: str = ""
     # the peak first recorded, when the run's best kernel beat it and the probe ran again
     disturbed_peak_gflops: float | None = None
+    peak_spread: PeakSpread | None = None  # none: measured before the probe repeated itself
 
 
 class TaskRecord(_Record):

@@ -7,23 +7,22 @@ killed at any moment resumes by replaying its journal; see docs/run-directory.md
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from colt.config import TuneConfig
+from colt.disk import write_atomic
 from colt.errors import UserError
 from colt.journal import Journal, json_default
 from colt.records import RunResults, load_results
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Atomic: a reader (or a resumed run) never sees half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=json_default))
-    os.replace(tmp, path)
+    """Atomic: a reader (or a resumed run) never sees half a file; a full disk raises DiskFull
+    and leaves the old file."""
+    write_atomic(path, json.dumps(data, indent=2, default=json_default))
 
 
 @dataclass
@@ -117,9 +116,7 @@ class RunDir:
 
     def write_results(self, results: RunResults) -> None:
         """Atomic: a reader (or a resumed run) never sees half a file."""
-        tmp = self.results_path.with_suffix(".json.tmp")
-        tmp.write_text(results.to_json())
-        os.replace(tmp, self.results_path)
+        write_atomic(self.results_path, results.to_json())
 
 
 def default_run_path(config: TuneConfig) -> Path:

@@ -17,6 +17,8 @@ from colt.records import (
     DeviceCounts,
     ModelStatsRecord,
     NetworkRecord,
+    PeakSpread,
+    RoofsRecord,
     RunResults,
     SearchRecord,
     TaskRecord,
@@ -45,6 +47,8 @@ def documented_results() -> dict[str, Any]:
         (("search",), SearchRecord),
         (("model_stats", "smollm2-135m"), ModelStatsRecord),
         (("devices", "127.0.0.1:9300"), DeviceCounts),
+        (("roofs",), RoofsRecord),
+        (("roofs", "peak_spread"), PeakSpread),
     ],
 )
 def test_the_documented_results_name_every_field_of_the_record(

@@ -8,25 +8,15 @@ server behind.
 
 from __future__ import annotations
 
-import os
 import runpy
-import signal
 import sys
 
-
-def _die_with_parent(parent_pid: int) -> None:
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
-    if os.getppid() != parent_pid:  # the parent died before the line above took effect
-        sys.exit(1)
+from colt.lifeline import die_with_parent
 
 
 def main() -> None:
     parent_pid, config_file = int(sys.argv[1]), sys.argv[2]
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     sys.argv = ["llama_cpp.server", "--config_file", config_file]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from colt.disk import append_line
 from colt.llm.answers import MAX_EDITS, answer_schema, parse_answer
 from colt.llm.client import ChatClient, ChatReply, redact
 from colt.llm.prompt import build_prompt, estimate_tokens
@@ -197,8 +199,11 @@ class LLMProposer:
         }
         line = redact(json.dumps(record, default=str), self._secrets)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "a", encoding="utf-8") as log:
-            log.write(line + "\n")
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:  # whole lines only: a full disk leaves no half line behind
+            append_line(fd, (line + "\n").encode("utf-8"), self.log_path)
+        finally:
+            os.close(fd)
 
 
 def scripted_proposers(

@@ -27,6 +27,7 @@ import httpx
 import psutil
 
 from colt import interrupt
+from colt.disk import write_atomic
 from colt.errors import UserError
 from colt.llm.sets import ModelSpec
 from colt.llm.weights import EMBEDDED_WEIGHTS, cache_dir
@@ -181,7 +182,7 @@ class EmbeddedServers:
         port = free_port()
         config_path = self.log_dir / f"{spec.name}.config.json"
         config = _server_config(spec, gguf, port, self.threads)
-        config_path.write_text(json.dumps(config, indent=2))
+        write_atomic(config_path, json.dumps(config, indent=2))
         log_path = self.log_dir / f"{spec.name}.log"
         with open(log_path, "ab") as log:
             process = subprocess.Popen(

@@ -22,7 +22,19 @@ def roofs_line(roofs: RoofsRecord | None) -> str:
     )
     return (
         f"measured peak {roofs.peak_gflops:.1f} GFLOP/s ({roofs.isa}, {roofs.threads} threads"
-        f"{again}) and bandwidth {roofs.bandwidth_gbs:.1f} GB/s"
+        f"{again}{_spread(roofs)}) and bandwidth {roofs.bandwidth_gbs:.1f} GB/s"
+    )
+
+
+def _spread(roofs: RoofsRecord) -> str:
+    """How far the peak's repeated readings spread: a wide one says the probe was disturbed."""
+    spread = roofs.peak_spread
+    if spread is None:
+        return ""
+    settled = "" if spread.stable else ", not settled"
+    return (
+        f"; {spread.repeats} readings, min {spread.min_gflops:.1f}, median "
+        f"{spread.median_gflops:.1f}, max {spread.max_gflops:.1f}{settled}"
     )
 
 

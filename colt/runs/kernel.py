@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from colt.config import TuneConfig
+from colt.disk import write_atomic
 from colt.errors import UserError, last_line
 from colt.progress import RunProgress
 from colt.run import RunDir, Timer, write_json
@@ -91,8 +92,9 @@ class KernelRun:
         recorder.write_best(self.run.path)
         if search is not None:
             write_json(self.run.path / "tree.json", search.tree.to_json())
+        # summary.txt first: a results.json marked complete ends the run for --resume
+        write_atomic(self.run.path / "summary.txt", summary_line(results) + "\n")
         self.run.write_results(results)
-        (self.run.path / "summary.txt").write_text(summary_line(results) + "\n")
 
 
 def kernel_facts(session: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from colt.config import TuneConfig
+from colt.disk import write_atomic
 from colt.errors import UserError, last_line
 from colt.journal import Journal, NaiveTimed, TunedPassTimed, UnscheduledPassTimed
 from colt.progress import RunProgress
@@ -292,8 +293,10 @@ class NetworkRun:
             tuned = TunedPassTimed(latency_s=seconds, error=self.session.check(outputs, expected))
             self.journal.append(tuned)
         self.tuned = tuned
-        self.run.write_results(self._results("complete"))
-        (self.run.path / "summary.txt").write_text(network_summary(self._results("complete")))
+        complete = self._results("complete")
+        # summary.txt first: a results.json marked complete ends the run for --resume
+        write_atomic(self.run.path / "summary.txt", network_summary(complete))
+        self.run.write_results(complete)
 
     def _results(self, status: str) -> RunResults:
         tuned = getattr(self, "tuned", None)

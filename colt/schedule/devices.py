@@ -25,6 +25,7 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from colt.errors import UserError, last_line
+from colt.lifeline import worker_initializer
 
 LOCAL = "local"
 T = TypeVar("T")
@@ -75,7 +76,9 @@ class LocalDevice:
         # one thread.
         use_threads(num_threads)
         self.runner = ms.runner.LocalRunner(
-            timeout_sec=run_timeout_s, evaluator_config=ms.runner.EvaluatorConfig(**evaluator)
+            timeout_sec=run_timeout_s,
+            evaluator_config=ms.runner.EvaluatorConfig(**evaluator),
+            initializer=worker_initializer(),  # a killed run leaves no timing running
         )
 
     def time(self, inputs: list[ms.runner.RunnerInput]) -> list[Measurement]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
+from colt.lifeline import lifeline_command
 from colt.schedule.devices import TrackerAddress, tracker_devices
 
 HOST = "127.0.0.1"
@@ -114,8 +115,10 @@ class LoopbackDevices:
 
     def _spawn(self, module: str, *args: str) -> subprocess.Popen[bytes]:
         env = dict(os.environ, TVM_NUM_THREADS=str(self.threads))
+        # Through the launcher: the tracker and servers (and the popen workers TVM runs them
+        # in) die with the process that started them, even one killed with SIGKILL.
         return subprocess.Popen(
-            [sys.executable, "-m", module, *args, "--silent"],
+            lifeline_command([sys.executable, "-m", module, *args, "--silent"], group=True),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ from tvm.s_tir.meta_schedule.builder.local_builder import _worker_func as build_
 from tvm.support.popen_pool import PopenPoolExecutor, StatusKind
 
 from colt.errors import last_line
+from colt.lifeline import worker_initializer
 from colt.schedule.devices import LocalDevice, Measurement, TrackedDevices, use_threads
 
 # One run per timing: ``min_repeat_ms`` already raises the count for fast kernels, and for slow
@@ -65,7 +66,10 @@ class PooledBuilder:
         self.timeout_sec = timeout_sec
         self.max_workers = max_workers or os.cpu_count() or 1
         self.pool = PopenPoolExecutor(
-            max_workers=self.max_workers, timeout=timeout_sec, maximum_process_uses=uses
+            max_workers=self.max_workers,
+            timeout=timeout_sec,
+            maximum_process_uses=uses,
+            initializer=worker_initializer(),  # a killed run leaves no build running
         )
 
     def build(self, inputs: list[ms.builder.BuilderInput]) -> list[ms.builder.BuilderResult]:

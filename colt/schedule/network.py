@@ -31,7 +31,7 @@ from tvm.s_tir import meta_schedule as ms
 from colt.errors import UserError, last_line
 from colt.schedule.devices import LocalDevice, TrackedDevices, use_threads
 from colt.schedule.measure import compare
-from colt.schedule.session import TuningSession
+from colt.schedule.session import TuningSession, open_database
 from colt.workloads import Network, Workload
 from colt.workloads.networks import NetworkProgram
 
@@ -158,8 +158,7 @@ class NetworkSession:
             ) from error
         if not self.tasks:
             raise UserError(f"{network.name} has no tunable task: its Relax module has no kernel")
-        database_dir.mkdir(parents=True, exist_ok=True)
-        self.database = ms.database.JSONDatabase(work_dir=str(database_dir))
+        self.database = open_database(database_dir)
         self._expected: list[np.ndarray] | None = None
 
     def task_session(self, task: NetworkTask) -> TuningSession:
@@ -269,6 +268,24 @@ def settle_one_point(session: TuningSession) -> dict[str, Any]:
     return {"latency_s": latency, "run_secs": list(measured.run_secs), "error": error}
 
 
+def _records_by_task(
+    tasks: list[NetworkTask], records: list[Any]
+) -> tuple[dict[str, int], dict[str, float]]:
+    """Per task, its records in a database and the best mean kernel latency among them (s)."""
+    names = {tvm_ffi.structural_hash(tvm.IRModule({"main": t.func})): t.name for t in tasks}
+    samples = dict.fromkeys(names.values(), 0)
+    best: dict[str, float] = {}
+    for record in records:
+        name = names.get(tvm_ffi.structural_hash(record.workload.mod))
+        runs = [float(s) for s in record.run_secs or []]
+        if name is None:
+            continue
+        samples[name] += 1
+        if runs:
+            best[name] = min(best.get(name, math.inf), sum(runs) / len(runs))
+    return samples, best
+
+
 def params_path(library: Path) -> Path:
     return library.with_name(library.name + ".params.npz")
 
@@ -297,9 +314,12 @@ def stock_tune_relax(
     intrinsic (CUDA's included) in each worker, and on 2 busy cores that alone ran past the
     stock 30 s build timeout, so every build of a smoke run failed. The programs built are
     the same."""
+    from colt.lifeline import worker_initializer
     from colt.schedule.measure import build_without_intrinsics
 
-    builder = ms.builder.LocalBuilder(f_build=build_without_intrinsics, timeout_sec=60.0)
+    builder = ms.builder.LocalBuilder(
+        f_build=build_without_intrinsics, timeout_sec=60.0, initializer=worker_initializer()
+    )
     started = time.perf_counter()
     database = ms.relax_integration.tune_relax(
         mod=prepare(forward_only(session.mod), session.target),
@@ -310,29 +330,19 @@ def stock_tune_relax(
         max_trials_per_task=task_cap,
         num_trials_per_iter=per_round,
         builder=builder,
+        runner=ms.runner.LocalRunner(initializer=worker_initializer()),
         seed=seed,
     )
     tuning_s = time.perf_counter() - started
     executable = ms.relax_integration.compile_relax(database, session.mod, session.target, None)
     outputs, seconds = session.run_and_time(executable)
     expected = session.expected(lambda: session.run_and_time(session.build(tuned=False))[0])
-    records = list(database.get_all_tuning_records())
-    recorded = [tvm_ffi.structural_hash(r.workload.mod) for r in records]
-    hashes = {
-        t.name: tvm_ffi.structural_hash(tvm.IRModule({"main": t.func})) for t in session.tasks
-    }
-    samples = {name: recorded.count(digest) for name, digest in hashes.items()}
-    best: dict[str, float] = {}
-    for digest, record in zip(recorded, records, strict=True):
-        runs = [float(s) for s in record.run_secs or []]
-        name = next((n for n, d in hashes.items() if d == digest), None)
-        if name is not None and runs:
-            best[name] = min(best.get(name, math.inf), sum(runs) / len(runs))
+    samples, best = _records_by_task(session.tasks, list(database.get_all_tuning_records()))
     return {
         "tuned_s": seconds,
         "verification_error": session.check(outputs, expected),
         "tuning_s": tuning_s,
-        "samples": len(records),
+        "samples": sum(samples.values()),
         "samples_by_task": samples,
         "best_by_task": best,  # the best mean kernel latency of each task's records (s)
     }

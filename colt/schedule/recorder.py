@@ -13,6 +13,7 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from colt import interrupt
+from colt.disk import write_atomic
 from colt.journal import Journal, SampleMeasured
 from colt.records import CurvePoint
 from colt.run import Timer, write_json
@@ -49,7 +50,7 @@ class Recorder:
     def write_best(self, run_dir: Path) -> None:
         """The best verified program as TVMScript and as its trace, beside the results."""
         if self.best_schedule is not None:
-            (run_dir / "best.py").write_text(self.best_schedule.mod.script())
+            write_atomic(run_dir / "best.py", self.best_schedule.mod.script())
             write_json(
                 run_dir / "best_trace.json", self.best_schedule.trace.as_json(remove_postproc=True)
             )

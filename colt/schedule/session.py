@@ -9,6 +9,7 @@ import numpy as np
 import tvm
 from tvm.s_tir import meta_schedule as ms
 
+from colt.disk import appending_lines, cut_torn_tail
 from colt.schedule.devices import DeviceFault, LocalDevice, TrackedDevices, open_devices
 from colt.schedule.measure import (
     EVALUATOR,
@@ -49,10 +50,11 @@ class TuningSession:
         self.measurer = Measurer(target, self.devices, num_threads=num_threads)
         if database is None:
             assert database_dir is not None, "a session needs a database or its directory"
-            database_dir.mkdir(parents=True, exist_ok=True)
-            database = ms.database.JSONDatabase(work_dir=str(database_dir))
+            database = open_database(database_dir)
         self.database = database
-        self.db_workload = self.database.commit_workload(self.mod)
+        known = self.database.has_workload(self.mod)
+        with appending_lines(Path(self.database.path_workload), expected=not known):
+            self.db_workload = self.database.commit_workload(self.mod)
         self.inputs = make_inputs(workload, self.func, np.random.default_rng(VERIFY_SEED))
         self._expected: list[np.ndarray] | None = None
 
@@ -115,7 +117,19 @@ class TuningSession:
             self.target,
             ms.arg_info.ArgInfo.from_prim_func(self.func),
         )
-        self.database.commit_tuning_record(record)
+        # A record the disk refused would be lost without a word: its sample is then not
+        # journaled either, and a resumed run measures it again.
+        with appending_lines(Path(self.database.path_tuning_record)):
+            self.database.commit_tuning_record(record)
+
+
+def open_database(database_dir: Path) -> ms.database.JSONDatabase:
+    """The run's JSON database. A line cut short (a kill mid-write) would make MetaSchedule
+    refuse the whole file, so a torn last line of each file is cut off first."""
+    database_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("database_workload.json", "database_tuning_record.json"):
+        cut_torn_tail(database_dir / name)
+    return ms.database.JSONDatabase(work_dir=str(database_dir))
 
 
 def root_block_name(func: tvm.tirx.PrimFunc) -> str:

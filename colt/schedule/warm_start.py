@@ -17,6 +17,7 @@ from typing import Any
 import tvm_ffi
 
 from colt.config import TuneConfig
+from colt.disk import write_atomic
 from colt.records_library import (
     LibraryRecord,
     RecordLibrary,
@@ -133,7 +134,7 @@ def plan(
         similar_traces=similar,
         pretrain=[(r.trace, list(r.run_secs)) for r in chosen],
     )
-    path.write_text(json.dumps(asdict(warm), default=json_default, indent=1))
+    write_atomic(path, json.dumps(asdict(warm), default=json_default, indent=1))
     if best is not None:
         print(_known_line(warm), file=sys.stderr)
     return warm
