@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -64,13 +65,23 @@ def test_launched_commands_and_their_groups_die_with_the_parent() -> None:
         time.sleep(300)
         """
     )
+    _check_no_orphans_of(parent, lambda names: names.count("sleep 300") >= 3)
+
+
+def _check_no_orphans_of(parent_code: str, expect: Callable[[str], bool]) -> None:
+    """Runs ``parent_code`` (which prints "ready" once its children are up) in a process of its
+    own, checks its descendants' command lines with ``expect``, SIGKILLs it and asserts that
+    every descendant dies by itself."""
     process = subprocess.Popen(
-        [sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-c", parent_code],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
         descendants = _descendants(process.pid)
-        assert sum("sleep" in " ".join(p.cmdline()) for p in descendants) >= 3
+        assert expect(" | ".join(" ".join(p.cmdline()) for p in descendants))
         _kill_and_check(process, descendants)
     finally:
         _kill_group(process)
@@ -169,14 +180,7 @@ def test_loopback_rpc_devices_die_with_the_process_that_started_them() -> None:
         time.sleep(300)
         """
     )
-    process = subprocess.Popen(
-        [sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True, start_new_session=True
+    _check_no_orphans_of(
+        parent,
+        lambda names: all(n in names for n in ("rpc_tracker", "rpc_server", "popen_worker")),
     )
-    try:
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-        descendants = _descendants(process.pid)
-        names = " ".join(" ".join(p.cmdline()) for p in descendants)
-        assert "rpc_tracker" in names and "rpc_server" in names and "popen_worker" in names
-        _kill_and_check(process, descendants)
-    finally:
-        _kill_group(process)
