@@ -219,11 +219,7 @@ def retime(args: argparse.Namespace, configs: list[str], rounds: int = 7) -> dic
 def kernels_s(tasks: dict[str, Any]) -> float:
     """Σ weight × the task's kernel as built: its best, or the unscheduled one when faster
     (``compile_relax`` takes the faster of the two records)."""
-    total = 0.0
-    for task in tasks.values():
-        candidates = [v for v in (task.get("best_s"), task.get("naive_s")) if v]
-        total += task["weight"] * min(candidates) if candidates else 0.0
-    return total
+    return sum(kernel_ms(task) for task in tasks.values()) / 1e3
 
 
 def by_configuration(figures: dict[str, Any], configs: list[str]) -> dict[str, Any]:
@@ -313,6 +309,67 @@ def markdown(figures: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(figures: dict[str, Any], path: Path) -> None:
+    """Where the forward pass's time goes: per configuration (first seed) each task's kernel
+    as built, times its calls, stacked; the rest of the retimed pass (dispatch, allocation) on
+    top; PyTorch eager and torch.compile beside them."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    runs = {name: seeds[min(seeds, key=int)] for name, seeds in figures["runs"].items() if seeds}
+    retimed = figures.get("retimed", {})
+    first_task = next(iter(runs.values()))["tasks"]
+    totals = {
+        t: max(kernel_ms(run["tasks"].get(t, {})) for run in runs.values()) for t in first_task
+    }
+    largest = sorted(totals, key=lambda t: -totals[t])[:6]
+    figure, axes = plt.subplots(figsize=(10, 4.5))
+    labels = [*runs, "eager", "torch.compile"]
+    for x, name in enumerate(runs):
+        tasks = runs[name]["tasks"]
+        bottom = 0.0
+        for index, task in enumerate(largest):
+            height = kernel_ms(tasks.get(task, {}))
+            label = task if len(task) <= 40 else task[:38] + "…"
+            axes.bar(x, height, bottom=bottom, color=f"C{index}", label=label if x == 0 else None)
+            bottom += height
+        others = sum(kernel_ms(tasks[t]) for t in tasks if t not in largest)
+        axes.bar(
+            x, others, bottom=bottom, color="lightgray", label="other tasks" if x == 0 else None
+        )
+        entry = retimed.get(f"{name}/seed{min(figures['runs'][name], key=int)}")
+        if entry and entry.get("median_s"):
+            rest = max(0.0, 1e3 * entry["median_s"] - bottom - others)
+            axes.bar(
+                x,
+                rest,
+                bottom=bottom + others,
+                color="white",
+                edgecolor="black",
+                hatch="//",
+                label="rest of the pass" if x == 0 else None,
+            )
+    for offset, name in enumerate(("eager", "torch.compile")):
+        entry = retimed.get(name)
+        if entry and entry.get("median_s"):
+            axes.bar(len(runs) + offset, 1e3 * entry["median_s"], color="black")
+    axes.set_xticks(range(len(labels)), labels)
+    axes.set_ylabel("ms per forward pass")
+    axes.set_title(f"{figures['setting']['workload']}: where the time goes (first seed)")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def kernel_ms(task: dict[str, Any]) -> float:
+    """A task's kernel as built, times its calls, in ms (0 for a task the run does not have)."""
+    built = [v for v in (task.get("best_s"), task.get("naive_s")) if v]
+    return 1e3 * task.get("weight", 0) * min(built) if built else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -361,6 +418,7 @@ def main() -> None:
     figures["configurations"] = by_configuration(figures, configs)
     path.write_text(json.dumps(figures, indent=2) + "\n")
     (args.out / "network.md").write_text(markdown(figures))
+    plot(figures, args.out / "network.png")
 
 
 if __name__ == "__main__":
