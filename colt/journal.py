@@ -2,7 +2,7 @@
 
 A killed run resumes from them: the search's own events (``colt.search.events``: programs
 offered, nodes added and pruned, predictions) rebuild its tree and pool, the answers models gave
-(``colt.replay``) its call statistics, every measured sample (``schedule.recorder``) its curve,
+(``colt.replay``) its call statistics, every measured sample (``runs.recorder``) its curve,
 and the baselines are timed once. Each event names its kind; reading a journal parses every
 line into its event type, so a line this version does not know is refused with one sentence,
 not misread.

@@ -14,8 +14,8 @@ import pytest
 from colt.config import SearchConfig, TuneConfig
 from colt.journal import Journal
 from colt.run import Timer
+from colt.runs.recorder import Recorder
 from colt.schedule.program import host_target
-from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession
 from colt.search.base import ModelInfo, PromptContext, Proposal
 from colt.search.random_proposer import RandomProposer

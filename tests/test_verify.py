@@ -12,8 +12,8 @@ from tvm.s_tir.stmt import SBlock, SBlockRealize
 
 from colt.journal import Journal
 from colt.run import Timer
+from colt.runs.recorder import Recorder
 from colt.schedule.program import host_target
-from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession, root_block_name
 from colt.workloads import get_workload
 

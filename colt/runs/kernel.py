@@ -34,7 +34,7 @@ class KernelRun:
     progress: bool = True
 
     def execute(self) -> None:
-        from colt.schedule.recorder import Recorder
+        from colt.runs.recorder import Recorder
         from colt.schedule.warm_start import attach
         from colt.strategies import make_strategy
 

@@ -169,7 +169,7 @@ class NetworkRun:
     def _start(self, task: _Task, strategy: Any) -> bool:
         """The task's session, naive timing and rounds; False (and done) when TVM cannot
         schedule it: it keeps its default build and its share goes to the others."""
-        from colt.schedule.recorder import Recorder
+        from colt.runs.recorder import Recorder
 
         opened = self._open(task)
         if opened is None:

@@ -31,7 +31,7 @@ from tvm.s_tir import meta_schedule as ms
 from colt.errors import UserError, last_line
 from colt.schedule.devices import LocalDevice, TrackedDevices, use_threads
 from colt.schedule.measure import compare
-from colt.schedule.session import TuningSession, open_database
+from colt.schedule.session import UNVERIFIED, WRONG_RESULT, TuningSession, open_database
 from colt.workloads import Network, Workload
 from colt.workloads.networks import NetworkProgram
 
@@ -248,7 +248,6 @@ def settle_one_point(session: TuningSession) -> dict[str, Any]:
     failed), ``run_secs`` and ``error``."""
     from colt.schedule.devices import DeviceFault
     from colt.schedule.environment import to_candidate
-    from colt.schedule.recorder import UNVERIFIED, WRONG_RESULT
 
     programs = session.space.design_spaces()
     if not programs:

@@ -25,6 +25,9 @@ from colt.workloads import Workload, make_inputs
 
 VERIFY_SEED = 20260202  # fixed, so every run of a workload is checked on the same inputs
 
+WRONG_RESULT = "wrong result"  # the error prefix of a kernel whose outputs failed verification
+UNVERIFIED = "unverified"  # the prefix when no device could run the check: never a new best
+
 
 class TuningSession:
     def __init__(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import tvm_ffi
 from tvm.s_tir import meta_schedule as ms
@@ -12,8 +13,10 @@ from tvm.s_tir import meta_schedule as ms
 from colt import interrupt
 from colt.config import TuneConfig
 from colt.schedule.environment import FAILED_RUN_SECS
-from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession
+
+if TYPE_CHECKING:  # the run passes its recorder in; the layers above own it
+    from colt.runs.recorder import Recorder
 
 METASCHEDULE_STRATEGIES = {"evolutionary": "evolutionary", "random": "replay-trace"}
 

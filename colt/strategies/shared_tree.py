@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,13 +19,15 @@ from colt.config import SearchConfig, TuneConfig
 from colt.replay import JournaledProposer
 from colt.schedule.edits import vocabulary_for
 from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
-from colt.schedule.recorder import Recorder
 from colt.schedule.session import TuningSession
 from colt.schedule.warm_start import pretrain, seed_states
 from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
 from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
 from colt.search.seeds import streams
+
+if TYPE_CHECKING:  # the run passes its recorder in; the layers above own it
+    from colt.runs.recorder import Recorder
 
 
 @dataclass

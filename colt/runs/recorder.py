@@ -1,5 +1,6 @@
-"""The recorder every measured sample goes through: measurement (or replay from the journal),
-verification of each new best, the database, the journal and the best-so-far curve."""
+"""The recorder every measured sample of a run goes through: measurement (or replay from the
+run's journal), verification of each new best, the database, the journal and the best-so-far
+curve. It joins the run (journal, records) to the TVM session, which does the measuring."""
 
 from __future__ import annotations
 
@@ -7,10 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import tvm
-from tvm.s_tir import meta_schedule as ms
+from typing import TYPE_CHECKING, Any
 
 from colt import interrupt
 from colt.disk import write_atomic
@@ -18,10 +16,11 @@ from colt.journal import Journal, SampleMeasured
 from colt.records import CurvePoint
 from colt.run import Timer, write_json
 from colt.schedule.devices import DeviceFault, Measurement
-from colt.schedule.session import TuningSession
+from colt.schedule.session import UNVERIFIED, WRONG_RESULT, TuningSession
 
-WRONG_RESULT = "wrong result"  # the error prefix of a kernel whose outputs failed verification
-UNVERIFIED = "unverified"  # the prefix when no device could run the check: never a new best
+if TYPE_CHECKING:  # only for annotations: TVM is used through the session
+    import tvm
+    from tvm.s_tir import meta_schedule as ms
 
 
 @dataclass
