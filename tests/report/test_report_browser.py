@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from colt.report import write_report
-from tests.test_report import make_grid, make_run
+from tests.report.test_report import make_grid, make_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = (

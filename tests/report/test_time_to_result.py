@@ -8,7 +8,7 @@ from pathlib import Path
 from colt.report import write_report
 from colt.report.runs import load_grid
 from colt.report.time_to_result import reach_rows, table3
-from tests.test_report import make_run
+from tests.report.test_report import make_run
 
 
 def _with_elapsed(run_dir: Path, seconds_per_sample: float) -> None:

@@ -17,7 +17,7 @@ from colt.report.document import Table, to_markdown
 from colt.report.origins import expansion_table, origin_table, run_origin_table
 from colt.report.stats import best_sample_origin, merge_expansions, origin_shares
 from colt.report.tables import model_table, table1
-from tests.test_report import LARGE, SMALL, by_config, make_run
+from tests.report.test_report import LARGE, SMALL, by_config, make_run
 
 # One letter per measured sample: I initial, F fresh, R rollout, s / L proposed by SMALL / LARGE.
 ORIGIN_LETTERS = {

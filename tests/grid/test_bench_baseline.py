@@ -10,9 +10,9 @@ from types import ModuleType
 import pytest
 
 from colt.config import TuneConfig
-from tests.test_report import NAIVE_S, make_run
+from tests.report.test_report import NAIVE_S, make_run
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "baseline.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "baseline.py"
 
 
 def load_script() -> ModuleType:

@@ -246,7 +246,7 @@ def test_terminated_run_stops_its_workers(tmp_path: Path) -> None:
 
 def test_the_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's Python block, on the small matmul at 8 samples, in a scratch directory."""
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     (block,) = [part.split("```")[0] for part in readme.split("```python\n")[1:]]
     assert 'workload="matmul"' in block and "trials=64" in block
     small = block.replace('workload="matmul"', 'workload="matmul-small"')

@@ -12,9 +12,9 @@ from types import ModuleType, SimpleNamespace
 import pytest
 
 from colt.grid import cell_state
-from tests.test_report import make_run
+from tests.report.test_report import make_run
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "keep_runs.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "keep_runs.py"
 
 
 def load_script() -> ModuleType:

@@ -15,7 +15,7 @@ from colt.workloads import Workload, get_workload, make_inputs, workload_names
 from colt.workloads.inputs import buffer_params, written_params
 
 SMALL = [name for name in workload_names(networks=False) if get_workload(name).small]
-# TVM's own test workloads have no PyTorch twin and no -small twin: tests/test_tvm_suite.py.
+# TVM's own test workloads have no PyTorch twin and no -small twin: see test_tvm_suite.py.
 FULL = [
     name
     for name in workload_names(include_small=False, networks=False)

@@ -25,7 +25,7 @@ from colt.grid import (
     run_grid,
     tune_config,
 )
-from tests.test_report import LARGE, SMALL, make_run
+from tests.report.test_report import LARGE, SMALL, make_run
 
 
 @dataclass

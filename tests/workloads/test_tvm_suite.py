@@ -21,7 +21,7 @@ from colt.schedule.program import host_target
 from colt.schedule.tvm_testing import tvm_test_names, tvm_test_shape
 from colt.workloads import get_workload, make_inputs, workload_names
 from colt.workloads.tvm_suite import CASES
-from tests.test_bench import FakeAPI
+from tests.grid.test_bench import FakeAPI
 
 # TVM's table also holds a Winograd conv (C2D_WIN_NHWC); the suite is the other 13.
 NOT_IN_THE_SUITE = {"C2D_WIN_NHWC"}
