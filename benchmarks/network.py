@@ -170,8 +170,8 @@ def compiled_forward(session: Any) -> tuple[Any, float]:
     return latency_s, compile_s
 
 
-def retime(args: argparse.Namespace, configs: list[str], rounds: int = 7) -> dict[str, Any]:
-    """Every configuration's tuned pass of every seed (its database applied by
+def retime(args: argparse.Namespace, runs: dict[str, Any], rounds: int = 7) -> dict[str, Any]:
+    """Every finished run's tuned pass, each configuration and seed (its database applied by
     ``compile_relax``), PyTorch eager and ``torch.compile``, timed again in one process in
     turns over ``rounds`` rounds; the unscheduled build once. Runs made at different times
     meet the same machine state here, so these are the figures to compare: per entry the
@@ -179,8 +179,8 @@ def retime(args: argparse.Namespace, configs: list[str], rounds: int = 7) -> dic
     import torch
 
     databases = {}
-    for seed in args.seeds:
-        for config in configs:
+    for config, seeds in runs.items():
+        for seed in seeds:
             run = args.out / f"seed{seed}" / config
             database = run if config == "stock-tune-relax" else run / "database"
             if (database / "database_tuning_record.json").exists():
@@ -382,8 +382,8 @@ def main() -> None:
     parser.add_argument(
         "--retime",
         action="store_true",
-        help="after the runs, time every tuned pass, PyTorch eager and torch.compile again in "
-        "one process, in turns",
+        help="after the runs, time every tuned pass the benchmark holds (any configuration or "
+        "seed run so far), PyTorch eager and torch.compile again in one process, in turns",
     )
     args = parser.parse_args()
     args.seeds = [int(seed) for seed in args.seeds.split(",")]
@@ -414,8 +414,8 @@ def main() -> None:
             path.write_text(json.dumps(figures, indent=2) + "\n")
             print(config, seed, {k: done[str(seed)][k] for k in ("wall_s", "samples", "tuned_s")})
     if args.retime:
-        figures["retimed"] = retime(args, configs)
-    figures["configurations"] = by_configuration(figures, configs)
+        figures["retimed"] = retime(args, runs)
+    figures["configurations"] = by_configuration(figures, list(runs))
     path.write_text(json.dumps(figures, indent=2) + "\n")
     (args.out / "network.md").write_text(markdown(figures))
     plot(figures, args.out / "network.png")
