@@ -84,6 +84,9 @@ class Search:
         rngs = streams(seed)
         self.rng, self.preview_rng = rngs.search, rngs.preview
         self.wall = wall
+        # The models' seconds and calls in the run's other searches, counted against the same
+        # share of its wall (a network run's other tasks); None: this search is the run's only.
+        self.other_models: Callable[[], tuple[float, int]] | None = None
         self.stand_in = RandomProposer(rngs.stand_in)
         self.tree = Tree(self.root_model)
         self.counters = {m.name: ModelCounters() for m in self.models}
@@ -192,9 +195,16 @@ class Search:
         share = self.config.model_time_share
         if self.wall is None or share >= 1.0 or RANDOM_MODEL in self.phi:
             return False  # no clock, no cap, or a random-proposer run (no model to spare)
-        models = [c for name, c in self.counters.items() if name != RANDOM_MODEL]
-        spent_s, calls = sum(c.latency_s for c in models), sum(c.calls for c in models)
+        spent_s, calls = self.models_time()
+        if self.other_models is not None:  # the same run's other searches (a network's tasks)
+            more_s, more_calls = self.other_models()
+            spent_s, calls = spent_s + more_s, calls + more_calls
         return models_out_of_time(spent_s, calls, self.wall(), share=share)
+
+    def models_time(self) -> tuple[float, int]:
+        """The models' seconds and calls in this search (the random stand-in's excluded)."""
+        models = [c for name, c in self.counters.items() if name != RANDOM_MODEL]
+        return sum(c.latency_s for c in models), sum(c.calls for c in models)
 
     def _altered(self, child: Node) -> bool:
         """Whether a course alteration prunes ``child``: as recorded, or as the rule decides

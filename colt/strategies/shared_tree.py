@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +40,20 @@ class SharedTreeStrategy:
     run_dir: Path
     search: Search | None = None
     _opened: tuple[Proposer, tuple[ModelInfo, ...]] | None = None
+    # Every search this strategy ran, in order: a network's tasks share the models' time share
+    _searches: list[Search] = field(default_factory=list)
 
     def run(self, session: TuningSession, recorder: Recorder) -> None:
         with self.opened():
             for _ in self.rounds(session, recorder):
                 if recorder.done:
                     break
+
+    def _models_time(self, *, but: int) -> tuple[float, int]:
+        """The models' seconds and calls in this strategy's other searches (a network's other
+        tasks): the models' share of the run's wall is the run's, not each task's."""
+        others = [s.models_time() for i, s in enumerate(self._searches) if i != but]
+        return sum(seconds for seconds, _ in others), sum(calls for _, calls in others)
 
     @contextlib.contextmanager
     def opened(self) -> Iterator[SharedTreeStrategy]:
@@ -63,6 +71,7 @@ class SharedTreeStrategy:
         ``cost_model``: one shared with other tasks' rounds (a network's); else its own."""
         assert self._opened is not None, "rounds() runs inside opened()"
         proposer, models = self._opened
+        index = len(self._searches)  # this search's place once it has started
         for search in colt_rounds(
             self.config,
             session,
@@ -71,7 +80,10 @@ class SharedTreeStrategy:
             models,
             overlap=overlaps(self.config, proposer),
             cost_model=cost_model,
+            other_models=lambda: self._models_time(but=index),
         ):
+            if index == len(self._searches):
+                self._searches.append(search)
             self.search = search
             yield search
 
@@ -107,6 +119,7 @@ def colt_rounds(
     *,
     overlap: bool = False,
     cost_model: CostModel | None = None,
+    other_models: Callable[[], tuple[float, int]] | None = None,
 ) -> Iterator[Search]:
     """COLT: measure the initial programs, then rounds of MCTS expansions, each followed by
     measuring what the models proposed (and a share of fresh design-space samples).
@@ -123,6 +136,7 @@ def colt_rounds(
     search, cost_model = _new_search(
         config, session, recorder, proposer, models, sampler, cost_model=cost_model
     )
+    search.other_models = other_models
     _start(search, cost_model, session, recorder, settings.initial_samples, sampler)
     expansions = settings.expansions_for(config.proposer)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None

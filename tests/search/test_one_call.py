@@ -178,3 +178,18 @@ def test_without_a_time_share_only_the_models_answer() -> None:
     search.wall = lambda: 1.0
     simulate(search, rounds=2, expansions=4)
     assert "random" not in search.counters and search.calls == len(proposer.calls)
+
+
+def test_a_network_s_tasks_share_one_model_time_share() -> None:
+    """Another task's model time counts against the same share of the run's wall: a task
+    whose own calls are few still hands over to the stand-in when the run's models are over."""
+    proposer = SlowProposer(seconds=0.1)
+    search = _search(proposer, model_time_share=0.4, largest_model_floor=0.0)
+    search.wall = lambda: 100.0
+    search.other_models = lambda: (60.0, 50)  # the other tasks' calls took 60 % of the wall
+    simulate(search, rounds=2, expansions=4)
+    assert len(proposer.calls) == 0 and search.counters["random"].calls > 0
+    alone = _search(SlowProposer(seconds=0.1), model_time_share=0.4, largest_model_floor=0.0)
+    alone.wall = lambda: 100.0
+    simulate(alone, rounds=2, expansions=4)
+    assert "random" not in alone.counters  # on its own it was far under its share
