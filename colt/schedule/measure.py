@@ -65,16 +65,28 @@ class PooledBuilder:
         self.f_build = f_build
         self.timeout_sec = timeout_sec
         self.max_workers = max_workers or os.cpu_count() or 1
-        self.pool = PopenPoolExecutor(
+        self.uses = uses
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> PopenPoolExecutor:
+        return PopenPoolExecutor(
             max_workers=self.max_workers,
-            timeout=timeout_sec,
-            maximum_process_uses=uses,
+            timeout=self.timeout_sec,
+            maximum_process_uses=self.uses,
             initializer=worker_initializer(),  # a killed run leaves no build running
         )
 
     def build(self, inputs: list[ms.builder.BuilderInput]) -> list[ms.builder.BuilderResult]:
         jobs = [(self.f_build, None, i.mod, i.target, None) for i in inputs]
-        return [self._result(done) for done in self.pool.map_with_error_catching(_build_job, jobs)]
+        done = list(self.pool.map_with_error_catching(_build_job, jobs))
+        if any(_worker_died(d) for d in done):
+            # The pool outlives runs in this process, and a worker can be killed from outside
+            # (a stopped run kills its children, the OOM killer): the pool does not restart
+            # it, so every later build would fail. A fresh pool builds the batch again, once.
+            self.pool.shutdown()
+            self.pool = self._new_pool()
+            done = list(self.pool.map_with_error_catching(_build_job, jobs))
+        return [self._result(d) for d in done]
 
     def _result(self, done: object) -> ms.builder.BuilderResult:
         status, value = done.status, done.value  # type: ignore[attr-defined]
@@ -88,6 +100,16 @@ class PooledBuilder:
 
     def close(self) -> None:
         self.pool.shutdown()
+
+
+def _worker_died(done: object) -> bool:
+    """Whether a pool job failed because its worker process was gone, not because of the job."""
+    status, value = done.status, done.value  # type: ignore[attr-defined]
+    if status != StatusKind.EXCEPTION:
+        return False
+    return isinstance(value, ChildProcessError | BrokenPipeError | EOFError) or (
+        "Subprocess terminated" in str(value)
+    )
 
 
 _BUILDERS: dict[float, PooledBuilder] = {}  # by build timeout

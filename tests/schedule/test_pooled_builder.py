@@ -1,0 +1,37 @@
+"""The process-wide builder pool survives its workers being killed from outside (a stopped run
+kills its children; the pool outlives runs in one process)."""
+
+from __future__ import annotations
+
+import psutil
+import pytest
+from tvm import te
+from tvm.s_tir import meta_schedule as ms
+
+from colt.schedule.measure import PooledBuilder, build_without_intrinsics
+from colt.schedule.program import host_target
+
+pytestmark = pytest.mark.slow
+
+
+def _input() -> ms.builder.BuilderInput:
+    a = te.placeholder((16,), name="A")
+    b = te.compute((16,), lambda i: a[i] * 2.0, name="B")
+    mod = te.create_prim_func([a, b])
+    return ms.builder.BuilderInput(ms.tir_integration._normalize_mod(mod), host_target(1))
+
+
+def test_a_killed_worker_is_replaced_and_the_batch_still_builds() -> None:
+    builder = PooledBuilder(f_build=build_without_intrinsics, timeout_sec=60.0, max_workers=1)
+    try:
+        (first,) = builder.build([_input()])
+        assert first.error_msg is None
+        workers = psutil.Process().children(recursive=True)
+        assert workers
+        for worker in workers:
+            worker.kill()
+        psutil.wait_procs(workers, timeout=10)
+        (again,) = builder.build([_input()])
+        assert again.error_msg is None, again.error_msg
+    finally:
+        builder.close()
