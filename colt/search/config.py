@@ -99,6 +99,17 @@ class SearchConfig(BaseModel):
         help="random design-space draws per round; the cost model picks the fresh samples "
         "among them",
     )
+    # Drawing and ranking the fresh pool anew every round took 16 of a conv2d run's 50 s of
+    # search (docs/results/2026-12-06-time-to-result): the draws a round did not take are kept
+    # for the next, whose pool renews only this share with new draws.
+    fresh_renewal: float = setting(
+        0.25,
+        flag="--fresh-renewal",
+        low=0.0,
+        high=1.0,
+        help="share of the fresh pool drawn anew each round after the first; the draws not "
+        "taken yet make up the rest (1: a whole new pool every round)",
+    )
     trials_per_round: int = setting(
         8, flag="--trials-per-round", low=1, help="samples measured after each round of expansions"
     )

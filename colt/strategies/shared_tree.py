@@ -5,6 +5,7 @@ of fresh design-space samples)."""
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +140,7 @@ def colt_rounds(
     search.other_models = other_models
     _start(search, cost_model, session, recorder, settings.initial_samples, sampler)
     expansions = settings.expansions_for(config.proposer)
+    fresh = FreshDraws(session, sampler, settings, seen=lambda key: key in search.pool)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None
     first_round, grown = True, False
     try:
@@ -149,7 +151,7 @@ def colt_rounds(
             if not first_round and not grown:
                 _grow(search, expansions, settings, recorder)
             first_round, grown = False, False
-            picks = _picks(search, session, recorder, settings, sampler)
+            picks = _picks(search, recorder, settings, fresh)
             if not picks:
                 return
             candidates = [to_candidate(session.space, c.state) for c in picks]
@@ -186,19 +188,13 @@ def _start(
 
 
 def _picks(
-    search: Search,
-    session: TuningSession,
-    recorder: Recorder,
-    settings: SearchConfig,
-    sampler: np.random.Generator,
+    search: Search, recorder: Recorder, settings: SearchConfig, fresh: FreshDraws
 ) -> list[Any]:
     """The round's programs to measure (fresh samples drawn only when the round takes some)."""
     batch = min(settings.trials_per_round, recorder.budget - recorder.samples)
     started = time.perf_counter()
     interrupt.check()
-    picks = search.pick_for_measurement(
-        batch, lambda: _draws(session, sampler, _fresh_draws(settings))
-    )
+    picks = search.pick_for_measurement(batch, fresh)
     recorder.timer.add("sampling", time.perf_counter() - started)
     return picks
 
@@ -259,8 +255,30 @@ def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list
     return list(session.space.random_samples(rng, count))
 
 
-def _fresh_draws(settings: SearchConfig) -> int:
-    return settings.fresh_pool if settings.fresh_share > 0 else 0
+class FreshDraws:
+    """The design-space draws a round's fresh samples are chosen from (the cost model ranks
+    them): a whole pool the first time, and after that the draws not taken yet (their
+    features are cached) with a renewed share of new ones."""
+
+    def __init__(
+        self,
+        session: TuningSession,
+        rng: np.random.Generator,
+        settings: SearchConfig,
+        *,
+        seen: Callable[[Any], bool],
+    ) -> None:
+        """``seen(key)``: whether the search holds the program already (taken or measured)."""
+        self.session, self.rng, self.seen = session, rng, seen
+        self.size = settings.fresh_pool if settings.fresh_share > 0 else 0
+        self.renewed = max(1, math.ceil(self.size * settings.fresh_renewal)) if self.size else 0
+        self.kept: list[Any] = []
+
+    def __call__(self) -> list[Any]:
+        self.kept = [state for state in self.kept if not self.seen(state.key)]
+        drawn = _draws(self.session, self.rng, self.renewed if self.kept else self.size)
+        self.kept = [*self.kept, *drawn][-self.size :] if self.size else []
+        return list(self.kept)
 
 
 def _initial_states(
