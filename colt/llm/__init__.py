@@ -13,9 +13,10 @@ from colt.llm.endpoints import (
     serve_set,
     start_embedded,
 )
-from colt.llm.prompt import build_prompt, estimate_tokens
+from colt.llm.prompt import build_prompt
 from colt.llm.proposer import LLMProposer
 from colt.llm.sets import ModelSet, ModelSpec, load_model_set, model_set_names
+from colt.llm.tokens import estimate_tokens
 
 __all__ = [
     "ChatClient",

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from colt.llm import endpoints
-from colt.llm.prompt import format_parameters
 from colt.llm.servers import ServerRecord
+from colt.llm.tokens import format_parameters
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[str]:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from colt.llm.answers import answer_example
+from colt.llm.prompt_models import (
+    compact_models_section,
+    largest_model,
+    models_section,
+    under_used,
+)
 from colt.llm.shrink import MAX_LEVEL, shrink_history, shrink_program
-from colt.search.base import Edit, ModelInfo, ModelStats, NodeView, PromptContext
+from colt.llm.tokens import estimate_tokens, format_parameters
+from colt.search.base import Edit, NodeView, PromptContext
 
 SYSTEM_PROMPT = """\
 You are an AI scheduling assistant to help with a Monte Carlo Tree Search (MCTS) to find an \
@@ -48,41 +53,20 @@ transformation to explore different decisions.
 3. Choose exactly one model from the provided model list as the next model to expand the \
 child. Use the smallest model that could give best results. Prefer models with fewer errors."""
 
+# The same instructions in a fifth of the tokens, for models whose prompt budget the paper's
+# text would mostly fill (the embedded set's 900 tokens: it took ~430 of them).
+SHORT_SYSTEM_PROMPT = """\
+You guide a Monte Carlo tree search for the fastest schedule of a tensor program. You see the \
+current program (the leaf being expanded), its parent and grandparent (code, transformation \
+history, score: higher is faster), the transformations allowed, the search's progress and \
+each model's statistics. Propose transformations from the list that should raise the score, \
+and the next model to expand the child: the smallest model likely to do well, preferring \
+models with fewer errors."""
+
 ARGUMENTS_NOTE = (
     "A transformation may carry arguments as Name(key=value, ...) as its help line describes; "
     "a bare name edits a random decision of that kind."
 )
-
-PER_MESSAGE_TOKENS = 8  # chat-template overhead per message
-
-
-_PIECES = re.compile(r"[A-Za-z]+|\d|[^\sA-Za-z\d]|\n[ \t]*| {2,}")
-
-
-def estimate_tokens(text: str, *, scale: float = 1.0) -> int:
-    """A slightly high BPE token count without a tokenizer.
-
-    Words count one token per 6 letters, digits and punctuation one each, a line break one
-    plus one per 8 columns of indentation. On TVMScript and this prompt it overshot the
-    SmolLM2 and Gemma 3 tokenizers by 5-20 % (code runs ~2.4 characters per token, prose
-    ~4.5). ``scale`` corrects it per model.
-    """
-    count = 0
-    for piece in _PIECES.findall(text):
-        if piece[0].isalpha():
-            count += math.ceil(len(piece) / 6)
-        elif piece[0] == "\n":
-            count += 1 + (len(piece) - 1) // 8
-        else:
-            count += 1
-    return math.ceil(count * scale) + PER_MESSAGE_TOKENS
-
-
-def format_parameters(count: float) -> str:
-    """1.35e8 -> "135M", 2e10 -> "20.0B" (the Appendix B style)."""
-    if count >= 1e9:
-        return f"{count / 1e9:.1f}B"
-    return f"{count / 1e6:.0f}M"
 
 
 @dataclass(frozen=True)
@@ -91,6 +75,7 @@ class _Shrink:
     ancestor_diffs: bool = True  # show parent/grandparent code as a diff against the current
     history_keep: int | None = None  # last steps of each history (None: all)
     compact: bool = False  # the model statistics in two lines instead of one per fact
+    short: bool = False  # the short instructions and vocabulary (``SHORT_SYSTEM_PROMPT``)
 
 
 def _plans() -> list[_Shrink]:
@@ -193,7 +178,11 @@ def _tried_section(context: PromptContext, plan: _Shrink) -> list[str]:
             )
             lines.append(f"- {tried.edits}: {result} (proposed by {tried.model or 'N/A'})")
     best = context.best
-    if best is not None and best.measured_s is not None:
+    if best is not None and best.measured_s is not None and best.history == context.current.history:
+        lines.append(
+            f"Fastest program measured so far: the current one ({1e3 * best.measured_s:.4g} ms)"
+        )
+    elif best is not None and best.measured_s is not None:
         keep = 6 if plan.history_keep is None else min(6, plan.history_keep)
         lines += [
             f"Fastest program measured so far: {1e3 * best.measured_s:.4g} ms; its last steps:",
@@ -214,106 +203,39 @@ def _examples_section(examples: list[tuple[Edit, float | None]]) -> list[str]:
     return lines
 
 
-def _transformations_section(context: PromptContext) -> list[str]:
-    lines = ["Available Transformations", json.dumps(list(context.transformations), indent=0)]
+def _transformations_section(context: PromptContext, *, short: bool = False) -> list[str]:
+    """The vocabulary and its help; ``short``: the help lines alone, each naming its
+    transformation (the JSON list repeats the names)."""
     helped = [n for n in context.transformations if context.transformation_help.get(n)]
+    lines = ["Available Transformations"]
+    if not short or len(helped) < len(context.transformations):
+        lines.append(json.dumps(list(context.transformations), indent=0))
     if helped:
-        lines.append("Transformation help:")
+        lines += [] if short else ["Transformation help:"]
         lines += [f"- {name}: {context.transformation_help[name]}" for name in helped]
     return lines
 
 
-def _stats_line(info: ModelInfo, stats: ModelStats, largest: str) -> str:
-    line = (
-        f"Model {info.name}: params={format_parameters(info.parameters)}, "
-        f"number_of_calls={stats.calls}, hit_rate={stats.hit_rate:.3g}, "
-        f"errors={stats.error_count}"
-    )
-    if info.name == largest:
-        line += f", course_alteration={stats.course_alterations}"
-    return line
-
-
-def _largest(models: tuple[ModelInfo, ...]) -> str:
-    return max(models, key=lambda m: m.parameters).name if models else ""
-
-
-def _compact_models_section(context: PromptContext) -> list[str]:
-    """The same facts as ``_models_section`` in a few short lines (parameter counts are in the
-    guidance, which the server's prompt cache keeps)."""
-    largest = _largest(context.models)
-    stats = []
-    for m in context.models:
-        s = context.model_stats.get(m.name, ModelStats())
-        text = f"{m.name} calls {s.calls}, hit rate {s.hit_rate:.2g}, errors {s.error_count}"
-        if m.name == largest:
-            text += f", course alterations {s.course_alterations}"
-        stats.append(text)
-    nodes = (context.current, context.parent, context.grandparent)
-    used = [node.model if node is not None and node.model else "N/A" for node in nodes]
-    lines = ["Model stats: " + "; ".join(stats)]
-    lines.append("Expanded by: current {}, parent {}, grandparent {}".format(*used))
-    return lines + _score_changes(context)
-
-
-def _models_section(context: PromptContext) -> list[str]:
-    largest = _largest(context.models)
-    lines = ["Global Per-Model Stats"]
-    lines += [
-        _stats_line(m, context.model_stats.get(m.name, ModelStats()), largest)
-        for m in context.models
-    ]
-    params = {m.name: format_parameters(m.parameters) for m in context.models}
-    lines.append("Local Model Context")
-    nodes: tuple[tuple[str, NodeView | None], ...] = (
-        ("current", context.current),
-        ("parent", context.parent),
-        ("grandparent", context.grandparent),
-    )
-    for label, node in nodes:
-        used = node.model if node is not None and node.model else None
-        shown = f"{used} (params={params[used]})" if used in params else used or "N/A"
-        lines.append(f"Model used to expand the {label} node: {shown}")
-    lines += _score_changes(context)
-    return lines
-
-
-def _score_changes(context: PromptContext) -> list[str]:
-    lines = []
-    if context.parent is not None:
-        change = context.current.value - context.parent.value
-        lines.append(f"Predicted score change parent -> current: {change:+.4g}")
-        if context.grandparent is not None:
-            change = context.parent.value - context.grandparent.value
-            lines.append(f"Predicted score change grandparent -> parent: {change:+.4g}")
-    return lines
-
-
-def _guidance_section(context: PromptContext) -> list[str]:
-    """What stays the same for every call of a run: the model list and how to choose."""
+def _guidance_section(context: PromptContext, *, short: bool = False) -> list[str]:
+    """What stays the same for every call of a run: the model list and how to choose
+    (``short``: the list alone; the short instructions say how to choose)."""
     names = [m.name for m in context.models]
     smallest_first = sorted(context.models, key=lambda m: m.parameters)
+    by_size = ", ".join(f"{m.name} ({format_parameters(m.parameters)})" for m in smallest_first)
+    if short:
+        return [f"Models, smallest first: {by_size}; next_model is one of {json.dumps(names)}"]
     lines = [
         "Model Selection Guidance",
-        "Models from smallest to largest: "
-        + ", ".join(f"{m.name} ({format_parameters(m.parameters)})" for m in smallest_first),
+        "Models from smallest to largest: " + by_size,
         "- Choose the smallest model that could give the best results; pick a larger one only "
         "when progress needs more capacity.",
         "- Prefer models with fewer errors and higher hit rates.",
     ]
-    largest = _largest(context.models)
+    largest = largest_model(context.models)
     if largest and len(names) > 1:
         lines.append(f"- The largest model ({largest}) must still get a minimum share of calls.")
     lines.append("next_model is one of " + json.dumps(names))
     return lines
-
-
-def _under_used(context: PromptContext) -> list[str]:
-    names = [m.name for m in context.models]
-    calls = {n: context.model_stats.get(n, ModelStats()).calls for n in names}
-    fair_share = sum(calls.values()) / max(1, len(names))
-    under_used = [n for n in names if calls[n] < 0.5 * fair_share] if fair_share else []
-    return ["Under-used models deserve calls: " + ", ".join(under_used)] if under_used else []
 
 
 def _user_text(
@@ -326,8 +248,9 @@ def _user_text(
     so a server's prompt cache (llama.cpp keeps the longest common prefix) reuses them; what
     changes from call to call follows."""
     sections = [
-        _transformations_section(context) + ([ARGUMENTS_NOTE] if arguments else []),
-        _guidance_section(context),
+        _transformations_section(context, short=plan.short)
+        + ([ARGUMENTS_NOTE] if arguments else []),
+        _guidance_section(context, short=plan.short),
         _history_section(context, plan),
         _examples_section(examples),
         _tried_section(context, plan),
@@ -336,16 +259,17 @@ def _user_text(
             f"Leaf depth: {context.leaf_depth}",
             f"Trials progress: {context.trials_done} / {context.trials_total}",
         ],
-        (_compact_models_section(context) if plan.compact else _models_section(context))
-        + _under_used(context),
+        (compact_models_section(context) if plan.compact else models_section(context))
+        + under_used(context),
         _closing(context, examples),
     ]
     return "\n\n".join("\n".join(section) for section in sections if section)
 
 
-def system_text(context: PromptContext) -> str:
-    """The instructions and the answer's form (the schema the call sends, made by
-    ``colt.llm.answers.answer_schema`` for the same number of children)."""
+def system_text(context: PromptContext, *, short: bool = False) -> str:
+    """The instructions (the paper's, or ``short``: ``SHORT_SYSTEM_PROMPT``) and the answer's
+    form (the schema the call sends, made by ``colt.llm.answers.answer_schema`` for the same
+    number of children)."""
     names = [m.name for m in context.models]
     form = answer_example(context.transformations, names, children=context.children)
     ask = ""
@@ -354,7 +278,8 @@ def system_text(context: PromptContext) -> str:
             f"Propose {context.children} different children of the current program at once: "
             "for each, a sequence of transformations and the next model.\n"
         )
-    return f"{SYSTEM_PROMPT}\n{ask}Output a single valid JSON object in the EXACT format:\n{form}"
+    instructions = SHORT_SYSTEM_PROMPT if short else SYSTEM_PROMPT
+    return f"{instructions}\n{ask}Output a single valid JSON object in the EXACT format:\n{form}"
 
 
 def _closing(context: PromptContext, examples: list[tuple[Edit, float | None]]) -> list[str]:
@@ -383,15 +308,28 @@ def build_prompt(
     ``edit_arguments``, ``examples`` legal edits of the current program (the context's
     preview) show the argument syntax, best predicted first.
     """
-    system = system_text(context)
-    system_tokens = estimate_tokens(system, scale=token_scale)
     shown: list[tuple[Edit, float | None]] = []
     if edit_arguments and examples and context.preview is not None:
         unique = {edit: value for edit, value in context.preview(examples)}
         shown = sorted(unique.items(), key=lambda e: -(e[1] or 0.0))
+    short = _needs_short_form(context, max_prompt_tokens, token_scale)
+    system = system_text(context, short=short)
+    system_tokens = estimate_tokens(system, scale=token_scale)
     user = ""
     for plan in _plans():
-        user = _user_text(context, plan, edit_arguments, shown)
+        user = _user_text(context, replace(plan, short=short), edit_arguments, shown)
         if system_tokens + estimate_tokens(user, scale=token_scale) <= max_prompt_tokens:
             break
     return system, user
+
+
+def _needs_short_form(context: PromptContext, budget: int, token_scale: float) -> bool:
+    """Whether the paper's instructions, vocabulary and model guidance alone take more than
+    half of ``budget``. Decided from what every call of a run shares, so all its calls start
+    with the same text and a server's prompt cache keeps serving it."""
+    shared = [
+        system_text(context),
+        "\n".join(_transformations_section(context) + [ARGUMENTS_NOTE]),
+        "\n".join(_guidance_section(context)),
+    ]
+    return sum(estimate_tokens(text, scale=token_scale) for text in shared) > budget / 2

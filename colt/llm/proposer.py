@@ -23,8 +23,9 @@ import numpy as np
 from colt.disk import append_line
 from colt.llm.answers import MAX_EDITS, answer_schema, parse_answer
 from colt.llm.client import ChatClient, ChatReply, redact
-from colt.llm.prompt import build_prompt, estimate_tokens
+from colt.llm.prompt import build_prompt
 from colt.llm.sets import ModelSet, ModelSpec
+from colt.llm.tokens import estimate_tokens
 from colt.search.base import PromptContext, Proposal
 from colt.search.scripted import ScriptedProposer
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from colt.llm.prompt import build_prompt, estimate_tokens, format_parameters
+from colt.llm.prompt import build_prompt
 from colt.llm.shrink import shrink_program
+from colt.llm.tokens import estimate_tokens, format_parameters
 from colt.search.base import ModelInfo, ModelStats, NodeView, PromptContext
 
 BLOCK = """\
@@ -179,3 +180,29 @@ def test_an_ancestor_history_shows_only_the_steps_that_differ() -> None:
     section = user[user.index("Immediate Parent Program:") :]
     assert "the current one's, except:\nUnroll root: 16" in section
     assert "Tile loop 3" not in section.split("Search Context")[0]
+
+
+def test_a_small_budget_gets_the_short_instructions_and_fits() -> None:
+    """The embedded set's 900 tokens: the paper's instructions, vocabulary and guidance took
+    about half of them before any program was shown."""
+    budget = 900
+    long_system, _ = build_prompt(_context(), max_prompt_tokens=8000)
+    system, user = build_prompt(_context(blocks=6, history=10), max_prompt_tokens=budget)
+    assert "Monte Carlo Tree Search (MCTS)" in long_system
+    assert "You guide a Monte Carlo tree search" in system
+    assert estimate_tokens(system) < estimate_tokens(long_system) / 2
+    assert estimate_tokens(system) + estimate_tokens(user) <= budget
+    assert "Historical Performance Info" in user and "Search Context" in user  # every section
+    other = build_prompt(_context(blocks=2, history=3), max_prompt_tokens=budget)
+    shared_prefix = user.split("Historical Performance Info")[0]
+    assert other[0] == system and other[1].startswith(shared_prefix)  # one cached prefix
+
+
+def test_the_fastest_program_is_not_repeated_when_it_is_the_current_one() -> None:
+    context = _context()
+    measured = NodeView.of(context.current.program, context.current.history, 1.0, None, 3)
+    measured = NodeView(**{**measured.__dict__, "measured_s": 0.0005})
+    same = PromptContext(**{**context.__dict__, "best": measured})
+    _, user = build_prompt(same, max_prompt_tokens=8000)
+    assert "Fastest program measured so far: the current one (0.5 ms)" in user
+    assert "its last steps" not in user
