@@ -98,3 +98,35 @@ def test_the_unscheduled_record_names_the_functions_own_root_block() -> None:
     tvm.s_tir.Schedule(tvm.IRModule({"main": renamed})).get_sblock(root_block_name(renamed))
     with pytest.raises(ValueError, match="not a block"):
         root_block_name(tvm.tirx.PrimFunc([], tvm.tirx.Evaluate(0)))
+
+
+def _rms_scale(rows: int, cols: int, *, wrong: bool = False) -> tvm.tirx.PrimFunc:
+    """An RMSNorm tail as a network hands it to one task: its input is a mean of squares
+    that N(0, 1) draws make negative (rsqrt: NaN rows); ``wrong`` forgets the epsilon."""
+    x = te.placeholder((rows, cols), name="X")
+    sq = te.placeholder((rows,), name="S")
+    eps = 0.0 if wrong else 1e-2
+    y = te.compute((rows, cols), lambda i, j: x[i, j] * te.rsqrt(sq[i] + eps), name="Y")
+    return te.create_prim_func([x, sq, y])
+
+
+def _task_session(func: tvm.tirx.PrimFunc, tmp_path: Path) -> TuningSession:
+    from colt.workloads.base import Workload
+
+    workload = Workload(
+        name="net/rms", family="task", description="a task", flops=1.0, build=lambda: func
+    )
+    return TuningSession(workload, host_target(), num_threads=1, database_dir=tmp_path)
+
+
+def test_a_task_whose_random_inputs_leave_its_domain_still_verifies(tmp_path: Path) -> None:
+    """Every sample of such a task was once refused ("max abs error nan") and the network
+    kept the unscheduled kernel."""
+    session = _task_session(_rms_scale(16, 32), tmp_path)
+    assert (session.inputs[1] < 0).any()  # the draw that made NaN rows
+    for program in session.space.design_spaces():
+        assert session.verify(program.mod) is None
+    assert (session.inputs[1] >= 0).all()  # redrawn as magnitudes
+    wrong = tvm.IRModule({"main": _rms_scale(16, 32, wrong=True)})
+    error = session.verify(wrong)
+    assert error is not None and "differs from the reference" in error
