@@ -258,7 +258,9 @@ def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list
 class FreshDraws:
     """The design-space draws a round's fresh samples are chosen from (the cost model ranks
     them): a whole pool the first time, and after that the draws not taken yet (their
-    features are cached) with a renewed share of new ones."""
+    features are cached) with a renewed share of new ones. The kept draws live only in memory:
+    a resumed run draws a whole pool at its first live round (what it offers is journaled, so
+    nothing measured changes; its later draws differ from an uninterrupted run's)."""
 
     def __init__(
         self,
