@@ -5,6 +5,10 @@ program: the workload's key, its name, the latency, the date, the run's seconds 
 (MetaSchedule's trace JSON). Appends are single ``write()`` calls on an ``O_APPEND`` descriptor
 under ``flock``, so runs writing the same library at once lose nothing and a killed writer leaves
 at most one truncated last line; a reader skips a bad line with one warning, never fails on it.
+
+``workloads.jsonl`` (any target) holds each workload's module once (TVM's JSON of the IRModule,
+as a TVM database's workload file holds it): the cost model of a later run learns from other
+workloads' records through their own programs' features, which need the module to rebuild.
 No I/O at import, no TVM: callers give the keys (``colt.schedule.warm_start`` makes them).
 """
 
@@ -23,6 +27,7 @@ from typing import Any
 
 RECORDS_DIR_ENV = "COLT_RECORDS_DIR"  # overrides the default place (tests point it elsewhere)
 SUFFIX = ".jsonl"
+WORKLOADS = "workloads"  # ``workloads.jsonl``: the modules, by workload key
 
 
 def json_default(value: Any) -> Any:
@@ -96,20 +101,48 @@ class RecordLibrary:
     def targets(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name.removesuffix(SUFFIX) for p in self.root.glob(f"*{SUFFIX}"))
+        names = (p.name.removesuffix(SUFFIX) for p in self.root.glob(f"*{SUFFIX}"))
+        return sorted(name for name in names if name != WORKLOADS)
 
     def append(self, target: str, records: Sequence[LibraryRecord]) -> None:
         """Adds ``records`` with one ``write()`` under an exclusive lock (nothing interleaves)."""
-        if not records:
+        self._append_lines(self.path(target), [r.to_line() for r in records])
+
+    def _append_lines(self, path: Path, lines: Sequence[str]) -> None:
+        if not lines:
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        data = "".join(r.to_line() for r in records).encode()
-        fd = _locked(self.path(target))
+        fd = _locked(path)
         try:
             _repair_tail(fd)
-            os.write(fd, data)
+            os.write(fd, "".join(lines).encode())
         finally:
             os.close(fd)  # closing releases the lock
+
+    def add_workload(self, workload: str, name: str, module: str) -> bool:
+        """Keeps ``module`` (TVM's JSON of the workload's IRModule) once; True when added."""
+        if workload in self.workload_modules():
+            return False
+        line = json.dumps({"workload": workload, "name": name, "module": module}) + "\n"
+        self._append_lines(self.root / f"{WORKLOADS}{SUFFIX}", [line])
+        return True
+
+    def workload_modules(self) -> dict[str, str]:
+        """Each known workload's module JSON by workload key (bad lines skipped, one warning)."""
+        path = self.root / f"{WORKLOADS}{SUFFIX}"
+        modules: dict[str, str] = {}
+        bad = 0
+        if not path.exists():
+            return modules
+        for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+            try:
+                data = json.loads(line)
+                modules.setdefault(str(data["workload"]), str(data["module"]))
+            except (ValueError, KeyError, TypeError):
+                bad += bool(line.strip())
+        if bad:
+            _warn_unreadable(bad, path)
+        return modules
 
     def read(self, target: str) -> list[LibraryRecord]:
         """Every good line of ``target``'s file; bad lines are skipped with one warning."""
@@ -118,10 +151,7 @@ class RecordLibrary:
             return []
         records, bad = _parse(path.read_bytes().decode("utf-8", errors="replace").splitlines())
         if bad:
-            print(
-                f"colt: warning: skipped {bad} unreadable line(s) in the record library {path}",
-                file=sys.stderr,
-            )
+            _warn_unreadable(bad, path)
         return records
 
     def of_workload(self, target: str, workload: str) -> list[LibraryRecord]:
@@ -149,7 +179,16 @@ class RecordLibrary:
         return sorted(rows.values(), key=lambda row: (row["name"], row["target"]))
 
     def merge(self, other: RecordLibrary) -> int:
-        """Adds ``other``'s records not already here (same workload, trace and latency)."""
+        """Adds ``other``'s records not already here (same workload, trace and latency), and
+        the modules of its workloads this library lacks."""
+        have_modules = self.workload_modules()
+        other_path = other.root / f"{WORKLOADS}{SUFFIX}"
+        new_modules = [
+            line + "\n"
+            for line in (other_path.read_text().splitlines() if other_path.exists() else [])
+            if _module_key(line) not in (None, *have_modules)
+        ]
+        self._append_lines(self.root / f"{WORKLOADS}{SUFFIX}", new_modules)
         added = 0
         for target in other.targets():
             have = {_identity(r) for r in self.read(target)}
@@ -175,6 +214,22 @@ class RecordLibrary:
             finally:
                 os.close(fd)
         return dropped
+
+
+def _warn_unreadable(bad: int, path: Path) -> None:
+    print(
+        f"colt: warning: skipped {bad} unreadable line(s) in the record library {path}",
+        file=sys.stderr,
+    )
+
+
+def _module_key(line: str) -> str | None:
+    """The workload key of a good ``workloads.jsonl`` line, None for a bad one."""
+    try:
+        data = json.loads(line)
+        return str(data["workload"]) if "module" in data else None
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _locked(path: Path) -> int:

@@ -55,11 +55,28 @@ def run_facts(results: RunResults) -> list[tuple[str, str]]:
 
 def warm_start_text(warm: dict) -> str:
     """What the run took from the record library when it started."""
+    taught = _pretrained_text(warm)
+    if "tasks" in warm:  # a network run: per task, and the cost model its tasks share
+        return (
+            f"{warm.get('tasks_known', 0)} of {len(warm['tasks'])} tasks known "
+            f"({warm.get('known_samples', 0)} earlier samples), {warm.get('tasks_seeded', 0)} "
+            f"started from their best known; {warm.get('similar_offered', 0)} similar traces "
+            f"offered; shared {taught}"
+        )
+    offered = warm.get("similar_offered", 0)
+    similar = f"; {offered} similar traces offered" if offered else ""
     if not warm.get("known_samples"):
-        return "no earlier record of this workload on this target"
+        return f"no earlier record of this workload on this target ({taught}{similar})"
     seeded = "started from it" if warm.get("seeded") else "not seeded"
     return (
         f"{warm['known_samples']} earlier samples, best known "
-        f"{_ms(warm.get('known_best_latency_s'))} ({seeded}; cost model pre-trained on "
-        f"{warm.get('pretrained', 0)})"
+        f"{_ms(warm.get('known_best_latency_s'))} ({seeded}; {taught}{similar})"
+    )
+
+
+def _pretrained_text(warm: dict) -> str:
+    own, other = warm.get("pretrained", 0), warm.get("pretrained_other", 0)
+    return (
+        f"cost model pre-trained on {own} of its own records and {other} of "
+        f"{warm.get('pretrained_workloads', 0)} other workloads"
     )

@@ -29,6 +29,7 @@ from colt.records import CurvePoint, RunResults
 from colt.report.network import network_summary
 from colt.run import RunDir, Timer, write_json
 from colt.runs.common import earlier_times, naive_latency, results_record
+from colt.runs.network_records import network_warm_start, shared_warm_start, task_warm_start
 from colt.search.stats import merged_counters, model_stats_json
 from colt.search.tasks import TaskProgress, next_task, round_size
 from colt.workloads import Network
@@ -48,6 +49,7 @@ class _Task:
     seen: int = 0  # the recorder's curve points already copied to the run's curve
     naive_latency_s: float | None = None
     one_point: dict[str, Any] | None = None  # settle_one_point's measurement of its program
+    warm_start: dict[str, Any] | None = None  # what it took from the record library
 
     @property
     def samples(self) -> int:
@@ -89,6 +91,7 @@ class NetworkRun:
         )
         self.timer = Timer(before=earlier_times(self.run))
         self.journal = self.run.journal()
+        resumed = bool(self.journal.of_kind(UnscheduledPassTimed))
         searched = sum(not task.one_point for task in self.session.tasks)
         if self.config.trials is None:  # the default budget scales with the network
             self.config = self.config.model_copy(
@@ -111,6 +114,9 @@ class NetworkRun:
             for i, task in enumerate(self.session.tasks)
         ]
         self.cost_model = SharedCostModel()
+        self.shared_warm = shared_warm_start(
+            self.config, self.target, self.run.path, self.cost_model, started=resumed
+        )
         rng = np.random.default_rng(self.config.seed)
         with RunProgress(self._budget, enabled=self.progress) as bar:
             self.bar = bar
@@ -178,6 +184,7 @@ class NetworkRun:
         assert task.naive_latency_s is not None
         task.recorder = Recorder(session, journal, self.timer, task.naive_latency_s, 0)
         task.recorder.deadline_s = self.config.time_budget_s
+        task.warm_start = task_warm_start(self.config, session, task.recorder, self._task_dir(task))
         task.recorder.on_step = lambda search: self.bar.note(
             f"task {task.index + 1}/{len(self.tasks)} {task.task.name}: "
             f"{search.expansions} expansions"
@@ -304,6 +311,9 @@ class NetworkRun:
         searches = [t.search for t in self.tasks if t.search is not None]
         facts = {
             **self.facts,
+            "warm_start": network_warm_start(
+                self.config, self.shared_warm, [(t.task.name, t.warm_start) for t in self.tasks]
+            ),
             "network": {
                 "layers": self.network.layers,
                 "round_size": self.per_round,

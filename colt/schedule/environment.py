@@ -79,6 +79,19 @@ class CostModel:
         self.model.extractor = CachedFeatures(self.model.extractor)
         self.samples = 0
         self._pending: list[tuple[ms.MeasureCandidate, ms.runner.RunnerResult]] = []
+        self._elsewhere: list[Batch] = []  # other workloads' measurements (record library)
+
+    def learn(
+        self,
+        context: ms.TuneContext,
+        candidates: Sequence[ms.MeasureCandidate],
+        run_secs: Sequence[Sequence[float] | None],
+    ) -> None:
+        """Measurements of another workload (``context`` holds its module): they join the
+        model's data as a group of their own, normalised to that group's best, as stock
+        ``tune_relax`` learns from a network's other tasks."""
+        if candidates:
+            self._elsewhere.append((context, list(candidates), runner_results(run_secs)))
 
     def predict(self, candidates: list[ms.MeasureCandidate]) -> list[float | None]:
         self._train()
@@ -100,17 +113,42 @@ class CostModel:
     def update(
         self, candidates: list[ms.MeasureCandidate], run_secs: Sequence[Sequence[float] | None]
     ) -> None:
-        for candidate, secs in zip(candidates, run_secs, strict=True):
-            result = ms.runner.RunnerResult(list(secs) if secs else FAILED_RUN_SECS, None)
-            self._pending.append((candidate, result))
+        self._pending.extend(zip(candidates, runner_results(run_secs), strict=True))
 
     def _train(self) -> None:
-        if not self._pending:
-            return
-        candidates, results = zip(*self._pending, strict=True)
-        self.model.update(self.context, list(candidates), list(results))
-        self.samples += len(candidates)
-        self._pending.clear()
+        batches, self._elsewhere = self._elsewhere, []
+        if self._pending:
+            candidates, results = zip(*self._pending, strict=True)
+            batches.append((self.context, list(candidates), list(results)))
+            self._pending.clear()
+        self.samples += train_in_groups(self.model, batches)
+
+
+Batch = tuple[ms.TuneContext, list[ms.MeasureCandidate], list[ms.runner.RunnerResult]]
+
+
+def runner_results(run_secs: Sequence[Sequence[float] | None]) -> list[ms.runner.RunnerResult]:
+    """Measured seconds as MetaSchedule's results; None (a failure) as ``FAILED_RUN_SECS``."""
+    return [
+        ms.runner.RunnerResult(list(secs) if secs else FAILED_RUN_SECS, None) for secs in run_secs
+    ]
+
+
+def train_in_groups(model: ms.cost_model.XGBModel, batches: Sequence[Batch]) -> int:
+    """Adds every batch to its workload's group (``XGBModel`` keys groups by the context's
+    module), then trains once: ``XGBModel`` retrains from scratch on all its data at each
+    ``update``, so the batches before the last are added with its adaptive-training skip.
+    Returns how many candidates were added."""
+    added = 0
+    for index, (context, candidates, results) in enumerate(batches):
+        last = index == len(batches) - 1
+        model.adaptive_training = not last
+        if not last:
+            model.last_train_size = 2**62  # XGBModel's "too little new data" skip
+        model.update(context, candidates, results)
+        added += len(candidates)
+    model.adaptive_training = False
+    return added
 
 
 def predict_single_threaded(booster: Any, features: list[np.ndarray]) -> np.ndarray:

@@ -22,10 +22,12 @@ from collections.abc import Sequence
 from tvm.s_tir import meta_schedule as ms
 
 from colt.schedule.environment import (
-    FAILED_RUN_SECS,
+    Batch,
     CachedFeatures,
     CostModel,
     predict_single_threaded,
+    runner_results,
+    train_in_groups,
 )
 
 
@@ -34,9 +36,7 @@ class SharedCostModel:
         self.model = ms.cost_model.XGBModel(num_warmup_samples=0, adaptive_training=False)
         self.model.extractor = CachedFeatures(self.model.extractor)  # as CostModel's
         self.samples = 0  # measurements the booster was trained on, over all tasks
-        self._pending: list[
-            tuple[ms.TuneContext, list[ms.MeasureCandidate], list[ms.runner.RunnerResult]]
-        ] = []
+        self._pending: list[Batch] = []
 
     def for_task(self, context: ms.TuneContext) -> CostModel:
         """The model as one task's search sees it: predictions and updates in its context."""
@@ -48,12 +48,8 @@ class SharedCostModel:
         candidates: Sequence[ms.MeasureCandidate],
         run_secs: Sequence[Sequence[float] | None],
     ) -> None:
-        results = [
-            ms.runner.RunnerResult(list(secs) if secs else FAILED_RUN_SECS, None)
-            for secs in run_secs
-        ]
         if candidates:
-            self._pending.append((context, list(candidates), results))
+            self._pending.append((context, list(candidates), runner_results(run_secs)))
 
     def predict(
         self, context: ms.TuneContext, candidates: Sequence[ms.MeasureCandidate]
@@ -69,19 +65,10 @@ class SharedCostModel:
         return [float(x) for x in predict_single_threaded(booster, features)]
 
     def train(self) -> None:
-        """Adds every pending batch to its task's group, then trains once: ``XGBModel``
-        retrains from scratch on all its data at each ``update``, so the batches before the
-        last are added with its adaptive-training skip (a replayed run holds one batch per
-        measured round, of many tasks)."""
+        """Adds every pending batch to its task's group, then trains once (a replayed run
+        holds one batch per measured round, of many tasks)."""
         batches, self._pending = self._pending, []
-        for index, (context, candidates, results) in enumerate(batches):
-            last = index == len(batches) - 1
-            self.model.adaptive_training = not last
-            if not last:
-                self.model.last_train_size = 2**62  # XGBModel's "too little new data" skip
-            self.model.update(context, candidates, results)
-            self.samples += len(candidates)
-        self.model.adaptive_training = False
+        self.samples += train_in_groups(self.model, batches)
 
 
 class TaskCostModel(CostModel):
@@ -103,3 +90,12 @@ class TaskCostModel(CostModel):
     ) -> None:
         self.shared.add(self.context, candidates, run_secs)
         self.samples += len(candidates)
+
+    def learn(
+        self,
+        context: ms.TuneContext,
+        candidates: Sequence[ms.MeasureCandidate],
+        run_secs: Sequence[Sequence[float] | None],
+    ) -> None:
+        """Another workload's measurements, into the shared model as a group of their own."""
+        self.shared.add(context, candidates, run_secs)

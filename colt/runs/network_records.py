@@ -1,0 +1,64 @@
+"""A network run and the record library: each task starts as a kernel run starts (its best
+known schedule first, other workloads' best traces where they replay), the cost model the
+tasks share learns the library's records of this target once, before the first round, and
+every task's verified samples join the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from colt.config import TuneConfig
+
+
+def shared_warm_start(
+    config: TuneConfig, target: Any, run_dir: Path, cost_model: Any, *, started: bool
+) -> dict[str, Any] | None:
+    """Teaches the shared cost model (a ``SharedCostModel``) the library's records of this
+    target; returns what it learnt for ``results.json`` (None: nothing asked for)."""
+    from colt.schedule.warm_start import learn_records, plan_shared
+
+    warm = plan_shared(config, target, run_dir, started=started)
+    if warm is None:
+        return None
+    learn_records(cost_model.add, target, warm)
+    return warm.summary()
+
+
+def task_warm_start(
+    config: TuneConfig, session: Any, recorder: Any, task_dir: Path
+) -> dict[str, Any] | None:
+    """One task's recorder joined to the library, as a kernel run's: seeded from its best
+    known schedule and similar workloads' traces; its cost model is the shared one, taught
+    once for the whole run (``shared_warm_start``), not again per task."""
+    from colt.schedule.warm_start import attach
+
+    return attach(
+        config.model_copy(update={"records_pretrain": False}), session, recorder, task_dir
+    )
+
+
+def network_warm_start(
+    config: TuneConfig,
+    shared: dict[str, Any] | None,
+    tasks: list[tuple[str, dict[str, Any] | None]],
+) -> dict[str, Any] | None:
+    """The run's ``warm_start`` in ``results.json``: the shared model's pre-training, and per
+    task what it knew and took; None with ``--no-records``."""
+    if not config.use_records:
+        return None
+    started = [(name, warm) for name, warm in tasks if warm is not None]
+    first = shared or (started[0][1] if started else {})
+    return {
+        "library": first.get("library"),
+        "target_key": first.get("target_key"),
+        "pretrained": 0,
+        "pretrained_other": (shared or {}).get("pretrained_other", 0),
+        "pretrained_workloads": (shared or {}).get("pretrained_workloads", 0),
+        "known_samples": sum(w["known_samples"] for _, w in started),
+        "tasks_known": sum(bool(w["known_samples"]) for _, w in started),
+        "tasks_seeded": sum(bool(w["seeded"]) for _, w in started),
+        "seeded": any(w["seeded"] for _, w in started),
+        "similar_offered": sum(w["similar_offered"] for _, w in started),
+        "tasks": [{"name": name, **warm} for name, warm in started],
+    }
