@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from colt.errors import UserError
-from colt.records_library import RecordLibrary, default_records_dir
+from colt.records_library import RecordLibrary, default_records_dir, target_key
 
 
 def add_records_command(commands: argparse._SubParsersAction, print_table: Callable) -> None:
@@ -20,7 +20,7 @@ def add_records_command(commands: argparse._SubParsersAction, print_table: Calla
         sub.set_defaults(handler=lambda args: handler(args, print_table))
         return sub
 
-    verb("list", "workload, target, best latency, samples, date", _list)
+    verb("list", "workload, target (here or foreign), best latency, samples, date", _list)
     verb("show", "a workload's records, fastest first", _show).add_argument(
         "workload", help="a workload key or name (from `colt records list`)"
     )
@@ -46,17 +46,28 @@ def _date(iso: str) -> str:
 
 def _list(args: argparse.Namespace, print_table: Callable) -> int:
     library = _library(args)
+    summary = library.summary()
+    here = _this_target() if summary else ""
     rows = [
-        (r["name"], r["workload"], r["target"], f"{r['best_latency_s'] * 1e3:.4f}", r["samples"])
-        + (_date(r["date"]),)
-        for r in library.summary()
+        (r["name"], r["workload"], r["target"], "here" if r["target"] == here else "foreign")
+        + (f"{r['best_latency_s'] * 1e3:.4f}", r["samples"], _date(r["date"]))
+        for r in summary
     ]
     if not rows:
         print(f"the record library {library.root} is empty")
         return 0
-    columns = ("workload", "key", "target", "best ms", "samples", "date")
+    columns = ("workload", "key", "target", "used", "best ms", "samples", "date")
     print_table(columns, rows, right=("best ms", "samples"))
     return 0
+
+
+def _this_target() -> str:
+    """The key of the target a plain ``colt tune`` uses here: only its records seed or train
+    a run on this machine; the others are listed as foreign."""
+    from colt.api import resolve_target
+    from colt.schedule.targets import target_json
+
+    return target_key(target_json(resolve_target(None, None)))
 
 
 def _show(args: argparse.Namespace, print_table: Callable) -> int:

@@ -110,3 +110,30 @@ def test_concurrent_writers_one_killed_lose_nothing(tmp_path: Path) -> None:
         present = {r.trace[1][0] for r in records if r.workload == name}
         assert written and written <= present, name
     assert len([r for r in records if r.workload == "kept"]) == 300
+
+
+def test_a_workloads_module_is_kept_once_and_is_no_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    library = RecordLibrary(tmp_path)
+    assert library.add_workload("a", "matmul", '{"module": 1}')
+    assert not library.add_workload("a", "matmul", '{"module": 2}')
+    library.append(TARGET, [_record("a", 1e-3)])
+    assert library.targets() == [TARGET]  # workloads.jsonl is not a target's file
+    with (tmp_path / "workloads.jsonl").open("a") as file:
+        file.write('{"workload": "b", "mod')  # a writer killed mid-line
+    assert library.add_workload("c", "conv", '{"module": 3}')
+    assert library.workload_modules() == {"a": '{"module": 1}', "c": '{"module": 3}'}
+    assert "skipped 1 unreadable line(s)" in capsys.readouterr().err
+
+
+def test_merge_brings_the_modules_of_the_workloads(tmp_path: Path) -> None:
+    mine, theirs = RecordLibrary(tmp_path / "mine"), RecordLibrary(tmp_path / "theirs")
+    mine.add_workload("a", "matmul", "A")
+    theirs.add_workload("a", "matmul", "A")
+    theirs.add_workload("b", "conv", "B")
+    theirs.append(TARGET, [_record("b", 2e-3)])
+    assert mine.merge(theirs) == 1
+    assert mine.workload_modules() == {"a": "A", "b": "B"}
+    mine.merge(theirs)
+    assert (tmp_path / "mine" / "workloads.jsonl").read_text().count("\n") == 2

@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from colt.records_library import LibraryRecord, RecordLibrary, json_default, now_iso, target_key
@@ -14,16 +15,22 @@ from colt.schedule.targets import target_json
 from colt.schedule.warm_start import workload_key
 
 
-def database_records(database_dir: Path, name: str = "") -> dict[str, list[LibraryRecord]]:
-    """The verified records of a TVM JSON database directory, by target key."""
+def database_records(
+    database_dir: Path, name: str = "", modules: dict[str, str] | None = None
+) -> dict[str, list[LibraryRecord]]:
+    """The verified records of a TVM JSON database directory, by target key; ``modules``, when
+    given, receives each workload's module JSON by workload key."""
     database = ms.database.JSONDatabase(work_dir=str(database_dir), allow_missing=False)
     by_target: dict[str, list[LibraryRecord]] = {}
     for record in database.get_all_tuning_records():
         secs = [float(s) for s in record.run_secs or ()]
         if not secs or record.target is None:
             continue
+        key = workload_key(record.workload.mod)
+        if modules is not None and key not in modules:
+            modules[key] = tvm.ir.save_json(record.workload.mod)
         entry = LibraryRecord(
-            workload=workload_key(record.workload.mod),
+            workload=key,
             name=name,
             latency_s=statistics.median(secs),  # as the measurer reports it
             run_secs=tuple(secs),
@@ -37,9 +44,12 @@ def database_records(database_dir: Path, name: str = "") -> dict[str, list[Libra
 def merge_database(library: RecordLibrary, database_dir: Path, name: str = "") -> int:
     """Adds the database's records that the library does not hold yet; returns how many."""
     staging = RecordLibrary(library.root / ".staging")
+    modules: dict[str, str] = {}
     try:
-        for target, records in database_records(database_dir, name).items():
+        for target, records in database_records(database_dir, name, modules).items():
             staging.append(target, records)
+        for key, module in modules.items():
+            staging.add_workload(key, name, module)
         return library.merge(staging)
     finally:
         for path in staging.root.glob("*"):

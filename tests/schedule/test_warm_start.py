@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from colt.api import show, tune
+from colt.cli import main
 from colt.config import SearchConfig, TuneConfig
 from colt.records_library import RecordLibrary, default_records_dir
 from colt.report import write_report
@@ -142,10 +144,66 @@ def test_other_workloads_best_are_offered_where_they_replay(tmp_path: Path) -> N
         "    return build_matmul(16, 48, 32)\n"
     )
     tune(_config(tmp_path / "small"), progress=False)
+    library = RecordLibrary(default_records_dir())
+    (target,) = library.targets()
+    small_records = len(library.read(target))
     other = _config(tmp_path / "wider").model_copy(update={"workload": f"{source}:wider"})
     results = _results(tune(other, progress=False))
     warm = results["warm_start"]
     assert warm["known_samples"] == 0 and not warm["seeded"] and warm["similar_offered"] == 1
+    # the cost model learns the smaller matmul's records (all of them: a handful here)
+    assert warm["pretrained"] == 0 and warm["pretrained_workloads"] == 1
+    assert warm["pretrained_other"] == small_records > 0
     assert results["verified"]
-    off = other.model_copy(update={"out_dir": tmp_path / "off", "records_similar": False})
-    assert _results(tune(off, progress=False))["warm_start"]["similar_offered"] == 0
+    off = other.model_copy(
+        update={"out_dir": tmp_path / "off", "records_similar": False, "records_pretrain": False}
+    )
+    warm = _results(tune(off, progress=False))["warm_start"]
+    assert warm["similar_offered"] == 0 and warm["pretrained_other"] == 0
+
+
+def test_the_cost_model_ranks_a_new_shape_from_another_shapes_records(tmp_path: Path) -> None:
+    """Before any sample of its own, a run's cost model answers for a new shape from the
+    library's records of another shape (it says nothing without them)."""
+    from colt.schedule.environment import CostModel, to_candidate
+    from colt.schedule.program import ProgramSpace, host_target
+    from colt.schedule.warm_start import WarmStart, learn_records, pretrain_choice
+    from colt.workloads.matmul import build_matmul
+
+    library = RecordLibrary(tmp_path / "records")
+    tune(_config(tmp_path / "small", records_dir=library.root), progress=False)
+    (target,) = library.targets()
+    chosen, modules = pretrain_choice(library.read(target), library.workload_modules())
+    warm = WarmStart(
+        str(library.root),
+        target,
+        "",
+        pretrain=[(r.workload, r.trace, list(r.run_secs)) for r in chosen],
+        modules=modules,
+    )
+    space = ProgramSpace(build_matmul(16, 48, 32), host_target(2))
+    candidates = [to_candidate(space, p) for p in space.random_samples(np.random.default_rng(0), 4)]
+    cold = CostModel(space.context)
+    assert cold.predict(candidates) == [None] * 4
+    taught = CostModel(space.context)
+    assert learn_records(taught.learn, host_target(2), warm) == len(chosen) > 0
+    scores = taught.predict(candidates)
+    assert taught.samples == len(chosen) and all(isinstance(score, float) for score in scores)
+
+
+def test_another_targets_records_neither_seed_nor_train_and_are_listed_as_foreign(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    library = RecordLibrary(tmp_path / "records")
+    tune(_config(tmp_path / "first", records_dir=library.root), progress=False)
+    (here,) = library.targets()
+    library.path(here).rename(library.path("f" * 16))  # the same records, another target
+    results = _results(tune(_config(tmp_path / "second", records_dir=library.root), progress=False))
+    warm = results["warm_start"]
+    assert warm["known_samples"] == 0 and not warm["seeded"]
+    assert warm["pretrained"] == warm["pretrained_other"] == warm["similar_offered"] == 0
+    capsys.readouterr()
+    assert main(["records", "list", "--records", str(library.root)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert any("f" * 16 in row and "foreign" in row for row in rows)
+    assert any(here in row and " here " in row for row in rows)  # the second run's records
