@@ -76,7 +76,8 @@ def warm_start_text(warm: dict) -> str:
 
 def _pretrained_text(warm: dict) -> str:
     own, other = warm.get("pretrained", 0), warm.get("pretrained_other", 0)
+    ranked = ", the first round picked by it" if warm.get("first_round_ranked") else ""
     return (
         f"cost model pre-trained on {own} of its own records and {other} of "
-        f"{warm.get('pretrained_workloads', 0)} other workloads"
+        f"{warm.get('pretrained_workloads', 0)} other workloads{ranked}"
     )

@@ -184,7 +184,10 @@ class NetworkRun:
         assert task.naive_latency_s is not None
         task.recorder = Recorder(session, journal, self.timer, task.naive_latency_s, 0)
         task.recorder.deadline_s = self.config.time_budget_s
-        task.warm_start = task_warm_start(self.config, session, task.recorder, self._task_dir(task))
+        taught = (self.shared_warm or {}).get("pretrained_other", 0)
+        task.warm_start = task_warm_start(
+            self.config, session, task.recorder, self._task_dir(task), shared_pretrained=taught
+        )
         task.recorder.on_step = lambda search: self.bar.note(
             f"task {task.index + 1}/{len(self.tasks)} {task.task.name}: "
             f"{search.expansions} expansions"

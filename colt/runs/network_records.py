@@ -5,6 +5,7 @@ every task's verified samples join the library."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,21 @@ def shared_warm_start(
 
 
 def task_warm_start(
-    config: TuneConfig, session: Any, recorder: Any, task_dir: Path
+    config: TuneConfig, session: Any, recorder: Any, task_dir: Path, *, shared_pretrained: int
 ) -> dict[str, Any] | None:
     """One task's recorder joined to the library, as a kernel run's: seeded from its best
     known schedule and similar workloads' traces; its cost model is the shared one, taught
-    once for the whole run (``shared_warm_start``), not again per task."""
+    once for the whole run (``shared_warm_start``: ``shared_pretrained`` records), not again
+    per task, and where it was taught it picks the task's first round as a kernel's does."""
     from colt.schedule.warm_start import attach
 
-    return attach(
-        config.model_copy(update={"records_pretrain": False}), session, recorder, task_dir
-    )
+    attach(config.model_copy(update={"records_pretrain": False}), session, recorder, task_dir)
+    if recorder.warm_start is None:
+        return None
+    if shared_pretrained:
+        taught = {"shared_pretrained": shared_pretrained}
+        recorder.warm_start = dataclasses.replace(recorder.warm_start, **taught)
+    return recorder.warm_start.summary()
 
 
 def network_warm_start(
@@ -59,6 +65,7 @@ def network_warm_start(
         "tasks_known": sum(bool(w["known_samples"]) for _, w in started),
         "tasks_seeded": sum(bool(w["seeded"]) for _, w in started),
         "seeded": any(w["seeded"] for _, w in started),
+        "first_round_ranked": any(w.get("first_round_ranked") for _, w in started),
         "similar_offered": sum(w["similar_offered"] for _, w in started),
         "tasks": [{"name": name, **warm} for name, warm in started],
     }

@@ -108,16 +108,24 @@ class WarmStart:
     pretrained: int = 0  # this workload's records the cost model learns before the first round
     pretrained_other: int = 0  # other workloads' records (this target) it learns too
     pretrained_workloads: int = 0  # how many other workloads those are
+    shared_pretrained: int = 0  # a network task: records its tasks' shared model learnt
     similar_offered: int = 0  # other workloads' best traces offered where they replay legally
     seed_trace: Any = None
     similar_traces: list[Any] = field(default_factory=list)
     pretrain: list[tuple[str, Any, list[float]]] = field(default_factory=list)  # key, trace, secs
     modules: dict[str, str] = field(default_factory=dict)  # other workloads' modules, by key
 
+    @property
+    def guides_first_round(self) -> bool:
+        """Whether the cost model learns records before the first round, and so picks that
+        round's programs among many random ones (part of ``--no-records-pretrain``)."""
+        return bool(self.pretrained or self.pretrained_other or self.shared_pretrained)
+
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
         for bulky in ("seed_trace", "pretrain", "similar_traces", "modules"):
             del data[bulky]
+        data["first_round_ranked"] = self.guides_first_round
         return data
 
     @classmethod

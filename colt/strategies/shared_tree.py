@@ -181,10 +181,20 @@ def _start(
     sampler: np.random.Generator,
 ) -> None:
     """Offers the first round's programs: the record library's best first (the cost model
-    learns the library's records of this workload before), then sketches and random samples."""
+    learns the library's records before), then sketches and random samples; a cost model
+    taught by the library picks those among many more random samples."""
     warm = recorder.warm_start
     pretrain(cost_model, session, warm)
-    search.start(lambda: _initial_states(session, initial, sampler, seed_states(session, warm)))
+    ranker = cost_model if warm is not None and warm.guides_first_round else None
+
+    def initial_states() -> list[Any]:
+        seeded = seed_states(session, warm)
+        if ranker is None:
+            return _initial_states(session, initial, sampler, seeded)
+        pool = max(initial, search.config.fresh_pool)
+        return _ranked_initial_states(session, initial, sampler, seeded, ranker, pool)
+
+    search.start(initial_states)
 
 
 def _picks(
@@ -298,6 +308,25 @@ def _initial_states(
     for state in states:
         unique.setdefault(state.key, state)
     return list(unique.values())
+
+
+def _ranked_initial_states(
+    session: TuningSession,
+    samples: int,
+    rng: np.random.Generator,
+    seeded: Sequence[Any],
+    cost_model: CostModel,
+    pool: int,
+) -> list[Any]:
+    """``seeded``, then the best predicted ``samples`` + one per sketch of the sketches and
+    ``pool`` random points (in the order drawn where the model predicts nothing)."""
+    drawn = _initial_states(session, pool, rng)
+    scores = cost_model.predict([to_candidate(session.space, state) for state in drawn])
+    if all(score is not None for score in scores):
+        order = sorted(range(len(drawn)), key=lambda i: -(scores[i] or 0.0))
+        drawn = [drawn[i] for i in order]
+    kept = samples + len(session.space.design_spaces())
+    return _initial_states(session, 0, rng, [*seeded, *drawn[:kept]])
 
 
 def _grow(search: Search, expansions: int, settings: SearchConfig, recorder: Recorder) -> None:
