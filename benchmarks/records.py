@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -101,9 +102,12 @@ def run_cell(grid: Path, family: str, seed: int, trials: int) -> dict[str, dict]
     cell = grid / f"{family}-seed{seed}"
     library = cell / "library"
     a = tune(f"{source}:{family}_a", cell / "a", seed=seed, trials=trials, records=library)
-    warm = tune(
-        f"{source}:{family}_b", cell / "b-library", seed=seed, trials=trials, records=library
-    )
+    # B's run adds to its library: it gets a copy of A's, so a rerun of it starts as it did
+    copy = cell / "library-b"
+    if not (cell / "b-library").exists():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(library, copy)
+    warm = tune(f"{source}:{family}_b", cell / "b-library", seed=seed, trials=trials, records=copy)
     cold = tune(f"{source}:{family}_b", cell / "b-cold", seed=seed, trials=trials, records=None)
     return {"a": a, "warm": warm, "cold": cold}
 
