@@ -163,6 +163,22 @@ def compare(runs: dict[str, dict]) -> dict[str, Any]:
     }
 
 
+def timing_noise(cell: Path) -> list[float]:
+    """|a - b| / min(a, b) for each program that both B runs measured (the same trace): how
+    much one program's latency moves between two runs on this machine."""
+
+    def latencies(run: Path) -> dict[str, float]:
+        found = {}
+        for line in (run / "journal.jsonl").read_text().splitlines():
+            event = json.loads(line)
+            if event.get("kind") == "measure" and event.get("latency_s"):
+                found[json.dumps(event["trace"], sort_keys=True)] = event["latency_s"]
+        return found
+
+    warm, cold = latencies(cell / "b-library"), latencies(cell / "b-cold")
+    return [abs(warm[t] - cold[t]) / min(warm[t], cold[t]) for t in warm.keys() & cold.keys()]
+
+
 RATIOS = ("samples_ratio", "budget_ratio", "wall_ratio")
 
 
@@ -279,16 +295,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the results page's folder")
     args = parser.parse_args(argv)
     cells: dict[str, dict[int, dict]] = {}
+    grid = args.grid.resolve()
     for seed in args.seeds:
         for family in args.families:
-            runs = run_cell(args.grid.resolve(), family, seed, args.trials)
+            runs = run_cell(grid, family, seed, args.trials)
             cells.setdefault(family, {})[seed] = compare(runs)
     summary = summarize(cells)
+    noise = [d for f in cells for seed in cells[f] for d in timing_noise(grid / f"{f}-seed{seed}")]
+    summary["timing_noise"] = {
+        "programs": len(noise),
+        "median": statistics.median(noise) if noise else None,
+        "max": max(noise, default=None),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     figures = {"trials": args.trials, "seeds": args.seeds, "summary": summary, "cells": cells}
     (args.out / "records.json").write_text(json.dumps(_finite(figures), indent=1) + "\n")
     (args.out / "records.md").write_text(table(cells))
-    plot(args.grid.resolve(), cells, args.seeds, args.out)
+    plot(grid, cells, args.seeds, args.out)
     print(table(cells))
     print(json.dumps(_finite(summary), indent=1))
     return 0

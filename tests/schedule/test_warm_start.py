@@ -60,6 +60,7 @@ def test_a_rerun_reports_the_known_best_first_and_starts_from_it(
     (target,) = library.targets()
     assert len(library.read(target)) == sum(p["latency_s"] is not None for p in first["curve"])
     assert first["warm_start"]["known_samples"] == 0 and not first["warm_start"]["seeded"]
+    known_best = library.best(target, first["warm_start"]["workload_key"])
     capfd.readouterr()
 
     second_dir = tune(_config(tmp_path / "second"), progress=False)
@@ -69,8 +70,8 @@ def test_a_rerun_reports_the_known_best_first_and_starts_from_it(
     warm = second["warm_start"]
     assert warm["known_best_latency_s"] == known and warm["seeded"]
     assert warm["pretrained"] == warm["known_samples"] > 0
-    best_trace = library.best(target, warm["workload_key"]).trace  # type: ignore[union-attr]
-    assert _measured(second_dir)[0]["trace"] == best_trace  # measured first, tuning goes on
+    assert known_best is not None and known_best.latency_s == known
+    assert _measured(second_dir)[0]["trace"] == known_best.trace  # measured first, then on
     facts = dict(run_facts(show(second_dir)))
     assert "best known" in facts["record library"] and "started from it" in facts["record library"]
     report = write_report(second_dir).with_suffix(".md").read_text()
