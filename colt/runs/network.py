@@ -28,8 +28,8 @@ from colt.progress import RunProgress
 from colt.records import CurvePoint, RunResults
 from colt.report.network import network_summary
 from colt.run import RunDir, Timer, write_json
+from colt.runs import network_records
 from colt.runs.common import earlier_times, naive_latency, results_record
-from colt.runs.network_records import network_warm_start, shared_warm_start, task_warm_start
 from colt.search.stats import merged_counters, model_stats_json
 from colt.search.tasks import TaskProgress, next_task, round_size
 from colt.workloads import Network
@@ -114,7 +114,7 @@ class NetworkRun:
             for i, task in enumerate(self.session.tasks)
         ]
         self.cost_model = SharedCostModel()
-        self.shared_warm = shared_warm_start(
+        self.shared_warm = network_records.shared_warm_start(
             self.config, self.target, self.run.path, self.cost_model, started=resumed
         )
         rng = np.random.default_rng(self.config.seed)
@@ -185,7 +185,7 @@ class NetworkRun:
         task.recorder = Recorder(session, journal, self.timer, task.naive_latency_s, 0)
         task.recorder.deadline_s = self.config.time_budget_s
         taught = (self.shared_warm or {}).get("pretrained_other", 0)
-        task.warm_start = task_warm_start(
+        task.warm_start = network_records.task_warm_start(
             self.config, session, task.recorder, self._task_dir(task), shared_pretrained=taught
         )
         task.recorder.on_step = lambda search: self.bar.note(
@@ -232,6 +232,7 @@ class NetworkRun:
             task.one_point = settle_one_point(session)
         except Exception as error:  # TVM's refusal of this program: the default build stays
             task.one_point = {"latency_s": None, "run_secs": [], "error": last_line(error)}
+        network_records.record_one_point(self.config, session, task.one_point)
         write_json(path, task.one_point)
 
     def _task_dir(self, task: _Task) -> Path:
@@ -314,7 +315,7 @@ class NetworkRun:
         searches = [t.search for t in self.tasks if t.search is not None]
         facts = {
             **self.facts,
-            "warm_start": network_warm_start(
+            "warm_start": network_records.network_warm_start(
                 self.config, self.shared_warm, [(t.task.name, t.warm_start) for t in self.tasks]
             ),
             "network": {

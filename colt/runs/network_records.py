@@ -69,3 +69,12 @@ def network_warm_start(
         "similar_offered": sum(w["similar_offered"] for _, w in started),
         "tasks": [{"name": name, **warm} for name, warm in started],
     }
+
+
+def record_one_point(config: TuneConfig, session: Any, measured: dict[str, Any]) -> None:
+    """A one-point task's verified measurement (made outside any recorder) into the library."""
+    from colt.schedule.warm_start import add_measurement
+
+    if measured.get("latency_s") is not None:
+        program = session.space.design_spaces()[0]  # the one program settle_one_point timed
+        add_measurement(config, session, program, measured["latency_s"], measured["run_secs"])

@@ -95,6 +95,23 @@ def open_sink(config: TuneConfig, session: TuningSession) -> RecordsSink | None:
     return sink
 
 
+def add_measurement(
+    config: TuneConfig, session: TuningSession, program: Any, latency_s: float, run_secs: Any
+) -> None:
+    """One verified measurement made outside a recorder into the library (``--no-records``:
+    nothing)."""
+    sink = open_sink(config, session)
+    if sink is not None and not sink.failed:
+        trace = program.trace.as_json(remove_postproc=True)
+        record = LibraryRecord(
+            sink.workload, sink.name, latency_s, tuple(run_secs), trace, now_iso()
+        )
+        try:
+            sink.library.append(sink.target, [record])
+        except OSError as error:
+            print(f"colt: warning: the record library is not written: {error}", file=sys.stderr)
+
+
 @dataclass(frozen=True)
 class WarmStart:
     """What a run took from the library (``results.json`` keeps all but the traces)."""

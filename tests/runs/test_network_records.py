@@ -67,14 +67,19 @@ def test_a_network_adds_its_samples_and_a_rerun_starts_each_task_from_them(
     assert verified
     for event in verified:  # every verified sample of every task is in the library
         assert (json.dumps(event["trace"], sort_keys=True), event["latency_s"]) in stored
+    for one_point in (tmp_path / "first" / "tasks").glob("*/one_point.json"):
+        latency = json.loads(one_point.read_text())["latency_s"]  # measured outside the budget
+        assert latency is None or latency in {latency for _, latency in stored}
     assert {r.workload for r in library.read(target)} <= set(library.workload_modules())
+    first_records = len(library.read(target))
 
     known_best = {key: library.best(target, key) for key in library.workload_modules()}
     second_dir = tmp_path / "second"
     second = _tune(source, second_dir, "--records", str(records))
     warm = second["warm_start"]
     assert warm["tasks_seeded"] >= 1 and warm["known_samples"] == len(verified)
-    assert warm["pretrained_other"] == len(verified)  # the shared model, taught once
+    assert warm["pretrained_other"] == first_records  # the shared model, taught once
+    assert warm["first_round_ranked"]
     assert all(task["pretrained"] == 0 for task in warm["tasks"])  # not again per task
     seeded = next(task for task in warm["tasks"] if task["seeded"])
     best = known_best[seeded["workload_key"]]
