@@ -5,11 +5,12 @@ the same family twice, with that library (it holds only A's run) and with ``--no
 The figure is how many samples, and how much wall, the run with the library needs to reach
 the final latency of the run without it, over what the run without it needed (seeds >= 3).
 
-    .venv/bin/python benchmarks/records.py runs/records --seeds 0 1 2 --trials 32 \\
-        --out docs/results/DATE-records
+    flock /tmp/colt-cpu.lock .venv/bin/python benchmarks/records.py runs/records --lock-held \\
+        --seeds 0 1 2 --trials 32 --out docs/results/DATE-records
 
-Every run is a ``colt tune`` process of its own under the machine's CPU lock
-(``flock /tmp/colt-cpu.lock``), one at a time; a run already complete in ``runs/records`` is
+Every run is a ``colt tune`` process of its own, one at a time under the machine's CPU lock
+(held for the whole benchmark with ``--lock-held``, else taken per run); a run already
+complete in ``runs/records`` is
 read, not run again, so an interrupted benchmark goes on where it stopped. The shapes are the
 functions below, given to ``colt tune`` as user kernels (``benchmarks/records.py:matmul_b``):
 each is checked against its own unscheduled build.
@@ -77,20 +78,24 @@ def softmax_b() -> Any:
 FAMILIES = ("matmul", "conv2d", "softmax")
 
 
+LOCK_HELD = False  # --lock-held: the caller holds the CPU lock for the whole benchmark
+
+
 def tune(spec: str, out: Path, *, seed: int, trials: int, records: Path | None) -> dict:
     """One ``colt tune`` run under the CPU lock; a complete run already there is read back."""
     results = out / "results.json"
     if results.exists() and json.loads(results.read_text()).get("status") == "complete":
         return json.loads(results.read_text())
     command = [
-        *("flock", LOCK, sys.executable, "-m", "colt.cli", "tune", "--workload", spec),
+        *(() if LOCK_HELD else ("flock", LOCK)),
+        *(sys.executable, "-m", "colt.cli", "tune", "--workload", spec),
         *("--strategy", "colt", "--proposer", "random", "--trials", str(trials)),
         *("--seed", str(seed), "--out", str(out), "--quiet"),
         *(("--records", str(records)) if records is not None else ("--no-records",)),
     ]
     if out.exists():
         command.append("--resume")
-    print(" ".join(command[2:]), flush=True)
+    print(" ".join(command), flush=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run(command, check=True, env=env, cwd=REPO)
     return json.loads(results.read_text())
@@ -293,7 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=32)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--out", type=Path, required=True, help="the results page's folder")
+    parser.add_argument(
+        "--lock-held",
+        action="store_true",
+        help=f"the caller holds {LOCK} (flock {LOCK} python benchmarks/records.py ...): the "
+        "runs do not take it one by one",
+    )
     args = parser.parse_args(argv)
+    global LOCK_HELD
+    LOCK_HELD = args.lock_held
     cells: dict[str, dict[int, dict]] = {}
     grid = args.grid.resolve()
     for seed in args.seeds:
