@@ -77,7 +77,6 @@ class NetworkRun:
         from colt.schedule.devices import open_devices
         from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
         from colt.schedule.network import NetworkSession
-        from colt.schedule.shared_cost_model import SharedCostModel
         from colt.strategies import make_strategy
 
         threads = self.facts["num_threads"]
@@ -91,7 +90,9 @@ class NetworkRun:
         )
         self.timer = Timer(before=earlier_times(self.run))
         self.journal = self.run.journal()
-        resumed = bool(self.journal.of_kind(UnscheduledPassTimed))
+        self.cost_model, self.shared_warm = network_records.shared_cost_model(
+            self.config, self.target, self.run.path, self.journal
+        )
         searched = sum(not task.one_point for task in self.session.tasks)
         if self.config.trials is None:  # the default budget scales with the network
             self.config = self.config.model_copy(
@@ -113,10 +114,6 @@ class NetworkRun:
             _Task(i, task, TaskProgress(weight=task.weight, done=task.one_point))
             for i, task in enumerate(self.session.tasks)
         ]
-        self.cost_model = SharedCostModel()
-        self.shared_warm = network_records.shared_warm_start(
-            self.config, self.target, self.run.path, self.cost_model, started=resumed
-        )
         rng = np.random.default_rng(self.config.seed)
         with RunProgress(self._budget, enabled=self.progress) as bar:
             self.bar = bar

@@ -10,6 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from colt.config import TuneConfig
+from colt.journal import Journal, UnscheduledPassTimed
+
+
+def shared_cost_model(
+    config: TuneConfig, target: Any, run_dir: Path, journal: Journal
+) -> tuple[Any, dict[str, Any] | None]:
+    """The cost model a network's tasks share, taught the library's records of this target
+    before anything runs (a run ``journal`` shows begun without it resumes as it began), and
+    what it learnt for ``results.json``."""
+    from colt.schedule.shared_cost_model import SharedCostModel
+
+    model = SharedCostModel()
+    started = bool(journal.of_kind(UnscheduledPassTimed))
+    return model, shared_warm_start(config, target, run_dir, model, started=started)
 
 
 def shared_warm_start(
