@@ -101,7 +101,7 @@ def _dispatch(
 
 def validate(config: TuneConfig) -> None:
     if config.rpc is not None:
-        open_devices(config.rpc, config.num_threads or 1)  # a missing tracker: one sentence, now
+        open_devices(config, config.num_threads or 1)  # a missing tracker: one sentence, now
     if config.strategy == "colt" and config.proposer == "llm":
         from colt.llm.sets import load_model_set
 
@@ -124,7 +124,7 @@ def show(run_dir: Path) -> RunResults:
 def devices(tracker: str) -> tuple[str, list[tuple[str, int, int, int, int, str]]]:
     """What the RPC tracker at HOST:PORT has: its address and, per key, the devices' total,
     free, busy and waiting counts and their addresses."""
-    from colt.schedule.devices import TrackerAddress, tracker_devices
+    from colt.schedule.tracker import TrackerAddress, tracker_devices
 
     address = TrackerAddress.parse(tracker, with_key=False)
     rows = []

@@ -143,6 +143,8 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
         TuneConfig,
         ["trials", "time_budget_s", "seed", "target", "num_threads", "rpc", "overlap", "out_dir"],
     )
+    remote = tune.add_argument_group("remote devices (--rpc)")
+    add_field_options(remote, TuneConfig, ["device_deadline_s", "local_fallback"])
     networks = tune.add_argument_group("networks")
     add_field_options(networks, TuneConfig, ["task_samples", "task_cap"])
     records = tune.add_argument_group("record library")

@@ -102,6 +102,11 @@ def rpc_option() -> Any:
     return option(None, flag="--rpc", metavar="HOST:PORT:KEY", help=RPC_HELP)
 
 
+def enabling(flag: str, help: str) -> Any:
+    """A setting that is off unless its flag is given."""
+    return Field(False, json_schema_extra={"flag": flag, "help": help, "enable": True})
+
+
 KERNEL_TRIALS = 64  # a kernel run's default budget
 NETWORK_SAMPLES_PER_TASK = 32  # a network run's default budget per searched task
 
@@ -160,6 +165,21 @@ class TuneConfig(BaseModel):
     )
     num_threads: int | None = threads_option()
     rpc: str | None = rpc_option()
+    device_deadline_s: Duration | None = option(
+        None,
+        flag="--device-deadline",
+        metavar="DURATION",
+        help="--rpc: how long one measurement on a device may take before the device is "
+        "marked lost and its candidate goes to another (default: the run timeout + 30 s)",
+        gt=0,
+        parse=parse_duration,
+        positive="a positive duration",
+    )
+    local_fallback: bool = enabling(
+        "--local-fallback",
+        "--rpc: time a candidate on this machine when no device could (every device lost); "
+        "without it, a run whose devices are all lost stops and resumes later",
+    )
     # Model calls for the next round while this round is measured: "auto" when every model is
     # served from another machine (an endpoint on this machine would share the measuring cores).
     overlap: Overlap = option(

@@ -60,6 +60,16 @@ class SampleMeasured(Event):
     trace: Any = None  # the sample's trace, Trace.as_json
 
 
+class DeviceStateChanged(Event):
+    """A remote device was lost (hung, dropped, silent) or readmitted, and why."""
+
+    kind: Literal["device"] = "device"
+    time: float  # seconds since the epoch
+    device: str
+    state: str  # "lost" | "readmitted"
+    reason: str
+
+
 class NaiveTimed(Event):
     """The unscheduled kernel's latency, the run's baseline."""
 
@@ -94,6 +104,7 @@ AnyEvent = Annotated[
     | NodePruned
     | NodeRevisited
     | SampleMeasured
+    | DeviceStateChanged
     | NaiveTimed
     | UnscheduledPassTimed
     | TunedPassTimed,

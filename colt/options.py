@@ -101,8 +101,9 @@ def add_field_options(
             continue
         field = model.model_fields[name]
         text = options.get("help", "")
-        if options.get("negate"):  # a --no-X switch: unset keeps the default, True
-            parser.add_argument(flag, dest=name, action="store_const", const=False, help=text)
+        if options.get("negate") or options.get("enable"):  # --no-X, or a flag that turns X on
+            const = not options.get("negate")
+            parser.add_argument(flag, dest=name, action="store_const", const=const, help=text)
             continue
         default = field.get_default(call_default_factory=True)
         if not (default is None or default == ()) and "(default" not in text:

@@ -99,6 +99,23 @@ class DeviceCounts(_Record):
     failed_tries: int = 0  # tries that a fault ended on this device
 
 
+class DeviceEvent(_Record):
+    """A remote device's state change during the run (``colt.schedule.device_health``)."""
+
+    time: float  # seconds since the epoch
+    device: str  # host:port
+    state: str  # lost | readmitted
+    reason: str
+
+
+class MachineLoad(_Record):
+    """How busy other processes kept the machine while the run's last invocation ran."""
+
+    others_cores: float  # cores they kept busy on average
+    load_average: float  # the 1-minute load average at the reading
+    busy: bool  # others_cores above colt.machine.BUSY_CORES: figures taken under load
+
+
 class PeakSpread(_Record):
     """The repeated readings the measured peak is the best of (GFLOP/s)."""
 
@@ -182,6 +199,8 @@ class RunResults(_Record):
     stopped_by: str | None = None  # "time" when the wall-clock budget ended the run early
     curve: list[CurvePoint] = Field(default_factory=list)
     devices: dict[str, DeviceCounts] = Field(default_factory=dict)
+    device_events: list[DeviceEvent] = Field(default_factory=list)  # lost / readmitted, in order
+    machine_load: MachineLoad | None = None  # None: written before it was recorded
     time_s: dict[str, float] = Field(default_factory=dict)
     search: SearchRecord | None = None
     models: list[ModelEntry] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from colt.config import TuneConfig
 from colt.disk import write_atomic
 from colt.errors import UserError
 from colt.journal import Journal, json_default
+from colt.machine import LoadWatch
 from colt.records import RunResults, load_results
 
 
@@ -40,6 +41,7 @@ class Timer:
     )
     before: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    load: LoadWatch = field(default_factory=LoadWatch)  # other processes' CPU meanwhile
 
     def elapsed(self) -> float:
         """Wall seconds of the whole run so far, earlier invocations of a resumed run included."""

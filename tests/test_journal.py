@@ -179,6 +179,6 @@ def test_the_run_directory_page_names_every_event_kind() -> None:
     (line,) = [row for row in page.splitlines() if row.startswith("| `journal.jsonl`")]
     union = get_args(AnyEvent)[0]
     kinds = [cls.model_fields["kind"].default for cls in get_args(union)]
-    assert len(kinds) == 10
+    assert len(kinds) == 11
     for kind in kinds:
         assert f"`{kind}`" in line, kind

@@ -15,6 +15,8 @@ from colt.errors import UserError
 from colt.records import (
     CurvePoint,
     DeviceCounts,
+    DeviceEvent,
+    MachineLoad,
     ModelStatsRecord,
     NetworkRecord,
     PeakSpread,
@@ -47,6 +49,8 @@ def documented_results() -> dict[str, Any]:
         (("search",), SearchRecord),
         (("model_stats", "smollm2-135m"), ModelStatsRecord),
         (("devices", "127.0.0.1:9300"), DeviceCounts),
+        (("device_events", 0), DeviceEvent),
+        (("machine_load",), MachineLoad),
         (("roofs",), RoofsRecord),
         (("roofs", "peak_spread"), PeakSpread),
     ],

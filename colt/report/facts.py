@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
-from colt.records import RunResults
+from colt.records import MachineLoad, RunResults
 
 
 def _ms(seconds: float | None) -> str:
@@ -27,6 +28,8 @@ def run_facts(results: RunResults) -> list[tuple[str, str]]:
         ("wall time", ", ".join(f"{k} {v:.1f} s" for k, v in results.time_s.items())),
         ("verification failures", str(len(results.verification_failures))),
     ]
+    if results.machine_load is not None:
+        rows.append(("machine load", load_text(results.machine_load)))
     for name, stats in results.model_stats.items():
         rows.append(
             (
@@ -50,7 +53,19 @@ def run_facts(results: RunResults) -> list[tuple[str, str]]:
     for device, counts in results.devices.items():
         if device != "local":
             rows.append((f"device {device}", f"{counts.samples} samples, {counts.retried} retried"))
+    for event in results.device_events:  # the devices' state changes, in order
+        when = time.strftime("%H:%M:%S UTC", time.gmtime(event.time))
+        rows.append((f"device {event.state}", f"{when} {event.device}: {event.reason}"))
     return rows
+
+
+def load_text(load: MachineLoad) -> str:
+    """Whether other processes kept the machine busy while the run measured."""
+    shares = (
+        f"other processes kept {load.others_cores:.2f} cores busy on average "
+        f"(load average {load.load_average:.2f})"
+    )
+    return f"BUSY: {shares}; figures taken under load" if load.busy else f"idle: {shares}"
 
 
 def warm_start_text(warm: dict) -> str:

@@ -93,11 +93,19 @@ def measured_roofs_or_none(config: TuneConfig, target: Any, threads: int) -> dic
         return None
 
 
-def open_devices(rpc: str | None, threads: int) -> Any:
+def open_devices(config: TuneConfig, threads: int) -> Any:
+    """This machine, or the devices of ``config.rpc`` with its deadline and fallback."""
     from colt.schedule.devices import open_devices
     from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
 
-    return open_devices(rpc, EVALUATOR, RUN_TIMEOUT_S, num_threads=threads)
+    return open_devices(
+        config.rpc,
+        EVALUATOR,
+        RUN_TIMEOUT_S,
+        num_threads=threads,
+        deadline_s=config.device_deadline_s,
+        local_fallback=config.local_fallback,
+    )
 
 
 def results_record(
@@ -124,6 +132,8 @@ def results_record(
             else None,
             "curve": recorder.curve,
             "devices": device_counts(recorder.curve),
+            "device_events": recorder.device_events,
+            "machine_load": timer.load.reading(),
             "time_s": times,
             "search": search.summary() if search else None,
             "models": [asdict(m) for m in search.models] if search else [],
@@ -162,4 +172,5 @@ def summary_line(results: RunResults) -> str:
         + (f"+{results.proposer}" if results.proposer else "")
         + f", {results.time_s.get('total', 0.0):.0f} s"
         + (" (stopped at the --time budget)" if results.stopped_by == "time" else "")
+        + (" (timed under load)" if results.machine_load and results.machine_load.busy else "")
     )

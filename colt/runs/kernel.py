@@ -71,7 +71,7 @@ class KernelRun:
     def _session(self, threads: int) -> Any:
         from colt.schedule.session import TuningSession
 
-        devices = open_devices(self.config.rpc, threads)
+        devices = open_devices(self.config, threads)
         try:
             return TuningSession(
                 self.workload,

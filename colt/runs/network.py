@@ -385,6 +385,7 @@ class _NetworkRecorder:
     budget: int = 0
     deadline_s: float | None = None  # --time
     out_of_time: bool = False
+    device_events: list[dict[str, Any]] = field(default_factory=list)  # networks run here
 
     @property
     def samples(self) -> int:

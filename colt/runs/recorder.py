@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from colt import interrupt
 from colt.disk import write_atomic
-from colt.journal import Journal, SampleMeasured
+from colt.journal import DeviceStateChanged, Journal, SampleMeasured
 from colt.records import CurvePoint
 from colt.run import Timer, write_json
 from colt.schedule.devices import DeviceFault, Measurement
@@ -79,18 +79,31 @@ class Recorder:
         model that proposed it (COLT only) for the run's records."""
         live = [i for i, k in enumerate(keys) if k not in self.replayed]
         measured: dict[int, Measurement] = {}
-        if live:
-            results, times = self.session.measurer.measure([candidates[i] for i in live])
-            interrupt.check()  # an interrupted batch may have "failed": journal none of it
-            self.timer.add("build", times.build_s)
-            self.timer.add("run", times.run_s)
-            measured = dict(zip(live, results, strict=True))
-        latencies = []
-        sources = list(sources) or [(None, None)] * len(keys)
-        for index, (key, candidate) in enumerate(zip(keys, candidates, strict=True)):
-            event = self.replayed.get(key) or self._record_live(key, candidate, measured[index])
-            latencies.append(self._add_point(event, candidate.sch, sources[index]))
+        try:
+            if live:
+                results, times = self.session.measurer.measure([candidates[i] for i in live])
+                interrupt.check()  # an interrupted batch may have "failed": journal none of it
+                self.timer.add("build", times.build_s)
+                self.timer.add("run", times.run_s)
+                measured = dict(zip(live, results, strict=True))
+            latencies = []
+            sources = list(sources) or [(None, None)] * len(keys)
+            for index, (key, candidate) in enumerate(zip(keys, candidates, strict=True)):
+                event = self.replayed.get(key) or self._record_live(key, candidate, measured[index])
+                latencies.append(self._add_point(event, candidate.sch, sources[index]))
+        finally:  # a run that stops because its devices are lost says which and why
+            self.journal_device_changes()
         return latencies
+
+    def journal_device_changes(self) -> None:
+        """Writes down the devices' state changes (lost, readmitted) since the last call."""
+        for change in self.session.devices.take_changes():
+            self.journal.append(DeviceStateChanged(**change.to_json()))
+
+    @property
+    def device_events(self) -> list[dict[str, Any]]:
+        """Every device state change of the run, earlier invocations' included, in order."""
+        return [e.model_dump(exclude={"kind"}) for e in self.journal.of_kind(DeviceStateChanged)]
 
     def _record_live(
         self, key: Any, candidate: ms.MeasureCandidate, m: Measurement

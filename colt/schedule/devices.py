@@ -10,13 +10,12 @@ candidate whose device vanished, which ``RPCRunner``'s results cannot say.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import struct
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +25,8 @@ from tvm.s_tir import meta_schedule as ms
 
 from colt.errors import UserError, last_line
 from colt.lifeline import worker_initializer
+from colt.schedule.device_health import DeviceHealth, StateChange
+from colt.schedule.tracker import TrackerAddress, TrackerLink, tracker_devices
 
 LOCAL = "local"
 T = TypeVar("T")
@@ -42,6 +43,11 @@ class Measurement:
 
 class DeviceFault(RuntimeError):
     """No device could run the work (every try ended in a disconnect, timeout or refusal)."""
+
+
+class DevicesLost(UserError):
+    """Every device under the key is lost and measuring here was not allowed: the run stops
+    with this sentence before anything of the batch is recorded, and resumes later."""
 
 
 def to_measurement(
@@ -85,6 +91,9 @@ class LocalDevice:
         futures = self.runner.run(inputs)
         return [_local_result(future.result()) for future in futures]
 
+    def take_changes(self) -> list[StateChange]:
+        return []  # this machine is never lost
+
     def run_once(self, lib: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:
         dev = tvm.cpu()
         tensors = [tvm.runtime.tensor(array, dev) for array in arrays]
@@ -97,103 +106,19 @@ def _local_result(result: ms.runner.RunnerResult) -> Measurement:
     return to_measurement(secs, result.error_msg, LOCAL)
 
 
-@dataclass(frozen=True)
-class TrackerAddress:
-    """An RPC tracker's address, with the device key for measuring (``HOST:PORT[:KEY]``)."""
-
-    host: str
-    port: int
-    key: str = ""
-
-    @classmethod
-    def parse(cls, text: str, *, with_key: bool) -> TrackerAddress:
-        shape = "HOST:PORT:KEY, e.g. 127.0.0.1:9190:cpu" if with_key else "HOST:PORT"
-        parts = text.rsplit(":", 2 if with_key else 1)
-        if len(parts) != (3 if with_key else 2) or not all(parts):
-            raise UserError(f"an RPC tracker is given as {shape}, not {text!r}")
-        try:
-            port = int(parts[1])
-        except ValueError:
-            raise UserError(f"the tracker port in {text!r} is not a number ({shape})") from None
-        if not 0 < port < 65536:
-            raise UserError(f"the tracker port in {text!r} is out of range ({shape})")
-        return cls(parts[0], port, parts[2] if with_key else "")
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}" + (f":{self.key}" if self.key else "")
-
-
-class _TrackerLink:
-    """One connection speaking TVM's tracker protocol, with timeouts instead of TVM's
-    client-side retry loop (which waits a minute for a tracker that is not there)."""
-
-    def __init__(self, address: TrackerAddress, timeout_s: float) -> None:
-        from tvm.rpc import base
-
-        self.base = base
-        self.address = address
-        try:
-            self.sock = socket.create_connection((address.host, address.port), timeout=timeout_s)
-            self.sock.sendall(struct.pack("<i", base.RPC_TRACKER_MAGIC))
-            magic = struct.unpack("<i", base.recvall(self.sock, 4))[0]
-        except OSError as error:
-            raise UserError(
-                f"cannot reach the RPC tracker at {address.host}:{address.port} ({error}); "
-                f"start one with `python -m tvm.exec.rpc_tracker`"
-            ) from None
-        if magic != base.RPC_TRACKER_MAGIC:
-            self.sock.close()
-            raise UserError(f"{address.host}:{address.port} is not an RPC tracker")
-
-    def __enter__(self) -> _TrackerLink:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.sock.close()
-
-    def summary(self) -> dict[str, Any]:
-        self.base.sendjson(self.sock, [self.base.TrackerCode.SUMMARY])
-        code, value = self.base.recvjson(self.sock)
-        if code != self.base.TrackerCode.SUCCESS:
-            raise DeviceFault(f"the tracker answered {code} to a summary request")
-        return dict(value)
-
-    def request(self, key: str, wait_s: float) -> tuple[str, int, str]:
-        """Blocks until the tracker hands out a free server under ``key``: (host, port, match)."""
-        self.sock.settimeout(wait_s)
-        self.base.sendjson(self.sock, [self.base.TrackerCode.REQUEST, key, "", 1])
-        answer = self.base.recvjson(self.sock)
-        if not isinstance(answer, list) or answer[:1] != [self.base.TrackerCode.SUCCESS]:
-            raise DeviceFault(f"the tracker answered {answer!r} to a request for {key!r}")
-        host, port, match_key = answer[1]
-        return str(host), int(port), str(match_key)
-
-
-def tracker_devices(address: TrackerAddress, timeout_s: float = 5.0) -> dict[str, dict[str, Any]]:
-    """What a tracker has, by key: its servers' addresses and how many are free or awaited."""
-    with _TrackerLink(address, timeout_s) as link:
-        summary = link.summary()
-    keys: dict[str, dict[str, Any]] = {}
-    for server in summary.get("server_info", []):
-        key = str(server["key"]).removeprefix("server:")
-        host, port = server["addr"]
-        keys.setdefault(key, {"devices": [], "free": 0, "pending": 0})["devices"].append(
-            f"{host}:{port}"
-        )
-    for key, queue in summary.get("queue_info", {}).items():
-        entry = keys.setdefault(key, {"devices": [], "free": 0, "pending": 0})
-        entry["free"], entry["pending"] = int(queue["free"]), int(queue["pending"])
-    return keys
-
-
 class TrackedDevices:
     """The devices a tracker hands out under one key; a batch is spread over all of them.
 
-    Each candidate gets its own session (as in MetaSchedule's ``RPCRunner``). A candidate whose
-    session ends in a device fault (disconnect, timeout, refused connection) goes to the next
-    device the tracker hands out, up to ``tries`` times; after that it is a failed sample whose
-    error names every try. A kernel that crashes its session looks the same from here, so it
-    costs at most ``tries`` sessions too.
+    Each candidate gets its own session (as in MetaSchedule's ``RPCRunner``), watched by a
+    deadline (``deadline_s``, default the run timeout plus 30 s) while a heartbeat probes the
+    idle devices (``colt.schedule.device_health``). A device that passes the deadline, stops
+    answering or drops from the tracker is lost: its candidate goes to the next device the
+    tracker hands out, up to ``tries`` times, and a lost device the tracker hands out again is
+    used only once it answers. When every try failed, or every device is lost, the candidate
+    is timed here if ``local_fallback`` allows it; otherwise a failed try is a failed sample
+    whose error names every try, and a batch with no device left stops the run (DevicesLost).
+    A kernel that crashes its session looks like a device fault, so it costs at most ``tries``
+    sessions too; the device then answers the heartbeat and is not lost.
     """
 
     def __init__(
@@ -204,6 +129,8 @@ class TrackedDevices:
         *,
         tries: int = 3,
         connect_timeout_s: float = 5.0,
+        deadline_s: float | None = None,
+        local_fallback: Callable[[], LocalDevice] | None = None,
     ) -> None:
         self.address = address
         self.description = f"rpc {address}"
@@ -211,6 +138,11 @@ class TrackedDevices:
         self.run_timeout_s = run_timeout_s
         self.tries = tries
         self.connect_timeout_s = connect_timeout_s
+        self.deadline_s = deadline_s or run_timeout_s + 30.0
+        self.local_fallback = local_fallback
+        self._local: LocalDevice | None = None
+        self._local_lock = threading.Lock()  # one kernel at a time on this machine
+        self.health = DeviceHealth(self._listed_now)
         self.devices()  # a tracker that is not there, or has no such device, fails now
 
     def devices(self) -> list[str]:
@@ -224,30 +156,59 @@ class TrackedDevices:
             )
         return list(listed["devices"])
 
+    def _listed_now(self) -> list[str]:
+        try:
+            return self.devices()
+        except UserError as error:
+            if "has no device" in str(error):
+                return []
+            raise ConnectionError(str(error)) from None
+
+    def take_changes(self) -> list[StateChange]:
+        """The devices' state changes since the last call (lost, readmitted)."""
+        return self.health.take_changes()
+
     def time(self, inputs: list[ms.runner.RunnerInput]) -> list[Measurement]:
         if not inputs:
             return []
-        workers = min(len(inputs), self._device_count())
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colt-rpc") as pool:
-            return list(pool.map(self._time_one, inputs))
+        # Here, not in a pool thread: a worker started from a thread dies when it ends.
+        self._local_device()
+        with self.health.beating():
+            workers = min(len(inputs), self._device_count())
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colt-rpc") as pool:
+                return list(pool.map(self._time_one, inputs))
 
     def run_once(self, lib: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        """Runs ``lib`` once on a device; raises DeviceFault when no device could."""
+        """Runs ``lib`` once on a device (here, when every device failed and the fallback is
+        allowed); raises DeviceFault when no device could."""
         from tvm.support.tar import tar
 
         with tempfile.TemporaryDirectory(prefix="colt-verify-") as folder:
             path = Path(folder) / "colt_verify.tar"
             lib.export_library(str(path), fcompile=tar)
-            outputs, _, retries = self._with_device(lambda s, d: _run_remote(s, path, arrays))
+            with self.health.beating():
+                outputs, _, retries = self._with_device(lambda s, d: _run_remote(s, path, arrays))
         if outputs is None:
+            local = self._local_device()
+            if local is not None:
+                with self._local_lock:
+                    return local.run_once(lib, arrays)
             raise DeviceFault("; ".join(retries))
         return outputs
 
     def _device_count(self) -> int:
         try:
-            return max(1, len(self.devices()))
+            return max(1, len(self.health.usable(self.devices())))
         except UserError:  # every device gone for now: one worker, whose tries will say so
             return 1
+
+    def _local_device(self) -> LocalDevice | None:
+        if self.local_fallback is None:
+            return None
+        with self._local_lock:
+            if self._local is None:
+                self._local = self.local_fallback()
+            return self._local
 
     def _time_one(self, runner_input: ms.runner.RunnerInput) -> Measurement:
         artifact = Path(str(runner_input.artifact_path))
@@ -256,6 +217,11 @@ class TrackedDevices:
             lambda session, dev: _time_remote(session, dev, artifact, args_info, self.evaluator)
         )
         if run_secs is None:
+            local = self._local_device()
+            if local is not None:
+                with self._local_lock:
+                    (measured,) = local.time([runner_input])
+                return replace(measured, retries=retries)
             error = "no device could time it: " + "; ".join(retries)
             return Measurement(None, (), f"run failed: {error}", None, retries)
         return to_measurement(run_secs, None, device or "", retries)
@@ -263,29 +229,76 @@ class TrackedDevices:
     def _with_device(self, work: Callable[[Any, Any], T]) -> tuple[T | None, str | None, tuple]:
         """Runs ``work(session, device)`` on devices the tracker hands out until one finishes
         it or ``tries`` devices failed: (result or None, the device, what each failure was)."""
-        from tvm import rpc
-
         retries: list[str] = []
         for attempt in range(self.tries):
             device = None
             try:
-                if attempt:
-                    self.devices()  # none left under the key: fail this try now, not on a wait
-                with _TrackerLink(self.address, self.connect_timeout_s) as link:
-                    host, port, match_key = link.request(
-                        self.address.key, wait_s=self.run_timeout_s + 60
-                    )
+                if not self._any_usable(check_listed=attempt > 0):
+                    break  # every device lost: measured here (the fallback), no try spent
+                with TrackerLink(self.address, self.connect_timeout_s) as link:
+                    host, port, match_key = link.request(self.address.key, wait_s=self.deadline_s)
                 device = f"{host}:{port}"
-                session = rpc.connect(host, port, match_key, session_timeout=self.run_timeout_s)
-                try:
-                    return work(session, session.cpu(0)), device, tuple(retries)
-                finally:
-                    del session  # closing the connection frees the server for the next request
+                return self._session(device, host, port, match_key, work), device, tuple(retries)
+            except DevicesLost:
+                raise
             # TVM's RPC errors (a dropped session, a session timeout) are RuntimeErrors; a
-            # garbled tracker answer is a ValueError.
+            # garbled tracker answer is a ValueError; a deadline or a lost device a DeviceFault.
             except (UserError, OSError, RuntimeError, ValueError) as error:
                 retries.append(f"{device or self.address}: {last_line(error)}")
         return None, None, tuple(retries)
+
+    def _any_usable(self, *, check_listed: bool) -> bool:
+        """Whether a device under the key is not lost; with none and no fallback, the run
+        stops (DevicesLost). Only asks the tracker when ``check_listed`` or a device is lost."""
+        if not check_listed and not self.health.lost:
+            return True
+        try:
+            usable = self.health.usable(self.devices())
+        except UserError:
+            usable = []
+        if usable or self.local_fallback is not None:
+            return bool(usable)
+        lost = "; ".join(f"{d}: {why}" for d, why in sorted(self.health.lost.items()))
+        raise DevicesLost(
+            f"every device under the key {self.address.key!r} at {self.address.host}:"
+            f"{self.address.port} is lost ({lost or 'none registered'}); restart them, or "
+            f"allow --local-fallback, and continue with --resume"
+        )
+
+    def _session(
+        self, device: str, host: str, port: int, match_key: str, work: Callable[[Any, Any], T]
+    ) -> T:
+        """``work`` in a session on ``device``, given up on (and the device lost) when it does
+        not finish within the deadline. A session that hangs cannot be interrupted, so it is
+        left to a daemon thread whose result, if it ever comes, is dropped."""
+        from tvm import rpc
+
+        if device in self.health.lost and not self.health.check(device, "handed out, silent"):
+            raise DeviceFault("lost, and it still does not answer")
+        outcome: dict[str, Any] = {}
+
+        def in_session() -> None:
+            try:
+                timeout = min(self.run_timeout_s, self.deadline_s)
+                session = rpc.connect(host, port, match_key, session_timeout=timeout)
+                outcome["value"] = work(session, session.cpu(0))
+                del session  # closing the connection frees the server for the next request
+            except BaseException as error:  # handed to the waiting thread below
+                outcome["error"] = error
+
+        with self.health.using(device):
+            thread = threading.Thread(target=in_session, name=f"colt-rpc {device}", daemon=True)
+            thread.start()
+            thread.join(self.deadline_s)
+        if thread.is_alive():
+            reason = f"no answer within the {self.deadline_s:g} s measurement deadline"
+            self.health.mark_lost(device, reason)
+            raise DeviceFault(reason)
+        if "error" in outcome:
+            error = outcome["error"]
+            self.health.check(device, f"its session failed ({last_line(error)}) and it is silent")
+            raise error
+        return outcome["value"]  # type: ignore[no-any-return]
 
 
 def _time_remote(
@@ -315,10 +328,28 @@ def _run_remote(session: Any, path: Path, arrays: list[np.ndarray]) -> list[np.n
 
 
 def open_devices(
-    rpc: str | None, evaluator: dict[str, Any], run_timeout_s: float, *, num_threads: int
+    rpc: str | None,
+    evaluator: dict[str, Any],
+    run_timeout_s: float,
+    *,
+    num_threads: int,
+    deadline_s: float | None = None,
+    local_fallback: bool = False,
 ) -> LocalDevice | TrackedDevices:
     """This machine's runner with ``num_threads`` runtime threads, or the tracker's devices
-    under ``rpc``'s key (their servers keep their own thread counts)."""
+    under ``rpc``'s key (their servers keep their own thread counts), each measurement given
+    ``deadline_s`` and timed here when no device can (only with ``local_fallback``)."""
     if rpc is None:
         return LocalDevice(evaluator, run_timeout_s, num_threads=num_threads)
-    return TrackedDevices(TrackerAddress.parse(rpc, with_key=True), evaluator, run_timeout_s)
+    fallback = (
+        (lambda: LocalDevice(evaluator, run_timeout_s, num_threads=num_threads))
+        if local_fallback
+        else None
+    )
+    return TrackedDevices(
+        TrackerAddress.parse(rpc, with_key=True),
+        evaluator,
+        run_timeout_s,
+        deadline_s=deadline_s,
+        local_fallback=fallback,
+    )

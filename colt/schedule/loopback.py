@@ -18,7 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from colt.lifeline import lifeline_command
-from colt.schedule.devices import TrackerAddress, tracker_devices
+from colt.schedule.tracker import TrackerAddress, tracker_devices
 
 HOST = "127.0.0.1"
 
@@ -97,6 +97,25 @@ class LoopbackDevices:
     def kill_server(self, index: int) -> None:
         """Kills server ``index`` and everything it started, as a crash or power cut would."""
         _kill_group(self.servers[index])
+
+    def hang_server(self, index: int) -> None:
+        """Stops server ``index`` and everything it started (SIGSTOP), as a wedged machine
+        would: it stays registered with the tracker and its sockets stay open, silent."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.servers[index].pid, signal.SIGSTOP)
+
+    def resume_server(self, index: int) -> None:
+        """Lets a hung server ``index`` run again (SIGCONT)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.servers[index].pid, signal.SIGCONT)
+
+    def server_address(self, index: int) -> str:
+        """Server ``index``'s host:port, as the tracker lists it and samples record it."""
+        args = [str(arg) for arg in self.servers[index].args]  # type: ignore[union-attr]
+        return f"{HOST}:{args[args.index('--port') + 1]}"
+
+    def server_index(self, port: int) -> int:
+        return [self.server_address(i) for i in range(len(self.servers))].index(f"{HOST}:{port}")
 
     def stop(self) -> None:
         for process in [*self.servers, *([self.tracker] if self.tracker else [])]:
