@@ -153,28 +153,25 @@ class DeviceHealth:
 
     @contextmanager
     def beating(self) -> Iterator[None]:
-        """A heartbeat thread runs while this is entered (re-entrant)."""
+        """A heartbeat thread runs while this is entered (re-entrant). Leaving does not wait
+        for a probe under way (a silent device takes ``probe_timeout_s``): each thread has
+        its own stop, so a thread still finishing its beat is never revived."""
         with self._lock:
             self._beats += 1
-            start = self._beats == 1
-        thread = None
-        if start:
-            self._stop.clear()
-            thread = threading.Thread(target=self._loop, name="colt-heartbeat", daemon=True)
-            thread.start()
+            if self._beats == 1:
+                self._stop = threading.Event()
+                threading.Thread(
+                    target=self._loop, args=(self._stop,), name="colt-heartbeat", daemon=True
+                ).start()
         try:
             yield
         finally:
             with self._lock:
                 self._beats -= 1
-                last = self._beats == 0
-            if last:
-                self._stop.set()
-            if thread is not None and last:
-                thread.join(self.probe_timeout_s * 2 + 1)
+                if self._beats == 0:
+                    self._stop.set()
 
-    def _loop(self) -> None:
-        while True:
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             self.beat()
-            if self._stop.wait(self.heartbeat_s):
-                return
+            stop.wait(self.heartbeat_s)
