@@ -96,7 +96,7 @@ def outcome(
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     budget = KERNEL_TRIALS if kind == "kernel" else NETWORK_TRIALS
     orphans = [o for w in watched for o in w.orphans()]
-    stops = [_sentence(err) for code, err in codes if code != 0]
+    stops = [_sentence(err) for code, err in codes if code > 0]  # -9: killed, said nothing
     completed = results.get("status") == "complete" and results.get("samples") == budget
     if kind == "kernel" and completed:
         wrong = int(reported_kernel_is_wrong(run_dir, "matmul-small"))
@@ -118,6 +118,7 @@ def outcome(
         "orphan_processes": orphans,
         "exit_statuses": [code for code, _ in codes],
         "stopped_with": stops,
+        "stderr": [err.splitlines()[-4:] for _, err in codes],
         "device_events": results.get("device_events", []),
         **extra,
     }

@@ -22,6 +22,7 @@ module itself; of a Relax IRModule, its unscheduled build.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -215,25 +216,35 @@ def llama_program(shape: LlamaShape) -> NetworkProgram:
     )
 
 
-def import_torch(module: Any, example_inputs: Sequence[Any], name: str) -> NetworkProgram:
-    """``module`` through ``torch.export`` and TVM's Relax frontend, weights as parameters."""
+def _export_to_relax(module: Any, inputs: tuple[Any, ...], name: str) -> Any:
     import torch
-    from tvm import relax
     from tvm.relax.frontend.torch import from_exported_program
 
-    inputs = tuple(example_inputs)
-    if not all(isinstance(t, torch.Tensor) for t in inputs):
-        raise UserError(f"{name}: the example inputs must be torch tensors")
     try:
         exported = torch.export.export(module, inputs)
     except Exception as error:
         why = _first_line(error)
         raise UserError(f"{name}: torch.export cannot trace the module: {why}") from error
     try:
-        mod = from_exported_program(exported, keep_params_as_input=True)
+        return from_exported_program(exported, keep_params_as_input=True)
     except Exception as error:
         why = _first_line(error)
         raise UserError(f"{name}: TVM's Relax frontend cannot import it: {why}") from error
+
+
+def import_torch(module: Any, example_inputs: Sequence[Any], name: str) -> NetworkProgram:
+    """``module`` through ``torch.export`` and TVM's Relax frontend, weights as parameters."""
+    import torch
+    from tvm import relax
+
+    inputs = tuple(example_inputs)
+    if not all(isinstance(t, torch.Tensor) for t in inputs):
+        raise UserError(f"{name}: the example inputs must be torch tensors")
+    # Both warn of their own future changes (FutureWarning) on stderr, where a run's one
+    # sentence (a full disk, a lost device) must stand alone.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        mod = _export_to_relax(module, inputs, name)
     mod, params = relax.frontend.detach_params(mod)
     weights = [p.numpy() for p in params.get("main", [])]
     names = [str(v.name) for v in mod["main"].params[len(inputs) :]]
