@@ -240,10 +240,10 @@ def import_torch(module: Any, example_inputs: Sequence[Any], name: str) -> Netwo
     inputs = tuple(example_inputs)
     if not all(isinstance(t, torch.Tensor) for t in inputs):
         raise UserError(f"{name}: the example inputs must be torch tensors")
-    # Both warn of their own future changes (FutureWarning) on stderr, where a run's one
-    # sentence (a full disk, a lost device) must stand alone.
+    # Both print warnings of their own (a deep copy of the module warned from copyreg) on
+    # stderr, where a run's one sentence (a full disk, a lost device) must stand alone.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore")
         mod = _export_to_relax(module, inputs, name)
     mod, params = relax.frontend.detach_params(mod)
     weights = [p.numpy() for p in params.get("main", [])]
