@@ -236,3 +236,13 @@ def test_a_bad_time_budget_says_how_to_write_one(
     argv = ("--time" + duration,) if duration.startswith("=") else ("--time", duration)
     code, err = _run(capsys, "tune", *argv)
     assert code == 2 and "10m" in err
+
+
+def test_the_remote_device_options_reach_the_run_configuration() -> None:
+    from colt.cli import _tune_config, build_parser
+
+    default = _tune_config(build_parser().parse_args(["tune"]))
+    assert default.device_deadline_s is None and default.local_fallback is False
+    argv = ["tune", "--rpc", "127.0.0.1:9190:cpu", "--device-deadline", "2m", "--local-fallback"]
+    config = _tune_config(build_parser().parse_args(argv))
+    assert config.device_deadline_s == 120.0 and config.local_fallback is True
