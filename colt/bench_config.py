@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from colt.config import (
     Duration,
@@ -19,7 +19,7 @@ from colt.config import (
     time_option,
     trials_option,
 )
-from colt.errors import UserError
+from colt.errors import UserError, unknown_choice
 
 PAPER_WORKLOADS = (
     "llama3-8b-attention",
@@ -42,6 +42,29 @@ FAILURES_FILE = "failures.json"
 
 Config = Literal["single-small", "single-large", "colt", "colt-random", "evolutionary", "random"]
 CONFIGS: tuple[str, ...] = get_args(Config)
+# COLT with one mechanism switched off: the search settings each ablation changes.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "colt-no-course-alteration": {"course_alteration": False},
+    "colt-no-floor": {"largest_model_floor": 0.0},
+    "colt-lam0": {"lam": 0.0},
+    "colt-no-fresh": {"fresh_share": 0.0},
+    "colt-uniform-choice": {"model_choice": "uniform"},
+}
+# "single:NAME": the set's model NAME alone (single-small and single-large name two sizes)
+SINGLE_PREFIX = "single:"
+CONFIG_CHOICES = (*CONFIGS, *ABLATIONS, f"{SINGLE_PREFIX}MODEL")
+
+
+def check_config(config: str) -> str:
+    """``config`` when it names a configuration, else the sentence that lists them."""
+    if config in CONFIGS or config in ABLATIONS:
+        return config
+    model = config.removeprefix(SINGLE_PREFIX)
+    if config.startswith(SINGLE_PREFIX) and model and "/" not in model:
+        return config
+    raise unknown_choice("configuration", config, CONFIG_CHOICES)
+
+
 Suite = Literal["quick", "paper", "tvm"]
 SUITE_HELP = (
     "which grid to start from: quick (matmul, 32 samples, every configuration; the same as "
@@ -72,11 +95,14 @@ class BenchConfig(BaseModel):
         help="workloads from `colt workloads`",
         min_length=1,
     )
-    configs: tuple[Config, ...] = option(
+    configs: tuple[str, ...] = option(
         CONFIGS,
         flag="--configs",
         metavar="CONFIG",
-        help="configurations to run, of: " + ", ".join(CONFIGS),
+        help="configurations to run, of: "
+        + ", ".join(CONFIG_CHOICES)
+        + " (the colt-no-*, colt-lam0 and colt-uniform-choice ablations switch one mechanism "
+        "off; single:MODEL runs the set's MODEL alone; default: the first six)",
         min_length=1,
     )
     seeds: tuple[int, ...] = option(
@@ -106,6 +132,11 @@ class BenchConfig(BaseModel):
     # --suite (colt.grid adds the option itself, without argparse choices, so that an unknown
     # suite is refused in the one sentence every other unknown name gets)
     suite: Suite = option("quick", flag="--suite", metavar="SUITE", help=SUITE_HELP)
+
+    @field_validator("configs")
+    @classmethod
+    def _known_configs(cls, configs: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_config(config) for config in configs)
 
     @classmethod
     def quick(cls, grid_dir: Path | str = "runs/grid-quick", **overrides: Any) -> BenchConfig:
@@ -141,7 +172,7 @@ class BenchConfig(BaseModel):
     def cells(self) -> list[tuple[str, str, int]]:
         """(config, workload, seed) in run order: single-model configs last, so that, should the
         model set not load here, the full-set ``colt`` runs tell which model is which size."""
-        order = sorted(self.configs, key=lambda config: config.startswith("single-"))
+        order = sorted(self.configs, key=lambda config: config.startswith("single"))
         return [(c, w, s) for c in order for w in self.workloads for s in self.seeds]
 
     def to_json(self) -> dict[str, Any]:

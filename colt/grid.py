@@ -19,9 +19,11 @@ from typing import Any, Protocol, cast
 
 from colt import interrupt
 from colt.bench_config import (
+    ABLATIONS,
     COMPARISONS_FILE,
     FAILURES_FILE,
     GRID_FILE,
+    SINGLE_PREFIX,
     BenchConfig,
     make_bench,
 )
@@ -121,10 +123,16 @@ def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> Tu
         return base.model_copy(update={"proposer": "random"})
     if config in ("evolutionary", "random"):
         return base.model_copy(update={"strategy": config})
-    small, large = model_pair(bench)
+    if config in ABLATIONS:
+        return base.model_copy(update={"search": bench.search.model_copy(update=ABLATIONS[config])})
+    if config.startswith(SINGLE_PREFIX):
+        model = config.removeprefix(SINGLE_PREFIX)
+    else:
+        small, large = model_pair(bench)
+        model = small if config == "single-small" else large
     return base.model_copy(
         update={
-            "models": (small if config == "single-small" else large,),
+            "models": (model,),
             "search": bench.search.model_copy(update={"model_selection": False}),
         }
     )

@@ -5,6 +5,7 @@ does not hold."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -86,8 +87,17 @@ class _Replay(Generic[E]):
 
 
 class JournaledProposer:
-    def __init__(self, live: Proposer, journal: Journal) -> None:
+    def __init__(
+        self,
+        live: Proposer,
+        journal: Journal,
+        *,
+        charge: Callable[[float], None] | None = None,
+    ) -> None:
+        """``charge(seconds)``: the run's clock, told of each live call's charged seconds (a
+        replayed call's were counted by the run that made it)."""
         self.live_proposer = live
+        self.charge = charge
         self.replay = _Replay(journal, ProposalAnswered)
         # the live proposer's random generators, whose states the search's events carry
         self.generators: dict[str, np.random.Generator] = dict(getattr(live, "generators", {}))
@@ -97,5 +107,7 @@ class JournaledProposer:
         if event is not None:
             return proposal_from_event(event)
         proposal = self.live_proposer.propose(model, context)
+        if self.charge is not None and proposal.charged_s > 0:
+            self.charge(proposal.charged_s)
         self.replay.record(proposal_event(model, context.leaf_depth, proposal))
         return proposal

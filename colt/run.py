@@ -44,8 +44,17 @@ class Timer:
     load: LoadWatch = field(default_factory=LoadWatch)  # other processes' CPU meanwhile
 
     def elapsed(self) -> float:
-        """Wall seconds of the whole run so far, earlier invocations of a resumed run included."""
-        return self.before.get("total", 0.0) + time.perf_counter() - self.started
+        """Wall seconds of the whole run so far, earlier invocations of a resumed run included,
+        and the seconds charged for model calls that did not take them (``charge``)."""
+        return self.before.get("total", 0.0) + self._this_session()
+
+    def _this_session(self) -> float:
+        return time.perf_counter() - self.started + self.seconds.get("charged", 0.0)
+
+    def charge(self, seconds: float) -> None:
+        """Counts ``seconds`` the run did not spend as if it had: a scripted model's price per
+        call (``colt.search.scripted``), so that every clock of the run sees it."""
+        self.add("charged", seconds)
 
     def add(self, activity: str, seconds: float) -> None:
         self.seconds[activity] = self.seconds.get(activity, 0.0) + seconds
@@ -57,7 +66,7 @@ class Timer:
         total also comes divided by it, as ``<activity>_per_sample_s``: runs of different
         lengths and strategies compare part by part (search, sampling, build, run, ...).
         """
-        now = {**self.seconds, **current, "total": time.perf_counter() - self.started}
+        now = {**self.seconds, **current, "total": self._this_session()}
         totals = {k: self.before.get(k, 0.0) + v for k, v in now.items() if not per_sample_key(k)}
         if samples > 0:
             totals |= {f"{k}{PER_SAMPLE_SUFFIX}": v / samples for k, v in list(totals.items())}

@@ -214,7 +214,15 @@ def scripted_proposers(
     from ``rng`` in the set's order, so one model's draws never shift another's."""
     scripted = [spec for spec in model_set.models if spec.scripted is not None]
     return {
-        spec.name: ScriptedProposer(spec.scripted, spec.recommends, rng=child, k=spec.scripted_k)
+        spec.name: ScriptedProposer(
+            spec.scripted,
+            spec.recommends,
+            rng=child,
+            k=spec.scripted_k,
+            noise=spec.noise,
+            charged_s=spec.charged_s,
+            escalate_depth=spec.escalate_depth,
+        )
         for spec, child in zip(scripted, rng.spawn(len(scripted)), strict=True)
         if spec.scripted is not None  # always true here; it narrows the type for mypy
     }

@@ -24,7 +24,8 @@ from colt.search.base import ModelInfo
 from colt.search.scripted import DEFAULT_K, Policy, Recommends
 
 StructuredOutput = Literal["json_schema", "json_object_schema", "none"]
-_SCRIPTED_ONLY = frozenset({"recommends", "scripted_k"})  # fields a served model must not set
+# fields a served model must not set
+_SCRIPTED_ONLY = frozenset({"recommends", "scripted_k", "noise", "charged_s", "escalate_depth"})
 _SERVED_ONLY = frozenset({"base_url", "embedded", "api_key_env"})  # ... nor a scripted one
 
 
@@ -57,7 +58,10 @@ class ModelSpec(BaseModel):
     embedded: str | None = None  # key of colt.llm.weights.EMBEDDED_WEIGHTS; served locally
     scripted: Policy | None = None  # a scripted stand-in instead of an endpoint
     recommends: Recommends = "self"  # a scripted model's next-model choice
-    scripted_k: int = Field(default=DEFAULT_K, ge=1)  # candidates greedy/adversarial compare
+    scripted_k: int = Field(default=DEFAULT_K, ge=1)  # candidates a scripted model compares
+    noise: float = Field(default=0.0, ge=0, le=1)  # chance a call takes a random candidate
+    charged_s: float = Field(default=0.0, ge=0)  # seconds each call is charged to the run
+    escalate_depth: int | None = Field(default=None, ge=1)  # "escalate": from this depth on
 
     @model_validator(mode="after")
     def _endpoint_known(self) -> ModelSpec:
@@ -87,6 +91,11 @@ class ModelSpec(BaseModel):
             raise ValueError(
                 f"scripted model {self.name!r} cannot have {fields}: it calls no endpoint"
             )
+        if self.escalate_depth is not None and self.recommends != "escalate":
+            raise ValueError(
+                f"scripted model {self.name!r} sets escalate_depth, which only "
+                'recommends = "escalate" uses'
+            )
         return self
 
 
@@ -98,6 +107,10 @@ class ModelSet(BaseModel):
     name: str
     description: str = ""
     models: tuple[ModelSpec, ...] = Field(min_length=1)
+    # Where an oracle model's good schedules come from: a record library directory (None: the
+    # run's own library), of which the ``reference_count`` fastest traces of the workload.
+    references: str | None = None
+    reference_count: int = Field(default=8, ge=1)
 
     @model_validator(mode="after")
     def _unique_names(self) -> ModelSet:
@@ -105,7 +118,15 @@ class ModelSet(BaseModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate model names: {', '.join(duplicates)}")
+        if self.references is not None and not self.has_oracle:
+            raise ValueError(
+                'references are read only by a scripted = "oracle" model, and the set has none'
+            )
         return self
+
+    @property
+    def has_oracle(self) -> bool:
+        return any(m.scripted == "oracle" for m in self.models)
 
     @property
     def names(self) -> tuple[str, ...]:

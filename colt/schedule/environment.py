@@ -13,6 +13,7 @@ from tvm.s_tir import meta_schedule as ms
 from colt.schedule.edits import Transformation, apply_repaired, random_edit
 from colt.schedule.lru import Lru
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace
+from colt.schedule.trace_distance import Decisions, decisions_of, nearest_distance
 from colt.search.base import ApplyResult, Edit
 
 FAILED_RUN_SECS = [1e10]  # what MetaSchedule's cost model is told about a candidate that failed
@@ -171,8 +172,13 @@ class TraceEnvironment:
         space: ProgramSpace,
         cost_model: CostModel,
         vocabulary: Sequence[Transformation],
+        *,
+        references: Sequence[Decisions] = (),
     ) -> None:
+        """``references``: the decisions of known good schedules of the workload (an oracle
+        model's knowledge, ``colt.schedule.oracle``); none: ``guide`` knows no distances."""
         self.space = space
+        self.references = tuple(references)
         self.cost_model = cost_model
         self.vocabulary = tuple(vocabulary)
         self.transformations = tuple(t.name for t in self.vocabulary)
@@ -203,16 +209,32 @@ class TraceEnvironment:
     ) -> list[tuple[Edit, float | None]]:
         """``count`` random edits with explicit arguments (fewer where none applies), scored
         in one cost-model call."""
+        drawn = self._random_edits(state, count, rng)
+        if not drawn:
+            return []
+        scores = self.predict([program for _, program in drawn])
+        return [(edit, score) for (edit, _), score in zip(drawn, scores, strict=True)]
+
+    def guide(
+        self, state: Program, count: int, rng: np.random.Generator
+    ) -> list[tuple[Edit, float | None]]:
+        """``count`` random edits, each with the distance of its program from the nearest
+        reference schedule (None without references); the cost model is not asked."""
+        return [
+            (edit, nearest_distance(decisions_of(self.dump(program)), self.references))
+            for edit, program in self._random_edits(state, count, rng)
+        ]
+
+    def _random_edits(
+        self, state: Program, count: int, rng: np.random.Generator
+    ) -> list[tuple[Edit, Program]]:
         drawn: list[tuple[Edit, Program]] = []
         for _ in range(count):
             try:
                 drawn.append(random_edit(self.space, state, rng, self.vocabulary))
             except IllegalEdit:
                 continue
-        if not drawn:
-            return []
-        scores = self.predict([program for _, program in drawn])
-        return [(edit, score) for (edit, _), score in zip(drawn, scores, strict=True)]
+        return drawn
 
     def describe(self, state: Program) -> str:
         return self.space.describe(state)

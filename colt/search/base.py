@@ -74,6 +74,9 @@ class Proposal:
     # The further children's actions of one multi-child answer (``action`` is the first): a
     # node's expansion asks its model once for all its children.
     more: tuple[JointAction, ...] = ()
+    # Seconds of ``latency_s`` the call was charged without taking them (a scripted model's
+    # price per call): the run's clock adds them, as if the call had taken that long.
+    charged_s: float = 0.0
 
     @property
     def actions(self) -> tuple[JointAction, ...]:
@@ -210,6 +213,10 @@ class PromptContext:
     # cost model has seen no measurement): ``preview(k)`` draws k. Scripted models decide with
     # it; LLMs never see it. None where the caller offers no preview (prompt-only tests).
     preview: Callable[[int], list[tuple[Edit, float | None]]] | None = None
+    # Realized random edits with the distance of the program each leads to from the nearest
+    # known good schedule of the workload (None without one): what an oracle model decides
+    # with. None where the environment knows no good schedules.
+    guide: Callable[[int], list[tuple[Edit, float | None]]] | None = None
     children: int = 1  # how many children's actions one answer gives (the node's missing ones)
     siblings: tuple[Tried, ...] = ()  # the node's children so far, oldest first
     best: NodeView | None = None  # the fastest program measured in the run so far

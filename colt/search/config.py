@@ -7,7 +7,7 @@ configuration (``colt.config``) holds one of these.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,6 +79,14 @@ class SearchConfig(BaseModel):
         flag="--no-model-selection",
         negate=True,
         help="one model expands every node (single-model baselines)",
+    )
+    # "uniform": every child's model is drawn uniformly from the set instead of the acting
+    # model's recommendation (an ablation: what endogenous model choice buys).
+    model_choice: Literal["recommended", "uniform"] = setting(
+        "recommended",
+        flag="--model-choice",
+        help="who picks each child's model: the acting model's recommendation, or a uniform "
+        "draw from the set",
     )
     # Each measurement round after the first gives this share of its slots to fresh
     # design-space samples: the best predicted of ``fresh_pool`` random draws. One joins the

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
-from colt.search.base import Environment, ModelInfo, NodeView, PromptContext, Tried
+from colt.search.base import Edit, Environment, ModelInfo, NodeView, PromptContext, Tried
 from colt.search.measurements import Measurements
 from colt.search.stats import ModelCounters
 from colt.search.tree import Node, Tree
@@ -64,12 +65,24 @@ def prompt_context(
         trials_done=search.measurements.trials_done,
         trials_total=search.trials_total,
         preview=lambda count: env.preview(node.state, count, search.preview_rng),
+        guide=_guide(env, node, search.preview_rng),
         children=children,
         siblings=siblings,
         best=None
         if best_candidate is None
         else _program_view(env, best_candidate.state, 1.0, None, -1, feedback.best_latency_s),
     )
+
+
+def _guide(
+    env: Environment, node: Node, rng: np.random.Generator
+) -> Callable[[int], list[tuple[Edit, float | None]]] | None:
+    """Random edits of ``node`` with their distances from known good schedules, where the
+    environment knows some (an oracle model's view); None elsewhere."""
+    guide = getattr(env, "guide", None)
+    if guide is None or not getattr(env, "references", ()):
+        return None
+    return lambda count: guide(node.state, count, rng)
 
 
 def node_view(search: SearchView, node: Node) -> NodeView:

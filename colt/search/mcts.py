@@ -340,6 +340,8 @@ class Search:
             next_model = model
         if not self.config.model_selection:
             next_model = self.root_model
+        elif self.config.model_choice == "uniform":
+            next_model = self.models[int(self.rng.integers(len(self.models)))].name
         return tuple(edits), next_model
 
     # -- measurements (colt.search.measurements) -------------------------------------------

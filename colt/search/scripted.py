@@ -2,9 +2,13 @@
 
 An LLM's quality depends on the machine that serves it; a scripted model's does not, so a
 controlled set isolates what the search does with good and bad advice. A scripted model decides
-from the context's preview (realized random edits of the current program, each with the cost
-model's predicted value of the program it leads to): ``greedy`` takes the best of k,
-``adversarial`` the worst, ``random`` any one. Its next-model choice follows ``recommends``.
+from realized random edits of the current program: ``greedy`` takes the best of k under the
+search's cost model (``context.preview``), ``adversarial`` the worst, ``random`` any one, and
+``oracle`` the one whose program lies closest to a known good schedule of the workload
+(``context.guide``: distances the TVM boundary computes from measured traces), so its skill
+owes nothing to the search's cost model. ``noise`` is the chance that a call takes a random
+candidate instead: a graded set gives its smaller models more. Its next-model choice follows
+``recommends``; ``charged_s`` is the price of one call, charged to the run's clock unslept.
 """
 
 from __future__ import annotations
@@ -17,19 +21,23 @@ import numpy as np
 
 from colt.search.base import Edit, JointAction, ModelInfo, PromptContext, Proposal
 
-Policy = Literal["greedy", "random", "adversarial"]
-Recommends = Literal["smallest", "largest", "self", "random"]
+Policy = Literal["greedy", "random", "adversarial", "oracle"]
+Recommends = Literal["smallest", "largest", "self", "random", "escalate"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 RECOMMENDS: tuple[str, ...] = get_args(Recommends)
-DEFAULT_K = 8  # candidates a greedy or adversarial model compares per call
+DEFAULT_K = 8  # candidates a greedy, adversarial or oracle model compares per call
+
+Candidates = Sequence[tuple[Edit, float | None]]
 
 
-def pick_edit(policy: Policy, candidates: Sequence[tuple[Edit, float | None]]) -> Edit | None:
+def pick_edit(policy: Policy, candidates: Candidates) -> Edit | None:
     """The candidate ``policy`` proposes; None when there is none.
 
-    ``greedy`` takes the highest predicted value, ``adversarial`` the lowest (the first on a
-    tie), both among the candidates that have one. ``random`` and any policy whose candidates
-    have no value yet (an untrained cost model) take the first: candidates come in random order.
+    ``greedy`` takes the highest value (a predicted throughput), ``adversarial`` and ``oracle``
+    the lowest (a predicted throughput; a distance to a good schedule), the first on a tie, all
+    among the candidates that have one. ``random``, and any policy whose candidates have no
+    value (an untrained cost model, no known schedule), take the first: candidates come in
+    random order.
     """
     if not candidates:
         return None
@@ -40,24 +48,50 @@ def pick_edit(policy: Policy, candidates: Sequence[tuple[Edit, float | None]]) -
     return choose(scored, key=lambda pair: pair[0])[1]
 
 
+def noisy_pick(
+    policy: Policy, candidates: Candidates, noise: float, rng: np.random.Generator
+) -> Edit | None:
+    """``pick_edit``, except that with probability ``noise`` a uniformly drawn candidate."""
+    if candidates and noise > 0 and rng.random() < noise:
+        return candidates[int(rng.integers(len(candidates)))][0]
+    return pick_edit(policy, candidates)
+
+
+def escalates(context: PromptContext, *, escalate_depth: int | None) -> bool:
+    """Whether an ``escalate`` recommender hands the child to the largest model: the node's
+    own step regressed (its value below its parent's), or the node lies ``escalate_depth`` or
+    deeper (None: depth never escalates)."""
+    parent = context.parent
+    regressed = parent is not None and context.current.value < parent.value
+    deep = escalate_depth is not None and context.leaf_depth >= escalate_depth
+    return regressed or deep
+
+
 def recommend(
-    recommends: Recommends, model: str, models: Sequence[ModelInfo], rng: np.random.Generator
+    recommends: Recommends,
+    model: str,
+    models: Sequence[ModelInfo],
+    rng: np.random.Generator,
+    *,
+    escalate: bool = False,
 ) -> str:
     """The next model: the smallest or largest of ``models`` by parameters, ``model`` itself,
-    or one drawn uniformly; ``model`` itself when ``models`` is empty."""
+    one drawn uniformly, or (``escalate``) the largest when ``escalate`` says so and the
+    smallest otherwise; ``model`` itself when ``models`` is empty."""
     if recommends == "self" or not models:
         return model
     if recommends == "random":
         return models[int(rng.integers(len(models)))].name
-    choose = min if recommends == "smallest" else max
+    largest = recommends == "largest" or (recommends == "escalate" and escalate)
+    choose = max if largest else min
     return choose(models, key=lambda info: info.parameters).name
 
 
 class ScriptedProposer:
-    """A ``Proposer`` that answers every call with one edit chosen by ``policy``.
+    """A ``Proposer`` that answers every call with edits chosen by ``policy``.
 
-    ``rng`` draws only the fallbacks (a transformation name when no preview is offered) and
-    ``recommends="random"``; the candidates themselves come from ``context.preview``.
+    ``rng`` draws the noise, the fallbacks (a transformation name when no candidate is offered)
+    and ``recommends="random"``; the candidates themselves come from the context.
     """
 
     def __init__(
@@ -67,36 +101,58 @@ class ScriptedProposer:
         *,
         rng: np.random.Generator,
         k: int = DEFAULT_K,
+        noise: float = 0.0,
+        charged_s: float = 0.0,
+        escalate_depth: int | None = None,
     ) -> None:
         if policy not in POLICIES or recommends not in RECOMMENDS or k < 1:
             raise ValueError(f"invalid scripted model: {policy!r}, {recommends!r}, k={k}")
+        if not 0.0 <= noise <= 1.0 or charged_s < 0:
+            raise ValueError(f"invalid scripted model: noise={noise}, charged_s={charged_s}")
         self.policy: Policy = policy
         self.recommends: Recommends = recommends
         self.rng = rng
-        self.k = k
+        self.k, self.noise, self.charged_s = k, noise, charged_s
+        self.escalate_depth = escalate_depth
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
-        """One edit and a next model per child asked for (``context.children``), from one
-        preview; ``latency_s`` is the call's own time (preview included)."""
+        """One edit and a next model per child asked for (``context.children``), from one set
+        of candidates; ``latency_s`` is the call's own time plus ``charged_s``."""
         start = time.perf_counter()
         edits = self._edits(context, max(1, context.children))
+        escalate = escalates(context, escalate_depth=self.escalate_depth)
         actions = [
-            JointAction((edit,), recommend(self.recommends, model, context.models, self.rng))
+            JointAction(
+                (edit,),
+                recommend(self.recommends, model, context.models, self.rng, escalate=escalate),
+            )
             for edit in edits
         ]
-        latency_s = time.perf_counter() - start
+        latency_s = time.perf_counter() - start + self.charged_s
+        charged = {"latency_s": latency_s, "charged_s": self.charged_s}
         if not actions:
             detail = "no edit to propose: the preview is empty and no transformation is offered"
-            return Proposal(None, "invalid_edit", detail, latency_s=latency_s)
-        return Proposal(actions[0], latency_s=latency_s, more=tuple(actions[1:]))
+            return Proposal(None, "invalid_edit", detail, **charged)
+        return Proposal(actions[0], more=tuple(actions[1:]), **charged)
+
+    def _candidates(self, context: PromptContext, children: int) -> list[tuple[Edit, float | None]]:
+        """Realized random edits: with distances for an oracle (none where the context offers
+        no guide), with predicted values otherwise."""
+        count = children if self.policy == "random" else self.k
+        if self.policy == "oracle" and context.guide is not None:
+            return context.guide(count)
+        if context.preview is None:
+            return []
+        drawn = context.preview(count)
+        # an oracle without a guide knows nothing: it must not fall back on the cost model
+        return [(edit, None) for edit, _ in drawn] if self.policy == "oracle" else drawn
 
     def _edits(self, context: PromptContext, children: int) -> list[Edit]:
-        """``children`` different edits ``policy`` picks in turn from one preview."""
-        count = children if self.policy == "random" else self.k
-        candidates = context.preview(count) if context.preview is not None else []
+        """``children`` different edits ``policy`` picks in turn from one set of candidates."""
+        candidates = self._candidates(context, children)
         chosen: list[Edit] = []
         while len(chosen) < children:
-            edit = pick_edit(self.policy, candidates)
+            edit = noisy_pick(self.policy, candidates, self.noise, self.rng)
             if edit is None:
                 break
             chosen.append(edit)

@@ -20,6 +20,7 @@ from colt.config import SearchConfig, TuneConfig
 from colt.replay import JournaledProposer
 from colt.schedule.edits import vocabulary_for
 from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
+from colt.schedule.oracle import oracle_references
 from colt.schedule.session import TuningSession
 from colt.schedule.warm_start import pretrain, seed_states
 from colt.search.base import ModelInfo, Proposer
@@ -77,7 +78,7 @@ class SharedTreeStrategy:
             self.config,
             session,
             recorder,
-            JournaledProposer(proposer, recorder.journal),
+            JournaledProposer(proposer, recorder.journal, charge=recorder.timer.charge),
             models,
             overlap=overlaps(self.config, proposer),
             cost_model=cost_model,
@@ -223,7 +224,12 @@ def _new_search(
     resumed run rebuilds it from them. Its cost model is ``cost_model`` (a network's, shared
     by its tasks), else one of its own."""
     cost_model = cost_model if cost_model is not None else CostModel(session.space.context)
-    env = TraceEnvironment(session.space, cost_model, vocabulary_for(session.target))
+    env = TraceEnvironment(
+        session.space,
+        cost_model,
+        vocabulary_for(session.target),
+        references=oracle_references(config, session),
+    )
     generators = {"sampler": sampler} | dict(getattr(proposer, "generators", {}))
     search = Search(
         env,

@@ -1,0 +1,349 @@
+"""The shared-tree experiment: does COLT's mechanism pay with graded models of known quality?
+
+    flock /tmp/colt-cpu.lock .venv/bin/python benchmarks/evidence.py run \\
+        --grid runs/evidence --out docs/results/DATE-evidence
+    .venv/bin/python benchmarks/evidence.py analyze --grid runs/evidence --out DIR
+
+``run`` first gives the oracle models their knowledge: per workload, a held-out stock
+evolutionary run (its own seed) fills a reference record library, whose fastest traces the
+oracles of the graded set (``colt/llm/sets/graded.toml``) steer towards; the set is copied into
+the grid with that library named. Then it runs (or resumes: complete cells are kept) a
+``colt bench`` grid of every configuration over the workloads and paired seeds, every cell at
+the same expansions per round and with no model time share (the charged prices would otherwise
+starve the models), and analyzes it. ``analyze`` reads a grid's ``results.json`` files only.
+
+Per claim it writes medians with 95 % bootstrap intervals over the paired (workload, seed)
+runs, at equal samples and at equal charged cost (each pair read at the cheaper run's final
+charged seconds), and a verdict that can be false:
+
+- quality: COLT's best latency ÷ single-large's is at most 1 + ``MARGIN``;
+- cost: the largest model makes at most 30 % of COLT's calls;
+- each mechanism (lambda, course alteration, the floor, fresh samples, model choice): the
+  ablated run's best latency ÷ COLT's, read as helps / hurts / no effect detected, with the
+  experiment's power (the smallest effect it would detect).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from evidence_stats import (  # noqa: E402  (a script beside its module, not a package)
+    at_most,
+    best_within,
+    bootstrap_median,
+    detectable_effect,
+    mechanism_effect,
+    paired_log_ratios,
+    ratio_interval,
+    time_to_best,
+)
+
+from colt.bench_config import ABLATIONS, make_bench  # noqa: E402
+from colt.config import SearchConfig, TuneConfig  # noqa: E402
+from colt.errors import UserError  # noqa: E402
+from colt.llm.sets import load_model_set  # noqa: E402
+from colt.report.runs import RunRecord, load_grid  # noqa: E402
+from colt.report.stats import invocation_rates  # noqa: E402
+
+WORKLOADS = ("tvm-gmm", "tvm-c1d", "tvm-dep", "tvm-sfm")
+SEEDS = (0, 1, 2, 3, 4)
+SET_FILE = Path(__file__).resolve().parent.parent / "colt" / "llm" / "sets" / "graded.toml"
+MARGIN = 0.05  # COLT counts as matching single-large within 5 %
+LARGEST_SHARE = 0.30
+REFERENCE_SEED = 10_000  # the held-out runs' seed: no grid cell uses it
+
+
+def graded_configs(set_file: Path) -> tuple[str, ...]:
+    """COLT, each model of the set alone, the ablations and COLT with the random proposer."""
+    models = tomllib.loads(set_file.read_text())["models"]
+    singles = [f"single:{m['name']}" for m in sorted(models, key=lambda m: m["parameters"])]
+    return ("colt", *singles, *ABLATIONS, "colt-random")
+
+
+def prepare_references(args: argparse.Namespace, grid: Path) -> Path:
+    """The grid's copy of the set, naming a reference library that held-out stock runs fill
+    (one per workload, kept once complete)."""
+    from colt.api import tune
+
+    library = grid / "references" / "library"
+    for workload in args.workloads:
+        tune(
+            TuneConfig(
+                workload=workload,
+                strategy="evolutionary",
+                trials=args.reference_trials,
+                seed=REFERENCE_SEED,
+                records_dir=library,
+                out_dir=grid / "references" / workload,
+            ),
+            resume=True,
+            progress=False,
+        )
+    copied = grid / "graded.toml"
+    text = args.model_set.read_text()
+    copied.write_text(f"references = {json.dumps(str(library.resolve()))}\n{text}")
+    return copied
+
+
+def run(args: argparse.Namespace) -> None:
+    from colt.grid import run_grid
+
+    grid = args.grid.resolve()
+    grid.mkdir(parents=True, exist_ok=True)
+    model_set = prepare_references(args, grid)
+    search = SearchConfig(model_time_share=1.0, expansions_per_round=args.expansions_per_round)
+    bench = make_bench(
+        grid_dir=grid,
+        workloads=tuple(args.workloads),
+        configs=tuple(args.configs or graded_configs(args.model_set)),
+        seeds=tuple(args.seeds),
+        trials=args.trials,
+        model_set=str(model_set),
+        search=search,
+        compare=False,
+        report=False,
+    )
+    run_grid(bench, progress=False)
+    analyze(args)
+
+
+# -- reading the grid -------------------------------------------------------------------------
+
+
+def run_figures(run: RunRecord) -> dict[str, Any] | None:
+    """One complete run's best-so-far latency per sample, its charged clock, and its shares."""
+    if not run.complete or not run.naive_latency_s or not run.curve:
+        return None
+    best = [run.naive_latency_s / s if s else None for s in run.curve]
+    elapsed = list(run.sample_elapsed) + [None] * (len(best) - len(run.sample_elapsed))
+    final_best, when = time_to_best(best, elapsed)
+    rates = invocation_rates(run)
+    return {
+        "best": best,
+        "elapsed": elapsed,
+        "final_best_s": final_best,
+        "time_to_best_s": when,
+        "charged_s": max((e for e in elapsed if e is not None), default=None),
+        "largest_share": rates.largest_total_share if rates else None,
+    }
+
+
+def load_figures(grid: Path) -> dict[str, dict[tuple[str, int], dict[str, Any]]]:
+    """config -> (workload, seed) -> figures of its complete runs."""
+    table: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+    for run in load_grid(grid).runs:
+        figures = run_figures(run)
+        if figures is not None:
+            table[run.label][(run.workload, run.seed)] = figures
+    return table
+
+
+def paired_at(
+    first: dict[tuple[str, int], dict[str, Any]],
+    second: dict[tuple[str, int], dict[str, Any]],
+    budget: str,
+) -> dict[tuple[str, int], float]:
+    """log(best latency of ``first`` ÷ of ``second``) per shared pair, both read at the same
+    budget: ``samples`` (the shorter run's samples) or ``cost`` (its final charged seconds)."""
+    a: dict[tuple[str, int], float | None] = {}
+    b: dict[tuple[str, int], float | None] = {}
+    for key in sorted(set(first) & set(second)):
+        one, two = first[key], second[key]
+        if budget == "samples":
+            limit = float(min(len(one["best"]), len(two["best"])))
+            a[key] = best_within(one["best"], range(1, len(one["best"]) + 1), limit)
+            b[key] = best_within(two["best"], range(1, len(two["best"]) + 1), limit)
+        else:
+            if one["charged_s"] is None or two["charged_s"] is None:
+                continue
+            limit = min(one["charged_s"], two["charged_s"])
+            a[key] = best_within(one["best"], one["elapsed"], limit)
+            b[key] = best_within(two["best"], two["elapsed"], limit)
+    return paired_log_ratios(a, b)
+
+
+def comparison(
+    table: dict[str, dict[tuple[str, int], dict[str, Any]]], first: str, second: str
+) -> dict[str, Any]:
+    """``first`` ÷ ``second`` at both budgets: pooled and per workload, with the power."""
+    out: dict[str, Any] = {"first": first, "second": second}
+    for budget in ("samples", "cost"):
+        logs = paired_at(table.get(first, {}), table.get(second, {}), budget)
+        pooled = ratio_interval(list(logs.values()))
+        per_workload = {}
+        for workload in sorted({w for w, _ in logs}):
+            found = ratio_interval([v for (w, _), v in logs.items() if w == workload])
+            per_workload[workload] = found.as_json() if found else None
+        out[budget] = {
+            "pairs": len(logs),
+            "ratio": pooled.as_json() if pooled else None,
+            "detectable_effect": detectable_effect(list(logs.values())),
+            "per_workload": per_workload,
+            "_interval": pooled,
+        }
+    return out
+
+
+def largest_single(grid: Path, table: dict[str, Any]) -> str | None:
+    """The single-model configuration of the grid's largest model: single:NAME of the set the
+    grid ran, else single-large."""
+    definition = (
+        json.loads((grid / "grid.json").read_text()) if (grid / "grid.json").exists() else {}
+    )
+    try:
+        largest = load_model_set(definition.get("model_set", "graded"), require_keys=False).largest
+    except UserError:
+        return "single-large" if "single-large" in table else None
+    named = f"single:{largest.name}"
+    return named if named in table else ("single-large" if "single-large" in table else None)
+
+
+def _interval(found: dict[str, Any]) -> Any:
+    return found["_interval"]
+
+
+def claims(table: dict[str, dict[tuple[str, int], dict[str, Any]]], largest: str | None) -> dict:
+    """The verdict per claim, at equal samples and at equal charged cost (True, False, or None:
+    the interval does not decide)."""
+    verdicts: dict[str, Any] = {}
+    if largest is not None:
+        quality = comparison(table, "colt", largest)
+        verdicts["quality"] = {
+            "claim": f"COLT's best latency is within {MARGIN:.0%} of {largest}'s",
+            **{b: at_most(_interval(quality[b]), 1 + MARGIN) for b in ("samples", "cost")},
+            "figures": quality,
+        }
+    shares = [f["largest_share"] for f in table.get("colt", {}).values() if f["largest_share"]]
+    share = bootstrap_median(shares)
+    verdicts["largest_share"] = {
+        "claim": f"the largest model makes at most {LARGEST_SHARE:.0%} of COLT's calls",
+        "holds": at_most(share, LARGEST_SHARE),
+        "share": share.as_json() if share else None,
+    }
+    for ablation in ABLATIONS:
+        if ablation in table:
+            effect = comparison(table, ablation, "colt")
+            verdicts[ablation] = {
+                "claim": f"switching off what {ablation} removes makes COLT slower",
+                **{b: mechanism_effect(_interval(effect[b])) for b in ("samples", "cost")},
+                "figures": effect,
+            }
+    return verdicts
+
+
+def per_config(table: dict[str, dict[tuple[str, int], dict[str, Any]]]) -> dict[str, Any]:
+    """config -> workload -> median best latency and median charged seconds to reach it."""
+    out: dict[str, Any] = {}
+    for config, runs in sorted(table.items()):
+        by_workload: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for (workload, _), figures in runs.items():
+            by_workload[workload].append(figures)
+        out[config] = {}
+        for workload, figures in sorted(by_workload.items()):
+            best = bootstrap_median([f["final_best_s"] for f in figures if f["final_best_s"]])
+            when = bootstrap_median([f["time_to_best_s"] for f in figures if f["time_to_best_s"]])
+            out[config][workload] = {
+                "best_latency_s": best.as_json() if best else None,
+                "time_to_best_s": when.as_json() if when else None,
+            }
+    return out
+
+
+def _clean(value: Any) -> Any:
+    """The figures as JSON: private intervals dropped, tuple keys joined."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _word(verdict: Any) -> str:
+    return {True: "holds", False: "FAILS", None: "inconclusive"}.get(verdict, str(verdict))
+
+
+def markdown(figures: dict[str, Any]) -> str:
+    lines = ["# Does the shared tree pay? Verdicts", ""]
+    for name, found in figures["claims"].items():
+        if name == "largest_share":
+            share = found["share"]
+            text = (
+                f"median {share['median']:.1%} [{share['low']:.1%}, {share['high']:.1%}]"
+                if share
+                else "no data"
+            )
+            lines.append(f"- **{found['claim']}**: {_word(found['holds'])} ({text})")
+            continue
+        parts = []
+        for budget in ("samples", "cost"):
+            data = found["figures"][budget]
+            ratio = data["ratio"]
+            shown = (
+                f"{ratio['median']:.3f} [{ratio['low']:.3f}, {ratio['high']:.3f}], "
+                f"n={ratio['count']}"
+                if ratio
+                else "no pairs"
+            )
+            power = data["detectable_effect"]
+            detect = f", detects ≥ {power:.1%}" if power is not None else ""
+            parts.append(f"at equal {budget}: {_word(found[budget])} (ratio {shown}{detect})")
+        lines.append(f"- **{found['claim']}**: " + "; ".join(parts))
+    lines += [
+        "",
+        "Ratios are the first configuration's best latency over the second's (paired",
+        "by workload and seed; > 1: the first is slower), medians with 95 % bootstrap",
+        "intervals. Details per workload in evidence.json.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def analyze(args: argparse.Namespace) -> None:
+    table = load_figures(args.grid)
+    figures = {
+        "grid": str(args.grid),
+        "runs": {config: len(runs) for config, runs in sorted(table.items())},
+        "claims": claims(table, largest_single(args.grid, table)),
+        "per_config": per_config(table),
+    }
+    text = markdown(figures)
+    print(text)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "evidence.json").write_text(json.dumps(_clean(figures), indent=2) + "\n")
+        (args.out / "evidence.md").write_text(text)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "analyze"):
+        sub = commands.add_parser(name)
+        sub.add_argument("--grid", type=Path, default=Path("runs/evidence"))
+        sub.add_argument("--out", type=Path, default=None, help="where evidence.json/.md go")
+        if name == "run":
+            sub.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
+            sub.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+            sub.add_argument("--trials", type=int, default=128)
+            sub.add_argument("--configs", nargs="+", default=None, help="default: all")
+            sub.add_argument("--model-set", type=Path, default=SET_FILE)
+            sub.add_argument("--reference-trials", type=int, default=128)
+            sub.add_argument("--expansions-per-round", type=int, default=6)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    run(args) if args.command == "run" else analyze(args)
+
+
+if __name__ == "__main__":
+    main()

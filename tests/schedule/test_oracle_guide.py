@@ -1,0 +1,57 @@
+"""The oracle's guide on real MetaSchedule traces: distances from reference schedules, and the
+references read from a real record library."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import tvm
+from tvm import te
+
+from colt.records_library import RecordLibrary, json_default
+from colt.schedule.edits import CPU_VOCABULARY
+from colt.schedule.environment import CostModel, TraceEnvironment
+from colt.schedule.program import ProgramSpace, host_target
+from colt.schedule.trace_distance import decisions_of, nearest_distance
+
+SIZE = 64
+
+
+def _matmul() -> tvm.tirx.PrimFunc:
+    a = te.placeholder((SIZE, SIZE), name="A")
+    b = te.placeholder((SIZE, SIZE), name="B")
+    k = te.reduce_axis((0, SIZE), name="k")
+    c = te.compute((SIZE, SIZE), lambda i, j: te.sum(a[i, k] * b[k, j], axis=k), name="C")
+    return te.create_prim_func([a, b, c])
+
+
+def test_guide_measures_distances_to_the_references_without_the_cost_model() -> None:
+    space = ProgramSpace(_matmul(), host_target(2))
+    rng = np.random.default_rng(3)
+    reference, start = space.random_samples(rng, 2)
+    stored = json.loads(json.dumps(space.to_json(reference), default=json_default))
+    references = (decisions_of(stored),)
+    # the record library's JSON and the live trace give the same decisions
+    assert nearest_distance(decisions_of(space.to_json(reference)), references) == 0.0
+    env = TraceEnvironment(space, CostModel(space.context), CPU_VOCABULARY, references=references)
+    guided = env.guide(start, 8, np.random.default_rng(0))
+    assert guided and all(isinstance(distance, float) for _, distance in guided)
+    assert env.cost_model.samples == 0  # nothing was predicted
+    for edit, distance in guided:  # each distance is that of the program the edit leads to
+        program = env.apply(start, [edit], np.random.default_rng(0)).state
+        assert nearest_distance(decisions_of(space.to_json(program)), references) == distance
+    blind = TraceEnvironment(space, CostModel(space.context), CPU_VOCABULARY)
+    assert all(d is None for _, d in blind.guide(start, 4, np.random.default_rng(0)))
+
+
+def test_library_records_round_trip_into_references(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from colt.records_library import LibraryRecord
+
+    space = ProgramSpace(_matmul(), host_target(2))
+    program = space.random_samples(np.random.default_rng(5), 1)[0]
+    trace = json.loads(json.dumps(space.to_json(program), default=json_default))
+    library = RecordLibrary(tmp_path)
+    library.append("t", [LibraryRecord("w", "mm", 1e-3, (1e-3,), trace, "2026-12-06")])
+    (record,) = library.of_workload("t", "w")
+    assert decisions_of(record.trace) == decisions_of(space.to_json(program))
