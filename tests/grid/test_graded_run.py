@@ -56,7 +56,7 @@ def test_a_graded_grid_runs_and_charges_every_call(tmp_path: Path) -> None:
         assert charged > 0
         for model in run.models:  # the price is in each model's seconds ...
             assert model.latency_s >= model.calls * prices[model.name] - 1e-9
-X
+        assert run.time_s["charged"] == pytest.approx(charged)  # ... and in the run's clock
         assert run.time_s["total"] >= charged
         assert max(e for e in run.sample_elapsed if e is not None) >= 0.5 * charged
     single = load_run(bench.cell_dir("single:oracle-70b", "matmul-small", 0))
