@@ -140,6 +140,8 @@ def load_figures(grid: Path) -> dict[str, dict[tuple[str, int], dict[str, Any]]]
     """config -> (workload, seed) -> figures of its complete runs."""
     table: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
     for run in load_grid(grid).runs:
+        if run.path.resolve().is_relative_to((grid / "references").resolve()):
+            continue  # the held-out runs that taught the oracles
         figures = run_figures(run)
         if figures is not None:
             table[run.label][(run.workload, run.seed)] = figures

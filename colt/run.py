@@ -67,6 +67,8 @@ class Timer:
         lengths and strategies compare part by part (search, sampling, build, run, ...).
         """
         now = {**self.seconds, **current, "total": self._this_session()}
+        if "charged" in self.before:  # a resumed run keeps its charges with none of its own
+            now.setdefault("charged", 0.0)
         totals = {k: self.before.get(k, 0.0) + v for k, v in now.items() if not per_sample_key(k)}
         if samples > 0:
             totals |= {f"{k}{PER_SAMPLE_SUFFIX}": v / samples for k, v in list(totals.items())}

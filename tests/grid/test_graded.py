@@ -225,3 +225,11 @@ def test_an_unknown_configuration_is_one_sentence_with_the_choices() -> None:
         check_config("colt-nope")
     with pytest.raises(UserError, match="unknown configuration 'single:'"):
         check_config("single:")
+
+
+def test_a_resumed_run_keeps_the_charges_of_its_earlier_invocations() -> None:
+    earlier = Timer()
+    earlier.charge(4.0)
+    resumed = Timer(before=earlier.as_json())
+    assert resumed.as_json()["charged"] == pytest.approx(4.0)
+    assert resumed.elapsed() >= 4.0
