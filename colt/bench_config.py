@@ -62,7 +62,7 @@ def check_config(config: str) -> str:
     model = config.removeprefix(SINGLE_PREFIX)
     if config.startswith(SINGLE_PREFIX) and model and "/" not in model:
         return config
-    raise unknown_choice("configuration", config, CONFIG_CHOICES)
+    raise unknown_choice("config", config, CONFIG_CHOICES)
 
 
 Suite = Literal["quick", "paper", "tvm"]
