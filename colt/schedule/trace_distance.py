@@ -3,8 +3,8 @@
 
 A schedule is compared by its trace's decisions (the sampled tile sizes, categorical choices
 and compute locations, in instruction order): two traces of one sketch align decision by
-decision. A tile decision contributes the mean absolute log2 ratio of its factors, any other
-decision 1 where it differs; a decision of another kind at the same place, or one that only
+decision. A tile decision contributes d / (1 + d) of the mean absolute log2 ratio d of its factors,
+any other decision 1 where it differs; a decision of another kind at the same place, or one that only
 one trace has, contributes 1. Equal decisions are distance 0. Only the trace's JSON is read, so
 the pure functions here run on data a test writes by hand.
 """
@@ -39,11 +39,14 @@ def decisions_of(trace_json: Any) -> Decisions:
 
 
 def _tile_distance(a: Sequence[Any], b: Sequence[Any]) -> float:
+    """d / (1 + d) of the mean absolute log2 ratio d of the factors: 0 for equal tiles, 1/2
+    for factors a power of 2 apart on average, towards 1 (a differing choice) far apart."""
     logs = [
         abs(math.log2(max(1, int(x))) - math.log2(max(1, int(y))))
         for x, y in zip(a, b, strict=True)
     ]
-    return min(1.0, sum(logs) / max(1, len(logs)))
+    mean = sum(logs) / max(1, len(logs))
+    return mean / (1 + mean)
 
 
 def decision_distance(a: Decisions, b: Decisions) -> float:

@@ -49,7 +49,7 @@ def test_distance_is_zero_only_for_equal_decisions_and_grows_with_the_difference
     near = decision_distance(base, decisions_of(_trace([8, 8], 2)))  # one factor of 2 apart
     far = decision_distance(base, decisions_of(_trace([64, 1], 2)))
     other_unroll = decision_distance(base, decisions_of(_trace([4, 16], 1)))
-    assert 0 < near < far <= 1.0
+    assert 0 < near < far < 1.0  # a tile never counts more than a differing choice
     assert other_unroll == 1.0
     assert decision_distance(base, base[:1]) == 1.0  # a decision only one trace has
     assert decision_distance(base, (("Other", 0), base[1])) == 1.0  # another kind in its place
