@@ -3,10 +3,10 @@
 
 A schedule is compared by its trace's decisions (the sampled tile sizes, categorical choices
 and compute locations, in instruction order): two traces of one sketch align decision by
-decision. A tile decision contributes d / (1 + d) of the mean absolute log2 ratio d of its factors,
-any other decision 1 where it differs; a decision of another kind at the same place, or one that only
-one trace has, contributes 1. Equal decisions are distance 0. Only the trace's JSON is read, so
-the pure functions here run on data a test writes by hand.
+decision. A tile decision contributes d / (1 + d), d the mean absolute log2 ratio of its
+factors; any other decision 1 where it differs; a decision of another kind at the same place,
+or one that only one trace has, 1. Equal decisions are distance 0. Only the trace's JSON is
+read, so the pure functions here run on data a test writes by hand.
 """
 
 from __future__ import annotations
