@@ -22,6 +22,8 @@ RESAMPLES = 10_000
 CONFIDENCE = 0.95
 # z(0.975) + z(0.80): an effect this many standard errors away is found 80 % of the time
 DETECTABLE_Z = 1.96 + 0.84
+# Fewer pairs than this decide nothing: a bootstrap of 2 or 3 values has no real interval.
+MIN_PAIRS = 5
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,9 @@ def ratio_interval(log_ratios: Sequence[float], *, seed: int = 0) -> Interval | 
 
 def at_most(interval: Interval | None, bound: float) -> bool | None:
     """Whether the median is at most ``bound``: True when the whole interval is, False when
-    the whole interval lies above it, None (inconclusive) when it straddles it or is missing."""
-    if interval is None:
+    the whole interval lies above it, None (inconclusive) when it straddles it, is missing or
+    rests on fewer than ``MIN_PAIRS`` values."""
+    if interval is None or interval.count < MIN_PAIRS:
         return None
     if interval.high <= bound:
         return True
@@ -87,9 +90,11 @@ def at_most(interval: Interval | None, bound: float) -> bool | None:
 def mechanism_effect(interval: Interval | None) -> str:
     """What switching a mechanism off did, from the ratio ablated / full: ``helps`` (the full
     search is faster: the interval lies above 1), ``hurts`` (below 1), ``no effect detected``
-    (it straddles 1), or ``no data``."""
+    (it straddles 1), ``no data``, or ``too few pairs`` (under ``MIN_PAIRS``)."""
     if interval is None:
         return "no data"
+    if interval.count < MIN_PAIRS:
+        return "too few pairs"
     if interval.low > 1:
         return "helps"
     if interval.high < 1:

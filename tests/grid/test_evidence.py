@@ -59,6 +59,9 @@ def test_verdicts_can_come_out_true_false_or_undecided() -> None:
     assert stats.mechanism_effect(interval(0.8, 0.7, 0.9, 10)) == "hurts"
     assert stats.mechanism_effect(interval(1.0, 0.9, 1.1, 10)) == "no effect detected"
     assert stats.mechanism_effect(None) == "no data"
+    # two pairs decide nothing, however far apart
+    assert stats.at_most(interval(1.4, 1.2, 1.6, 2), 1.05) is None
+    assert stats.mechanism_effect(interval(1.4, 1.2, 1.6, 2)) == "too few pairs"
 
 
 def test_best_within_a_budget_and_time_to_best() -> None:
