@@ -246,12 +246,12 @@ def per_config(table: dict[str, dict[tuple[str, int], dict[str, Any]]]) -> dict[
     out: dict[str, Any] = {}
     for config, runs in sorted(table.items()):
         by_workload: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for (workload, _), figures in runs.items():
-            by_workload[workload].append(figures)
+        for (workload, _), one_run in runs.items():
+            by_workload[workload].append(one_run)
         out[config] = {}
-        for workload, figures in sorted(by_workload.items()):
-            best = bootstrap_median([f["final_best_s"] for f in figures if f["final_best_s"]])
-            when = bootstrap_median([f["time_to_best_s"] for f in figures if f["time_to_best_s"]])
+        for workload, found in sorted(by_workload.items()):
+            best = bootstrap_median([f["final_best_s"] for f in found if f["final_best_s"]])
+            when = bootstrap_median([f["time_to_best_s"] for f in found if f["time_to_best_s"]])
             out[config][workload] = {
                 "best_latency_s": best.as_json() if best else None,
                 "time_to_best_s": when.as_json() if when else None,

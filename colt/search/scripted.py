@@ -129,11 +129,14 @@ class ScriptedProposer:
             for edit in edits
         ]
         latency_s = time.perf_counter() - start + self.charged_s
-        charged = {"latency_s": latency_s, "charged_s": self.charged_s}
         if not actions:
             detail = "no edit to propose: the preview is empty and no transformation is offered"
-            return Proposal(None, "invalid_edit", detail, **charged)
-        return Proposal(actions[0], more=tuple(actions[1:]), **charged)
+            return Proposal(
+                None, "invalid_edit", detail, latency_s=latency_s, charged_s=self.charged_s
+            )
+        return Proposal(
+            actions[0], latency_s=latency_s, more=tuple(actions[1:]), charged_s=self.charged_s
+        )
 
     def _candidates(self, context: PromptContext, children: int) -> list[tuple[Edit, float | None]]:
         """Realized random edits: with distances for an oracle (none where the context offers

@@ -219,9 +219,7 @@ def test_every_ablation_and_single_model_is_a_grid_configuration(tmp_path: Path)
 
 
 def test_an_unknown_configuration_is_one_sentence_with_the_choices() -> None:
-    with pytest.raises(
-        UserError, match="unknown config 'colt-nope'; valid choices: .*colt-lam0"
-    ):
+    with pytest.raises(UserError, match="unknown config 'colt-nope'; valid choices: .*colt-lam0"):
         check_config("colt-nope")
     with pytest.raises(UserError, match="unknown config 'single:'"):
         check_config("single:")
