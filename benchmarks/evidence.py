@@ -298,6 +298,7 @@ def markdown(figures: dict[str, Any]) -> str:
             detect = f", detects ≥ {power:.1%}" if power is not None else ""
             parts.append(f"at equal {budget}: {_word(found[budget])} (ratio {shown}{detect})")
         lines.append(f"- **{found['claim']}**: " + "; ".join(parts))
+    lines += ["", *best_table(figures.get("per_config", {}))]
     lines += [
         "",
         "Ratios are the first configuration's best latency over the second's (paired",
@@ -306,6 +307,31 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def best_table(per_config: dict[str, Any]) -> list[str]:
+    """Markdown rows: per configuration and workload, the median best latency (µs) and the
+    median charged seconds to reach it."""
+    workloads = sorted({w for by in per_config.values() for w in by})
+    if not workloads:
+        return []
+    lines = [
+        "| configuration | " + " | ".join(workloads) + " |",
+        "|---" * (len(workloads) + 1) + "|",
+    ]
+    for config, by in per_config.items():
+        cells = []
+        for workload in workloads:
+            found = by.get(workload) or {}
+            best, when = found.get("best_latency_s"), found.get("time_to_best_s")
+            text = f"{best['median'] * 1e6:.1f} µs" if best else "—"
+            cells.append(text + (f" at {when['median']:.0f} s" if when else ""))
+        lines.append(f"| {config} | " + " | ".join(cells) + " |")
+    return [
+        "Median best latency and the charged seconds to reach it:",
+        "",
+        *lines,
+    ]
 
 
 def analyze(args: argparse.Namespace) -> None:
