@@ -220,6 +220,17 @@ def test_model_selection_off_uses_one_model() -> None:
     assert search.counters["large"].calls == 0
 
 
+def test_uniform_model_choice_ignores_the_recommendation() -> None:
+    recommended = _search(ScriptedProposer(["Up"], ["small"]))
+    uniform = _search(ScriptedProposer(["Up"], ["small"]), model_choice="uniform")
+    for _ in range(12):
+        recommended.step()
+        uniform.step()
+    children = [n for n in uniform.tree.live() if n.parent is not None]
+    assert {n.model for n in recommended.tree.live() if n.parent is not None} == {"small"}
+    assert {n.model for n in children} == {"small", "large"}  # drawn, not recommended
+
+
 def test_search_overhead_excludes_proposals() -> None:
     search = _search(ScriptedProposer(["Up"], ["small"]))
     for _ in range(3):
