@@ -107,8 +107,9 @@ class ModelSet(BaseModel):
     name: str
     description: str = ""
     models: tuple[ModelSpec, ...] = Field(min_length=1)
-    # Where an oracle model's good schedules come from: a record library directory (None: the
-    # run's own library), of which the ``reference_count`` fastest traces of the workload.
+    # Where an oracle model's good schedules come from: a record library directory (relative:
+    # to the set's file; None: the run's own library), of which the ``reference_count``
+    # fastest traces of the workload.
     references: str | None = None
     reference_count: int = Field(default=8, ge=1)
 
@@ -213,6 +214,8 @@ def load_model_set(name_or_path: str | Path, *, require_keys: bool = True) -> Mo
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise UserError(f"cannot read model set {str(path)!r}: {error}") from None
     data.setdefault("name", path.stem)
+    if isinstance(data.get("references"), str):  # a relative library lies beside the file
+        data["references"] = str(path.parent / Path(data["references"]).expanduser())
     try:
         model_set = ModelSet.model_validate(data)
     except ValidationError as error:

@@ -231,3 +231,11 @@ def test_a_resumed_run_keeps_the_charges_of_its_earlier_invocations() -> None:
     resumed = Timer(before=earlier.as_json())
     assert resumed.as_json()["charged"] == pytest.approx(4.0)
     assert resumed.elapsed() >= 4.0
+
+
+def test_relative_references_lie_beside_the_set_file(tmp_path: Path) -> None:
+    path = tmp_path / "set.toml"
+    path.write_text(
+        'references = "lib"\n[[models]]\nname = "o"\nparameters = 1\nscripted = "oracle"\n'
+    )
+    assert load_model_set(path, require_keys=False).references == str(tmp_path / "lib")
