@@ -16,6 +16,8 @@ Per claim it writes medians with 95 % bootstrap intervals over the paired (workl
 runs, at equal samples and at equal charged cost (each pair read at the cheaper run's final
 charged seconds), and a verdict that can be false:
 
+- premise: the largest model alone is at least as fast as each other model alone (without
+  that, the quality claim says nothing about the mechanism);
 - quality: COLT's best latency ÷ single-large's is at most 1 + ``MARGIN``;
 - cost: the largest model makes at most 30 % of COLT's calls;
 - each mechanism (lambda, course alteration, the floor, fresh samples, model choice): the
@@ -216,6 +218,16 @@ def claims(table: dict[str, dict[tuple[str, int], dict[str, Any]]], largest: str
     """The verdict per claim, at equal samples and at equal charged cost (True, False, or None:
     the interval does not decide)."""
     verdicts: dict[str, Any] = {}
+    for single in sorted(c for c in table if c.startswith("single") and c != largest):
+        if largest is None:
+            break
+        # the premise: without a genuinely better large model the quality claim says nothing
+        premise = comparison(table, largest, single)
+        verdicts[f"premise {single}"] = {
+            "claim": f"premise: {largest} alone is at least as fast as {single} alone",
+            **{b: at_most(_interval(premise[b]), 1.0) for b in ("samples", "cost")},
+            "figures": premise,
+        }
     if largest is not None:
         quality = comparison(table, "colt", largest)
         verdicts["quality"] = {

@@ -106,7 +106,9 @@ def test_claims_say_false_when_colt_is_worse_and_the_large_model_dominates() -> 
         "single:big": {("w", s): _figures([2.0, 1.0 + s / 100], [1, 2]) for s in seeds},
         "colt-lam0": {("w", s): _figures([2.0, 1.5 + s / 100], [1, 2]) for s in seeds},
     }
+    table["single:small"] = {("w", s): _figures([2.0, 1.2 + s / 100], [1, 2]) for s in seeds}
     verdicts = evidence.claims(table, "single:big")
+    assert verdicts["premise single:small"]["samples"] is True  # the large model is better
     assert verdicts["quality"]["samples"] is False
     assert verdicts["quality"]["cost"] is False
     assert verdicts["largest_share"]["holds"] is False
