@@ -413,6 +413,8 @@ def main() -> None:
                 done[str(seed)] = colt_run(args, proposer, seed)
             path.write_text(json.dumps(figures, indent=2) + "\n")
             print(config, seed, {k: done[str(seed)][k] for k in ("wall_s", "samples", "tuned_s")})
+    # every seed the benchmark holds, not only this invocation's (runs accumulate)
+    figures["setting"]["seeds"] = sorted({int(seed) for seeds in runs.values() for seed in seeds})
     if args.retime:
         figures["retimed"] = retime(args, runs)
     figures["configurations"] = by_configuration(figures, list(runs))
