@@ -198,6 +198,9 @@ def retime(args: argparse.Namespace, runs: dict[str, Any], rounds: int = 7) -> d
         error = session.check(outputs, session.expected(lambda done=reference: done))
         built[name] = (session, executable)
         retimed[name] = {"verification_error": error, "rounds_s": []}
+        # the pass split into kernels, fixed cost (VM dispatch, allocation) and the rest, as
+        # the VM's bytecode interpreter runs it (before) and as compiled host code (now)
+        retimed[name]["pass_costs"] = session.pass_costs()
     first = next(iter(built.values()))[0]
     torch.set_num_threads(first.num_threads)
     compiled_latency_s, retimed["torch_compile_s"] = compiled_forward(first)
@@ -284,6 +287,7 @@ def markdown(figures: dict[str, Any]) -> str:
                 f"| {name} | {ms(tuned)} | {seeds} | {ratio} | {kernels} | {samples} | {walls} "
                 f"| {verified} |"
             )
+    lines += fixed_cost_lines(figures.get("retimed", {}))
     lines += [
         "",
         "Per task, first seed: samples / kernel as built in us (its best, or the unscheduled "
@@ -307,6 +311,33 @@ def markdown(figures: dict[str, Any]) -> str:
         point = " (one point)" if about.get("one_point") else ""
         lines.append(f"| {task}{point} | {about['weight']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def fixed_cost_lines(retimed: dict[str, Any]) -> list[str]:
+    """Per retimed pass, in each VM mode: the pass, its kernels timed alone, its fixed cost
+    (the pass with empty kernels) and the rest, in us."""
+    rows = [
+        (name, mode, costs)
+        for name, entry in retimed.items()
+        if isinstance(entry, dict)
+        for mode, costs in entry.get("pass_costs", {}).items()
+    ]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Per pass: the VM's fixed cost (dispatch, allocations; the pass with every kernel "
+        "emptied), the kernels each timed alone, and the rest (kernels slower together), in us",
+        "",
+        "| pass | VM mode | pass | kernels alone | fixed | rest | kernel calls |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, mode, c in rows:
+        lines.append(
+            f"| {name} | {mode} | {c['pass_s'] * 1e6:.1f} | {c['kernels_s'] * 1e6:.1f} "
+            f"| {c['fixed_s'] * 1e6:.2f} | {c['interaction_s'] * 1e6:.1f} | {c['kernel_calls']} |"
+        )
+    return lines
 
 
 def plot(figures: dict[str, Any], path: Path) -> None:

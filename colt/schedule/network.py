@@ -31,6 +31,7 @@ from tvm.s_tir import meta_schedule as ms
 from colt.errors import UserError, last_line
 from colt.schedule.devices import LocalDevice, TrackedDevices, use_threads
 from colt.schedule.measure import compare
+from colt.schedule.pass_costs import compile_tuned, measure_pass_costs, prepare_passes
 from colt.schedule.session import UNVERIFIED, WRONG_RESULT, TuningSession, open_database
 from colt.workloads import Network, Workload
 from colt.workloads.networks import NetworkProgram
@@ -64,18 +65,8 @@ class NetworkTask:
 
 def prepare(mod: tvm.IRModule, target: tvm.target.Target) -> tvm.IRModule:
     """What ``compile_relax`` does before it applies a database: dispatch, legalize, fuse."""
-    from tvm.relax import pipeline
-
-    passes = [
-        *pipeline.library_dispatch_passes(target),
-        relax.transform.LegalizeOps(),
-        relax.transform.AnnotateTIROpPattern(),
-        relax.transform.FoldConstant(),
-        relax.transform.FuseOps(),
-        relax.transform.FuseTIR(),
-    ]
     with target, tvm.transform.PassContext(opt_level=3):
-        return tvm.transform.Sequential(passes)(mod)
+        return tvm.transform.Sequential(prepare_passes(target))(mod)
 
 
 def lift_weights(mod: tvm.IRModule) -> tvm.IRModule:
@@ -172,9 +163,10 @@ class NetworkSession:
 
     def build(self, *, tuned: bool) -> Any:
         """The (weight-lifted) forward pass: unscheduled (``tvm.compile``), or with the database
-        applied. Both hold ``main_transform_params`` beside ``main``."""
+        applied (``compile_relax``'s build, run by the VM as compiled host code, not bytecode:
+        see ``pass_costs``). Both hold ``main_transform_params`` beside ``main``."""
         if tuned:
-            return ms.relax_integration.compile_relax(self.database, self.mod, self.target, None)
+            return compile_tuned(self.database, self.mod, self.target)
         with self.target:
             return tvm.compile(self.mod, target=self.target)
 
@@ -190,6 +182,14 @@ class NetworkSession:
         timer = vm.time_evaluator("main", tvm.cpu(), number=1, repeat=repeat, min_repeat_ms=50)
         seconds = statistics.median(timer(*args).results)
         return [output.numpy() for output in outputs], float(seconds)
+
+    def pass_costs(self) -> dict[str, dict[str, Any]]:
+        """The tuned pass in each of the VM's modes: its wall, its kernels alone, its fixed cost
+        (dispatch, allocation) and the rest, in seconds (``pass_costs.PassCosts``)."""
+        executable = self.build(tuned=True)
+        args = forward_args(relax.VirtualMachine(executable, tvm.cpu()), self.program)
+        costs = measure_pass_costs(self.database, self.mod, self.target, args)
+        return {mode: cost.as_json() for mode, cost in costs.items()}
 
     def expected(self, unscheduled: Callable[[], list[np.ndarray]]) -> list[np.ndarray]:
         """The reference outputs: the network's own reference, else the unscheduled build's."""
@@ -229,7 +229,7 @@ def export_network(database_dir: Path, program: NetworkProgram, target: Any, out
     here once (the library holds it too, for other weights of the same shapes)."""
     database = ms.database.JSONDatabase(work_dir=str(database_dir))
     mod = lift_weights(program.mod)
-    executable = ms.relax_integration.compile_relax(database, mod, target, None)
+    executable = compile_tuned(database, mod, target)
     out.parent.mkdir(parents=True, exist_ok=True)
     executable.export_library(str(out))
     vm = relax.VirtualMachine(executable, tvm.cpu())
@@ -333,7 +333,7 @@ def stock_tune_relax(
         seed=seed,
     )
     tuning_s = time.perf_counter() - started
-    executable = ms.relax_integration.compile_relax(database, session.mod, session.target, None)
+    executable = compile_tuned(database, session.mod, session.target)
     outputs, seconds = session.run_and_time(executable)
     expected = session.expected(lambda: session.run_and_time(session.build(tuned=False))[0])
     samples, best = _records_by_task(session.tasks, list(database.get_all_tuning_records()))
