@@ -190,15 +190,18 @@ def test_every_search_setting_with_a_flag_reaches_the_run_configuration() -> Non
     """The options are generated from SearchConfig's fields: each flag sets its own field."""
     from colt.cli import _tune_config, build_parser
     from colt.config import SearchConfig
-    from colt.search.config import setting_options
+    from colt.options import flag_of
 
     defaults = SearchConfig()
-    flagged = [name for name in SearchConfig.model_fields if setting_options(name).get("flag")]
-    assert set(flagged) >= {"lam", "branching_factor", "fresh_share", "roots"}
-    for name in flagged:
-        options = setting_options(name)
-        flag = options["flag"]
-        if options["negate"]:
+    flagged = {name: flag_of(SearchConfig, name) for name in SearchConfig.model_fields}
+    assert {"lam", "branching_factor", "fresh_share", "roots"} <= {
+        name for name, option in flagged.items() if option is not None
+    }
+    for name, option in flagged.items():
+        if option is None:
+            continue
+        flag = option.flag
+        if option.negate:
             argv, expected = ["tune", flag], False
         else:
             default = getattr(defaults, name)
