@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from colt.records import (
     CurvePoint,
@@ -28,6 +29,7 @@ class Measured:
     budget: int = 4
     deadline_s: float | None = None
     out_of_time: bool = False
+    device_events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def samples(self) -> int:
