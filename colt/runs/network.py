@@ -32,7 +32,6 @@ from colt.records import (
     RoofsRecord,
     RunFacts,
     RunResults,
-    TaskRecord,
     VerificationFailure,
     WorkloadFacts,
 )
@@ -45,37 +44,10 @@ from colt.runs.common import (
     naive_latency,
     results_record,
     run_facts,
-    search_record,
 )
+from colt.runs.network_task import TaskRun
 from colt.search.tasks import TaskProgress, next_task, round_size
 from colt.workloads import Network
-
-
-@dataclass
-class _Task:
-    """One task's session, recorder and rounds, made when the scheduler first picks it."""
-
-    index: int
-    task: Any  # colt.schedule.network.NetworkTask
-    progress: TaskProgress
-    recorder: Any = None
-    rounds: Any = None
-    search: Any = None
-    error: str | None = None
-    seen: int = 0  # the recorder's curve points already copied to the run's curve
-    naive_latency_s: float | None = None
-    one_point: dict[str, Any] | None = None  # settle_one_point's measurement of its program
-    warm_start: dict[str, Any] | None = None  # what it took from the record library
-
-    @property
-    def samples(self) -> int:
-        return self.recorder.samples if self.recorder is not None else 0
-
-    @property
-    def best_latency_s(self) -> float | None:
-        if self.one_point is not None:
-            return self.one_point["latency_s"]
-        return self.recorder.best_latency_s if self.recorder is not None else None
 
 
 @dataclass
@@ -85,7 +57,7 @@ class NetworkRun:
     network: Network
     target: Any
     progress: bool = True
-    tasks: list[_Task] = field(default_factory=list)
+    tasks: list[TaskRun] = field(default_factory=list)
     curve: list[CurvePoint] = field(default_factory=list)
 
     def execute(self) -> None:
@@ -118,7 +90,7 @@ class NetworkRun:
         task_config = self.config.model_copy(update={"search": search})
         strategy = make_strategy(task_config, self.run.path, trials_per_iter=per_round)
         self.tasks = [
-            _Task(i, task, TaskProgress(weight=task.weight, done=task.one_point))
+            TaskRun(i, task, TaskProgress(weight=task.weight, done=task.one_point))
             for i, task in enumerate(self.session.tasks)
         ]
         rng = np.random.default_rng(self.config.seed)
@@ -171,7 +143,7 @@ class NetworkRun:
         assert self.config.trials is not None  # resolved in execute
         return self.config.trials
 
-    def _room(self, task: _Task) -> int:
+    def _room(self, task: TaskRun) -> int:
         """Samples ``task`` may still take under ``--task-cap``."""
         cap = self.config.task_cap
         return self._budget if cap is None else cap - task.samples
@@ -181,7 +153,7 @@ class NetworkRun:
         budget = self.config.time_budget_s
         return budget is not None and self.timer.elapsed() >= budget
 
-    def _round(self, task: _Task, strategy: Any) -> None:
+    def _round(self, task: TaskRun, strategy: Any) -> None:
         self.bar.note(f"task {task.index + 1}/{len(self.tasks)} {task.task.name}")
         if task.rounds is None and not self._start(task, strategy):
             return
@@ -199,7 +171,7 @@ class NetworkRun:
         self.run.write_results(self._results("running"))
         self.bar.update(self.samples, self._estimated_speedup())
 
-    def _start(self, task: _Task, strategy: Any) -> bool:
+    def _start(self, task: TaskRun, strategy: Any) -> bool:
         """The task's session, naive timing and rounds; False (and done) when TVM cannot
         schedule it: it keeps its default build and its share goes to the others."""
         from colt.runs.recorder import Recorder
@@ -223,7 +195,7 @@ class NetworkRun:
         task.rounds = strategy.rounds(session, task.recorder, cost_model=cost_model)
         return True
 
-    def _open(self, task: _Task) -> tuple[Any, Journal] | None:
+    def _open(self, task: TaskRun) -> tuple[Any, Journal] | None:
         """The task's session and journal, its unscheduled kernel timed (and committed, the
         database's first record: ``compile_relax`` never picks a slower one); None (and done)
         when TVM cannot schedule it: it keeps its default build."""
@@ -240,7 +212,7 @@ class NetworkRun:
             return None
         return session, journal
 
-    def _settle(self, task: _Task) -> None:
+    def _settle(self, task: TaskRun) -> None:
         """A one-point task: its only program measured once (recorded, so a resumed run does
         not measure it again), outside the budget."""
         from colt.schedule.network import settle_one_point
@@ -262,13 +234,13 @@ class NetworkRun:
         network_records.record_one_point(self.config, session, task.one_point)
         write_json(path, task.one_point)
 
-    def _task_dir(self, task: _Task) -> Path:
+    def _task_dir(self, task: TaskRun) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task.task.name)[:60]
         path = self.run.path / "tasks" / f"{task.index:02d}-{safe}"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def _collect(self, task: _Task) -> None:
+    def _collect(self, task: TaskRun) -> None:
         """The task's new samples onto the run's curve, with the estimated forward pass."""
         for point in task.recorder.curve[task.seen :]:
             estimate = self._estimated_s()
@@ -342,7 +314,7 @@ class NetworkRun:
         network = NetworkRecord(
             layers=self.network.layers,
             round_size=self.per_round,
-            tasks=[self._task_record(t) for t in self.tasks],
+            tasks=[t.record() for t in self.tasks],
             unscheduled_s=self.baseline.latency_s,
             tuned_s=tuned.latency_s if tuned else None,
             eager_s=self.baseline.eager_s,
@@ -375,21 +347,6 @@ class NetworkRun:
             status=status,
             network=network,
             warm_start=warm_start,
-        )
-
-    def _task_record(self, task: _Task) -> TaskRecord:
-        one_point_error = task.one_point["error"] if task.one_point is not None else None
-        return TaskRecord(
-            name=task.task.name,
-            weight=task.task.weight,
-            flops=task.task.flops,
-            samples=task.samples,
-            rounds=len(task.progress.history),
-            one_point=task.task.one_point,
-            naive_latency_s=task.naive_latency_s,
-            best_latency_s=task.best_latency_s,
-            error=task.error or one_point_error,
-            search=search_record(task.search) if task.search is not None else None,
         )
 
 
