@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -201,10 +202,14 @@ def test_every_search_setting_with_a_flag_reaches_the_run_configuration() -> Non
         if option is None:
             continue
         flag = option.flag
+        default = getattr(defaults, name)
         if option.negate:
             argv, expected = ["tune", flag], False
+        elif isinstance(default, str):  # a choice: another one
+            choices = get_args(SearchConfig.model_fields[name].annotation)
+            expected = next(choice for choice in choices if choice != default)
+            argv = ["tune", flag, expected]
         else:
-            default = getattr(defaults, name)
             expected = 3 if default is None else default + 1 if isinstance(default, int) else 0.75
             argv = ["tune", flag, str(expected)]
         config = _tune_config(build_parser().parse_args(argv))
