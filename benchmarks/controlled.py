@@ -29,6 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from colt.records import load_results
 from colt.report.runs import RunRecord, load_grid
 from colt.report.stats import best_sample_origin, final_speedup, invocation_rates
 
@@ -116,9 +117,9 @@ def depths(runs: list[RunRecord]) -> dict[str, list[int]]:
     """config -> the tree depth each complete run reached."""
     found: dict[str, list[int]] = defaultdict(list)
     for run in runs:
-        search = json.loads((run.path / "results.json").read_text()).get("search") or {}
-        if run.complete and search.get("tree_depth") is not None:
-            found[run.label].append(int(search["tree_depth"]))
+        search = load_results(run.path / "results.json").search
+        if run.complete and search is not None:
+            found[run.label].append(search.tree_depth)
     return dict(found)
 
 

@@ -38,6 +38,7 @@ from fault_tools import (
 
 from colt.lifeline import lifeline_command
 from colt.llm.servers import free_port
+from colt.records import load_results
 from colt.schedule.loopback import LoopbackDevices
 
 KERNEL_TRIALS, NETWORK_TRIALS = 16, 10
@@ -174,8 +175,7 @@ def wrong_device_case(suite: Suite) -> dict[str, Any]:
         first = Watched(suite.command("kernel", run_dir) + ["--rpc", loop.rpc])
         codes = [first.finish()]
     row = outcome("device returns wrong results", "kernel", run_dir, [first], codes, [])
-    results = json.loads((run_dir / "results.json").read_text())
-    row["refused_as_wrong"] = len(results.get("verification_failures", []))
+    row["refused_as_wrong"] = len(load_results(run_dir / "results.json").verification_failures)
     return row
 
 

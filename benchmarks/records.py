@@ -250,6 +250,8 @@ def plot(grid: Path, cells: dict[str, dict[int, dict]], seeds: list[int], out: P
     """Best-so-far latency over samples of both B runs, per family, over the cold final."""
     import matplotlib
 
+    from colt.records import load_results
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -259,12 +261,8 @@ def plot(grid: Path, cells: dict[str, dict[int, dict]], seeds: list[int], out: P
             cell = grid / f"{family}-seed{seed}"
             target = cells[family][seed]["cold_final_s"]
             for name, color in (("b-cold", "tab:gray"), ("b-library", "tab:blue")):
-                curve = json.loads((cell / name / "results.json").read_text())["curve"]
-                points = [
-                    (p["sample"], p["best_latency_s"] / target)
-                    for p in curve
-                    if p["best_latency_s"]
-                ]
+                curve = load_results(cell / name / "results.json").curve
+                points = [(p.sample, p.best_latency_s / target) for p in curve if p.best_latency_s]
                 label = "without the library" if name == "b-cold" else "with A in the library"
                 ax.step(
                     *zip(*points, strict=True),

@@ -18,6 +18,7 @@ from typing import Any
 
 from colt.api import tune
 from colt.config import SearchConfig, TuneConfig
+from colt.records import load_results
 from colt.schedule.loopback import LoopbackDevices
 
 
@@ -38,17 +39,20 @@ def one_run(devices: int, args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         tune(config, progress=False)
         wall_s = time.perf_counter() - started
-    results = json.loads((run_dir / "results.json").read_text())
+    results = load_results(run_dir / "results.json")
+    assert results.search is not None  # a COLT run
     return {
         "devices": devices,
         "wall_s": wall_s,
-        "time_s": results["time_s"],
-        "naive_latency_s": results["naive_latency_s"],
-        "best_latency_s": results["best_latency_s"],
-        "speedup": results["speedup"],
-        "samples": results["samples"],
-        "samples_by_device": results["devices"],
-        "rounds": len(results["search"]["overhead_by_round"]),
+        "time_s": results.time_s,
+        "naive_latency_s": results.naive_latency_s,
+        "best_latency_s": results.best_latency_s,
+        "speedup": results.speedup,
+        "samples": results.samples,
+        "samples_by_device": {
+            name: counts.model_dump() for name, counts in results.devices.items()
+        },
+        "rounds": len(results.search.overhead_by_round),
     }
 
 

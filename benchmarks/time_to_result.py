@@ -26,6 +26,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from colt.records import load_results
 from colt.report.runs import RunRecord, load_grid
 from colt.report.time_to_result import reach_time
 
@@ -64,11 +65,11 @@ def default_job(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> d
         if total:
             shares.append(models / total)
         # the models' calls per child made from their answers (the random stand-in's apart)
-        stats = json.loads((run.path / "results.json").read_text())["model_stats"]
+        stats = load_results(run.path / "results.json").model_stats
         made = [s for name, s in stats.items() if name != "random"]
-        children = sum(s.get("children") or 0 for s in made)
+        children = sum(s.children or 0 for s in made)
         if children:
-            per_expansion.append(sum(s["calls"] for s in made) / children)
+            per_expansion.append(sum(s.calls for s in made) / children)
     share, calls = _median(shares), _median(per_expansion)
     return {
         "workload": workload,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from colt.errors import UserError
 from colt.records import RunResults
 from colt.run import RunDir
 from colt.runs import Run
-from colt.runs.common import measured_roofs_or_none, open_devices, run_facts, summary_line
+from colt.runs.common import open_devices, summary_line
 from colt.runs.kernel import KernelRun
 from colt.runs.network import NetworkRun
 from colt.workloads import Network, Workload, get_workload
@@ -87,15 +86,7 @@ def _dispatch(
     if isinstance(workload, Workload):
         runner = KernelRun(run, config, workload, target, progress)
     else:
-        threads = config.num_threads or os.cpu_count() or 1
-        about = {
-            "name": workload.name,
-            "flops": workload.flops,
-            "description": workload.description,
-        }
-        facts = run_facts(config, about, target, threads)
-        facts["roofs"] = measured_roofs_or_none(config, target, threads)
-        runner = NetworkRun(run, config, workload, target, facts, progress)
+        runner = NetworkRun(run, config, workload, target, progress)
     runner.execute()
 
 
@@ -157,17 +148,35 @@ def export(run_dir: Path, out: Path) -> Path:
     """Writes the run's tuned kernel or network to ``out`` as a shared library that
     ``tvm.runtime.load_module`` loads, and an example of calling it from PyTorch beside it (a
     network's weights too, as ``OUT.params.npz``); returns the library's path."""
-    from colt.schedule.export import export_kernel
+    from colt.schedule.export import export_kernel, export_network
 
     run = RunDir.open(run_dir)
     if not run.results_path.exists() or not run.results().complete:
         raise UserError(f"{run_dir} is not a finished run; finish it with `colt tune --resume`")
+    results = run.results()
     workload = get_workload(run.config().workload)
+    on = f"on {results.machine.get('cpu')}"
     if isinstance(workload, Network):
-        from colt.schedule.export import export_network
-
-        return export_network(run.path, Path(out), network=workload)
-    return export_kernel(run.path, Path(out), workload=workload)
+        network = results.network
+        if not results.verified or network is None or not network.tuned_s:
+            raise UserError(f"{run_dir} has no verified tuned network to export")
+        assert network.unscheduled_s is not None  # timed before any task was tuned
+        headline = (
+            f"{results.workload.name}: {network.tuned_s * 1e3:.3f} ms a forward pass {on} "
+            f"({network.unscheduled_s / network.tuned_s:.1f}x the unscheduled build)"
+        )
+        return export_network(
+            run.path, Path(out), network=workload, target_json=results.target, headline=headline
+        )
+    if results.best_latency_s is None or results.speedup is None:
+        raise UserError(f"{run_dir} has no verified schedule to export")
+    headline = (
+        f"{results.workload.name}: {results.best_latency_s * 1e3:.3f} ms {on} "
+        f"({results.speedup:.1f}x the unscheduled build)"
+    )
+    return export_kernel(
+        run.path, Path(out), workload=workload, target_json=results.target, headline=headline
+    )
 
 
 __all__ = [

@@ -46,7 +46,7 @@ def unverified_reason(results: RunResults) -> str:
     """Why a complete run has no verified kernel: its first verification failure, else the most
     common error of its samples."""
     if results.verification_failures:
-        return f"not verified: {results.verification_failures[0].get('error', 'unknown')}"
+        return f"not verified: {results.verification_failures[0].error}"
     errors = Counter(point.error for point in results.curve if point.error)
     if errors:
         error, count = errors.most_common(1)[0]

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from colt.errors import UserError, unknown_choice
+from colt.options import Flag, flag_of
 from colt.search.config import DEFAULT_EXPANSIONS_PER_ROUND, SearchConfig
 
 __all__ = [
@@ -42,7 +43,7 @@ RPC_HELP = (
 
 
 def option(default: Any, *, flag: str, help: str, metavar: str | None = None, **rules: Any) -> Any:
-    """A configuration field that is also a command-line option (``colt.options``); ``rules``
+    """A configuration field that is also a command-line option (``colt.options.Flag``); ``rules``
     are pydantic's bounds (``gt``, ``ge``, ...), ``positive`` words the error for ``gt=0`` and
     ``parse`` reads the option's text (default: the field's type)."""
     positive = rules.pop("positive", None)
@@ -263,13 +264,13 @@ def explain(error: ValidationError, model: type[BaseModel] | None = None) -> str
         expected = str(problem.get("ctx", {}).get("expected", ""))
         choices = tuple(re.findall(r"'([^']*)'", expected))
         return str(unknown_choice(name.removesuffix("s"), str(value), choices))
-    options = _options(name, model)
-    flag = options.get("flag") or name
-    low, high = options.get("low"), options.get("high")
+    option = _flag(name, model)
+    flag = option.flag if option else name
+    low, high = (option.low, option.high) if option else (None, None)
     if low is not None and high is not None:
         return f"{flag} must be between {low:g} and {high:g}, not {value}"
     if problem["type"] == "greater_than":
-        what = options.get("positive") or "positive"
+        what = (option.positive if option else None) or "positive"
         return f"{flag} must be {what}, not {value}"
     if problem["type"] == "greater_than_equal":
         bound = problem.get("ctx", {}).get("ge")
@@ -278,9 +279,9 @@ def explain(error: ValidationError, model: type[BaseModel] | None = None) -> str
     return f"{flag}: {problem['msg'].lower()}, not {value!r}"
 
 
-def _options(name: str, model: type[BaseModel] | None) -> dict[str, Any]:
+def _flag(name: str, model: type[BaseModel] | None) -> Flag | None:
+    """The option of the setting ``name`` (of ``model``, else of the run's configuration)."""
     for owner in (model, TuneConfig, SearchConfig):
         if owner is not None and name in owner.model_fields:
-            extra = owner.model_fields[name].json_schema_extra
-            return dict(extra) if isinstance(extra, dict) else {}
-    return {}
+            return flag_of(owner, name)
+    return None

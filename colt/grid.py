@@ -32,7 +32,7 @@ from colt.errors import UserError
 from colt.options import (
     add_field_options,
     add_llm_options,
-    field_options,
+    flag_of,
     llm_names,
     values_from_args,
 )
@@ -271,9 +271,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     # no argparse choices: BenchConfig refuses an unknown suite in one sentence, with the valid
     # ones, as it does every other unknown name (exit status 2)
-    preset.add_argument(
-        "--suite", metavar="SUITE", help=field_options(BenchConfig, "suite")["help"]
-    )
+    suite = flag_of(BenchConfig, "suite")
+    assert suite is not None
+    preset.add_argument(suite.flag, metavar=suite.metavar, help=suite.help)
     add_field_options(
         parser,
         BenchConfig,

@@ -1,13 +1,19 @@
 """Command-line options made from the typed configuration: each field of ``TuneConfig``,
 ``SearchConfig`` or ``BenchConfig`` that names a flag becomes an option with the field's type,
-choices, default and help; plus the LLM-set options with their deprecated spellings."""
+choices, default and help; plus the LLM-set options with their deprecated spellings.
+
+A field names its flag in its ``json_schema_extra`` (``colt.config.option`` and ``switch``,
+``colt.search.config.setting`` write it there); ``flag_of`` is the one place that reads it, for
+the parsers and for the error sentences (``colt.config.explain``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -79,11 +85,28 @@ def add_llm_options(
     )
 
 
-def field_options(model: type[BaseModel], name: str) -> dict[str, Any]:
-    """What a field's ``json_schema_extra`` says about its command-line option: flag, help,
-    metavar, negate, low, high (a field without a flag has no option)."""
+@dataclass(frozen=True)
+class Flag:
+    """What a configuration field says about its command-line option."""
+
+    flag: str  # e.g. "--lam"
+    help: str = ""
+    metavar: str | None = None
+    negate: bool = False  # a --no-X switch: given, it sets False
+    enable: bool = False  # a flag that, given, sets True
+    low: float | None = None  # the bounds an error sentence names ("between low and high")
+    high: float | None = None
+    positive: str | None = None  # how an error words "must be positive" (``gt=0``)
+    parse: Callable[[str], Any] | None = None  # reads the option's text (default: the type)
+
+
+def flag_of(model: type[BaseModel], name: str) -> Flag | None:
+    """The option of ``model``'s field ``name``; None when it names no flag."""
     extra = model.model_fields[name].json_schema_extra
-    return dict(extra) if isinstance(extra, dict) else {}
+    if not isinstance(extra, dict) or not extra.get("flag"):
+        return None
+    given: dict[str, Any] = {key: value for key, value in extra.items() if value is not None}
+    return Flag(**given)
 
 
 def add_field_options(
@@ -95,14 +118,13 @@ def add_field_options(
     choices and shown default come from the field; an option left unset parses as None, so the
     model's own default applies (``values_from_args``)."""
     for name in names or list(model.model_fields):
-        options = field_options(model, name)
-        flag = options.get("flag")
-        if flag is None:
+        option = flag_of(model, name)
+        if option is None:
             continue
         field = model.model_fields[name]
-        text = options.get("help", "")
-        if options.get("negate") or options.get("enable"):  # --no-X, or a flag that turns X on
-            const = not options.get("negate")
+        flag, text = option.flag, option.help
+        if option.negate or option.enable:  # --no-X, or a flag that turns X on
+            const = not option.negate
             parser.add_argument(flag, dest=name, action="store_const", const=const, help=text)
             continue
         default = field.get_default(call_default_factory=True)
@@ -112,13 +134,10 @@ def add_field_options(
         extra: dict[str, Any] = {"nargs": "+"} if many else {}
         if isinstance(kind, tuple):  # a Literal: its values are the choices
             extra["choices"] = kind
-            extra["metavar"] = options.get("metavar") or ("{" + ",".join(kind) + "}")
+            extra["metavar"] = option.metavar or ("{" + ",".join(kind) + "}")
         else:
-            parse = options.get("parse")
-            extra["type"] = _reader(parse) if parse else kind
-            extra["metavar"] = options.get("metavar") or flag.removeprefix("--").upper().replace(
-                "-", "_"
-            )
+            extra["type"] = _reader(option.parse) if option.parse else kind
+            extra["metavar"] = option.metavar or flag.removeprefix("--").upper().replace("-", "_")
         parser.add_argument(flag, dest=name, default=None, help=text, **extra)
 
 
@@ -138,7 +157,7 @@ def values_from_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[s
     """The fields of ``model`` the command line set (lists as tuples), to build it with."""
     values = {}
     for name in model.model_fields:
-        if field_options(model, name).get("flag") and getattr(args, name, None) is not None:
+        if flag_of(model, name) is not None and getattr(args, name, None) is not None:
             value = getattr(args, name)
             values[name] = tuple(value) if isinstance(value, list) else value
     return values

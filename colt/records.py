@@ -1,6 +1,7 @@
-"""The typed record of a run's ``results.json``: ``colt.api`` writes it, and the report, the
-bench, the CLI and the benchmarks read it (``load_results``). ``docs/run-directory.md`` shows
-it field by field; a test checks the two agree.
+"""The typed record of a run's ``results.json``: a run (``colt.runs``) builds it whole from its
+typed parts and writes it atomically, and the report, the bench, the CLI and the benchmarks read
+it (``load_results``). ``docs/run-directory.md`` shows it field by field; a test checks the two
+agree.
 
 Reading is lenient where older versions wrote less (missing fields take their defaults, fields
 no longer written are ignored), so earlier runs still load; a file this version cannot read
@@ -13,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
 from colt.errors import UserError
 
@@ -171,8 +172,23 @@ class NetworkRecord(_Record):
     verification_error: str | None = None  # the tuned build against the reference
 
 
-class RunResults(_Record):
-    """Everything ``results.json`` holds: identity, setting, figures, and what the search did."""
+class VerificationFailure(_Record):
+    """A new best whose output did not match the reference (a network run names its task)."""
+
+    task: str | None = None  # a network run's task; not written for a kernel run
+    sample: int  # the sample's number in its recorder's curve (a network run's: its task's)
+    error: str
+
+    @model_serializer(mode="wrap")
+    def _without_a_task_of_a_kernel_run(self, handler: Any) -> Any:
+        data = handler(self)
+        if self.task is None:
+            data.pop("task", None)
+        return data
+
+
+class RunFacts(_Record):
+    """What does not change during a run: identity, setting, versions, machine, evaluator."""
 
     colt_version: str = "unknown"
     workload: WorkloadFacts
@@ -188,12 +204,18 @@ class RunResults(_Record):
     measurement: dict[str, Any] = Field(default_factory=dict)
     roofs: RoofsRecord | None = None  # None: remote devices, or a run before roofs were measured
     search_config: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunResults(RunFacts):
+    """Everything ``results.json`` holds: the run's facts, its figures, and what the search
+    did."""
+
     status: str = "unknown"  # running | complete
     naive_latency_s: float | None = None
     best_latency_s: float | None = None
     speedup: float | None = None
     verified: bool = False
-    verification_failures: list[dict[str, Any]] = Field(default_factory=list)
+    verification_failures: list[VerificationFailure] = Field(default_factory=list)
     samples: int = 0
     time_budget_s: float | None = None  # --time
     stopped_by: str | None = None  # "time" when the wall-clock budget ended the run early

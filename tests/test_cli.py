@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -190,18 +191,25 @@ def test_every_search_setting_with_a_flag_reaches_the_run_configuration() -> Non
     """The options are generated from SearchConfig's fields: each flag sets its own field."""
     from colt.cli import _tune_config, build_parser
     from colt.config import SearchConfig
-    from colt.search.config import setting_options
+    from colt.options import flag_of
 
     defaults = SearchConfig()
-    flagged = [name for name in SearchConfig.model_fields if setting_options(name).get("flag")]
-    assert set(flagged) >= {"lam", "branching_factor", "fresh_share", "roots"}
-    for name in flagged:
-        options = setting_options(name)
-        flag = options["flag"]
-        if options["negate"]:
+    flagged = {name: flag_of(SearchConfig, name) for name in SearchConfig.model_fields}
+    assert {"lam", "branching_factor", "fresh_share", "roots"} <= {
+        name for name, option in flagged.items() if option is not None
+    }
+    for name, option in flagged.items():
+        if option is None:
+            continue
+        flag = option.flag
+        default = getattr(defaults, name)
+        if option.negate:
             argv, expected = ["tune", flag], False
+        elif isinstance(default, str):  # a choice: another one
+            choices = get_args(SearchConfig.model_fields[name].annotation)
+            expected = next(choice for choice in choices if choice != default)
+            argv = ["tune", flag, expected]
         else:
-            default = getattr(defaults, name)
             expected = 3 if default is None else default + 1 if isinstance(default, int) else 0.75
             argv = ["tune", flag, str(expected)]
         config = _tune_config(build_parser().parse_args(argv))

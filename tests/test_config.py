@@ -92,3 +92,16 @@ def test_time_budgets_read_as_seconds(text: str, seconds: float) -> None:
 def test_a_zero_time_budget_is_refused() -> None:
     with pytest.raises(ValueError):
         TuneConfig(time_budget_s="0s")
+
+
+def test_one_reader_gives_each_setting_s_flag_with_what_its_field_says() -> None:
+    from colt.bench_config import BenchConfig
+    from colt.options import flag_of
+
+    lam = flag_of(SearchConfig, "lam")
+    assert lam is not None and (lam.flag, lam.low, lam.high) == ("--lam", 0.0, 1.0)
+    switch = flag_of(TuneConfig, "use_records")
+    assert switch is not None and switch.negate and switch.flag.startswith("--no-")
+    suite = flag_of(BenchConfig, "suite")
+    assert suite is not None and suite.metavar == "SUITE" and suite.help
+    assert flag_of(TuneConfig, "search") is None  # a field that is no option

@@ -11,6 +11,7 @@ from colt.config import TuneConfig
 from colt.disk import write_atomic
 from colt.errors import UserError, last_line
 from colt.progress import RunProgress
+from colt.records import RoofsRecord, RunFacts, RunResults, WorkloadFacts
 from colt.run import RunDir, Timer, write_json
 from colt.runs.common import (
     earlier_times,
@@ -19,6 +20,7 @@ from colt.runs.common import (
     open_devices,
     results_record,
     run_facts,
+    search_record,
     summary_line,
 )
 from colt.search.mcts import Search
@@ -45,27 +47,47 @@ class KernelRun:
         journal = run.journal()
         recorder = Recorder(session, journal, timer, naive_latency(session, journal), config.budget)
         recorder.deadline_s = config.time_budget_s
-        facts = run_facts(config, kernel_facts(session), self.target, threads)
-        facts["measurement"]["devices"] = session.devices.description
-        facts["roofs"] = measured_roofs_or_none(config, self.target, threads)
-        facts["warm_start"] = attach(config, session, recorder, run.path)
+        facts = run_facts(
+            config,
+            kernel_facts(session),
+            self.target,
+            threads,
+            devices=session.devices.description,
+            roofs=measured_roofs_or_none(config, self.target, threads),
+        )
+        warm_start = attach(config, session, recorder, run.path)
         strategy = make_strategy(config, run.path)
+
+        def results(facts: RunFacts, status: str, search: Search | None) -> RunResults:
+            return results_record(
+                facts,
+                recorder,
+                timer,
+                [search] if search is not None else [],
+                status=status,
+                search=search_record(search) if search is not None else None,
+                warm_start=warm_start,
+            )
+
         with RunProgress(config.budget, enabled=self.progress) as bar:
 
             def on_round(search: Search | None) -> None:
-                write = results_record(facts, recorder, timer, search, status="running")
-                run.write_results(write)
-                bar.update(recorder.samples, write.speedup)
+                written = results(facts, "running", search)
+                run.write_results(written)
+                bar.update(recorder.samples, written.speedup)
 
             recorder.on_round = on_round
             recorder.on_step = lambda search: bar.note(f"{search.expansions} expansions")
             strategy.run(session, recorder)
-        if facts["roofs"] is not None and recorder.best_latency_s:
-            from colt.schedule.roofline import checked_roofs
-
-            reached = facts["workload"]["flops"] / recorder.best_latency_s / 1e9
-            facts["roofs"] = checked_roofs(self.target, threads, facts["roofs"], reached)
-        self._finish(facts, recorder, timer, strategy.search)
+        complete = results(
+            self._checked_roofs(facts, recorder, threads), "complete", strategy.search
+        )
+        recorder.write_best(run.path)
+        if strategy.search is not None:
+            write_json(run.path / "tree.json", strategy.search.tree.to_json())
+        # summary.txt first: a results.json marked complete ends the run for --resume
+        write_atomic(run.path / "summary.txt", summary_line(complete) + "\n")
+        run.write_results(complete)
         journal.close()
 
     def _session(self, threads: int) -> Any:
@@ -85,26 +107,25 @@ class KernelRun:
                 f"MetaSchedule cannot schedule {self.workload.name}: {last_line(error)}"
             ) from error
 
-    def _finish(
-        self, facts: dict[str, Any], recorder: Any, timer: Timer, search: Search | None
-    ) -> None:
-        results = results_record(facts, recorder, timer, search, status="complete")
-        recorder.write_best(self.run.path)
-        if search is not None:
-            write_json(self.run.path / "tree.json", search.tree.to_json())
-        # summary.txt first: a results.json marked complete ends the run for --resume
-        write_atomic(self.run.path / "summary.txt", summary_line(results) + "\n")
-        self.run.write_results(results)
+    def _checked_roofs(self, facts: RunFacts, recorder: Any, threads: int) -> RunFacts:
+        """The facts with roofs measured again if the best kernel ran above their peak."""
+        if facts.roofs is None or not recorder.best_latency_s:
+            return facts
+        from colt.schedule.roofline import checked_roofs
+
+        reached = facts.workload.flops / recorder.best_latency_s / 1e9
+        roofs = checked_roofs(self.target, threads, facts.roofs.model_dump(), reached)
+        return facts.model_copy(update={"roofs": RoofsRecord.model_validate(roofs)})
 
 
-def kernel_facts(session: Any) -> dict[str, Any]:
+def kernel_facts(session: Any) -> WorkloadFacts:
     """The workload as results.json names it, with its memory traffic for the roofline."""
     from colt.workloads.inputs import traffic_bytes
 
     workload = session.workload
-    return {
-        "name": workload.name,
-        "flops": workload.flops,
-        "bytes": traffic_bytes(session.func),
-        "description": workload.description,
-    }
+    return WorkloadFacts(
+        name=workload.name,
+        flops=workload.flops,
+        bytes=traffic_bytes(session.func),
+        description=workload.description,
+    )

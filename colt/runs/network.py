@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,41 +26,28 @@ from colt.disk import write_atomic
 from colt.errors import UserError, last_line
 from colt.journal import Journal, NaiveTimed, TunedPassTimed, UnscheduledPassTimed
 from colt.progress import RunProgress
-from colt.records import CurvePoint, RunResults
+from colt.records import (
+    CurvePoint,
+    NetworkRecord,
+    RoofsRecord,
+    RunFacts,
+    RunResults,
+    VerificationFailure,
+    WorkloadFacts,
+)
 from colt.report.network import network_summary
 from colt.run import RunDir, Timer, write_json
 from colt.runs import network_records
-from colt.runs.common import earlier_times, naive_latency, results_record
-from colt.search.stats import merged_counters, model_stats_json
+from colt.runs.common import (
+    earlier_times,
+    measured_roofs_or_none,
+    naive_latency,
+    results_record,
+    run_facts,
+)
+from colt.runs.network_task import TaskRun
 from colt.search.tasks import TaskProgress, next_task, round_size
 from colt.workloads import Network
-
-
-@dataclass
-class _Task:
-    """One task's session, recorder and rounds, made when the scheduler first picks it."""
-
-    index: int
-    task: Any  # colt.schedule.network.NetworkTask
-    progress: TaskProgress
-    recorder: Any = None
-    rounds: Any = None
-    search: Any = None
-    error: str | None = None
-    seen: int = 0  # the recorder's curve points already copied to the run's curve
-    naive_latency_s: float | None = None
-    one_point: dict[str, Any] | None = None  # settle_one_point's measurement of its program
-    warm_start: dict[str, Any] | None = None  # what it took from the record library
-
-    @property
-    def samples(self) -> int:
-        return self.recorder.samples if self.recorder is not None else 0
-
-    @property
-    def best_latency_s(self) -> float | None:
-        if self.one_point is not None:
-            return self.one_point["latency_s"]
-        return self.recorder.best_latency_s if self.recorder is not None else None
 
 
 @dataclass
@@ -68,9 +56,8 @@ class NetworkRun:
     config: TuneConfig
     network: Network
     target: Any
-    facts: dict[str, Any]
     progress: bool = True
-    tasks: list[_Task] = field(default_factory=list)
+    tasks: list[TaskRun] = field(default_factory=list)
     curve: list[CurvePoint] = field(default_factory=list)
 
     def execute(self) -> None:
@@ -79,7 +66,8 @@ class NetworkRun:
         from colt.schedule.network import NetworkSession
         from colt.strategies import make_strategy
 
-        threads = self.facts["num_threads"]
+        threads = self.config.num_threads or os.cpu_count() or 1
+        roofs = measured_roofs_or_none(self.config, self.target, threads)
         devices = open_devices(None, EVALUATOR, RUN_TIMEOUT_S, num_threads=threads)
         self.session = NetworkSession(
             self.network,
@@ -93,17 +81,8 @@ class NetworkRun:
         self.cost_model, self.shared_warm = network_records.shared_cost_model(
             self.config, self.target, self.run.path, self.journal
         )
-        searched = sum(not task.one_point for task in self.session.tasks)
-        if self.config.trials is None:  # the default budget scales with the network
-            self.config = self.config.model_copy(
-                update={"trials": self.config.task_samples * searched}
-            )
-        self.facts["trials"] = self._budget
-        if self._budget < searched:
-            raise UserError(
-                f"{self.network.name} has {searched} tasks to search and every one gets at "
-                f"least one round: --trials must be at least {searched}"
-            )
+        searched = self._resolve_budget()
+        self.facts = self._facts(threads, roofs)
         self.baseline = self._baseline()
         per_round = round_size(self._budget, max(1, searched), self.config.search.trials_per_round)
         self.per_round = per_round
@@ -111,7 +90,7 @@ class NetworkRun:
         task_config = self.config.model_copy(update={"search": search})
         strategy = make_strategy(task_config, self.run.path, trials_per_iter=per_round)
         self.tasks = [
-            _Task(i, task, TaskProgress(weight=task.weight, done=task.one_point))
+            TaskRun(i, task, TaskProgress(weight=task.weight, done=task.one_point))
             for i, task in enumerate(self.session.tasks)
         ]
         rng = np.random.default_rng(self.config.seed)
@@ -132,6 +111,29 @@ class NetworkRun:
                 task.recorder.journal.close()
         self.journal.close()
 
+    def _facts(self, threads: int, roofs: RoofsRecord | None) -> RunFacts:
+        """The run's facts, once its budget is known (its default scales with the network)."""
+        network = self.network
+        about = WorkloadFacts(
+            name=network.name, flops=network.flops, description=network.description
+        )
+        return run_facts(self.config, about, self.target, threads, roofs=roofs)
+
+    def _resolve_budget(self) -> int:
+        """The run's samples (by default, ``--task-samples`` per searched task), refused when
+        fewer than one per searched task; returns how many tasks are searched."""
+        searched = sum(not task.one_point for task in self.session.tasks)
+        if self.config.trials is None:  # the default budget scales with the network
+            self.config = self.config.model_copy(
+                update={"trials": self.config.task_samples * searched}
+            )
+        if self._budget < searched:
+            raise UserError(
+                f"{self.network.name} has {searched} tasks to search and every one gets at "
+                f"least one round: --trials must be at least {searched}"
+            )
+        return searched
+
     @property
     def samples(self) -> int:
         return sum(t.samples for t in self.tasks)
@@ -141,7 +143,7 @@ class NetworkRun:
         assert self.config.trials is not None  # resolved in execute
         return self.config.trials
 
-    def _room(self, task: _Task) -> int:
+    def _room(self, task: TaskRun) -> int:
         """Samples ``task`` may still take under ``--task-cap``."""
         cap = self.config.task_cap
         return self._budget if cap is None else cap - task.samples
@@ -151,7 +153,7 @@ class NetworkRun:
         budget = self.config.time_budget_s
         return budget is not None and self.timer.elapsed() >= budget
 
-    def _round(self, task: _Task, strategy: Any) -> None:
+    def _round(self, task: TaskRun, strategy: Any) -> None:
         self.bar.note(f"task {task.index + 1}/{len(self.tasks)} {task.task.name}")
         if task.rounds is None and not self._start(task, strategy):
             return
@@ -169,7 +171,7 @@ class NetworkRun:
         self.run.write_results(self._results("running"))
         self.bar.update(self.samples, self._estimated_speedup())
 
-    def _start(self, task: _Task, strategy: Any) -> bool:
+    def _start(self, task: TaskRun, strategy: Any) -> bool:
         """The task's session, naive timing and rounds; False (and done) when TVM cannot
         schedule it: it keeps its default build and its share goes to the others."""
         from colt.runs.recorder import Recorder
@@ -193,7 +195,7 @@ class NetworkRun:
         task.rounds = strategy.rounds(session, task.recorder, cost_model=cost_model)
         return True
 
-    def _open(self, task: _Task) -> tuple[Any, Journal] | None:
+    def _open(self, task: TaskRun) -> tuple[Any, Journal] | None:
         """The task's session and journal, its unscheduled kernel timed (and committed, the
         database's first record: ``compile_relax`` never picks a slower one); None (and done)
         when TVM cannot schedule it: it keeps its default build."""
@@ -210,7 +212,7 @@ class NetworkRun:
             return None
         return session, journal
 
-    def _settle(self, task: _Task) -> None:
+    def _settle(self, task: TaskRun) -> None:
         """A one-point task: its only program measured once (recorded, so a resumed run does
         not measure it again), outside the budget."""
         from colt.schedule.network import settle_one_point
@@ -232,13 +234,13 @@ class NetworkRun:
         network_records.record_one_point(self.config, session, task.one_point)
         write_json(path, task.one_point)
 
-    def _task_dir(self, task: _Task) -> Path:
+    def _task_dir(self, task: TaskRun) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task.task.name)[:60]
         path = self.run.path / "tasks" / f"{task.index:02d}-{safe}"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def _collect(self, task: _Task) -> None:
+    def _collect(self, task: TaskRun) -> None:
         """The task's new samples onto the run's curve, with the estimated forward pass."""
         for point in task.recorder.curve[task.seen :]:
             estimate = self._estimated_s()
@@ -309,29 +311,22 @@ class NetworkRun:
     def _results(self, status: str) -> RunResults:
         tuned = getattr(self, "tuned", None)
         verified = tuned is not None and tuned.error is None
-        searches = [t.search for t in self.tasks if t.search is not None]
-        facts = {
-            **self.facts,
-            "warm_start": network_records.network_warm_start(
-                self.config, self.shared_warm, [(t.task.name, t.warm_start) for t in self.tasks]
-            ),
-            "network": {
-                "layers": self.network.layers,
-                "round_size": self.per_round,
-                "tasks": [self._task_record(t) for t in self.tasks],
-                "unscheduled_s": self.baseline.latency_s,
-                "tuned_s": tuned.latency_s if tuned else None,
-                "eager_s": self.baseline.eager_s,
-                "unscheduled_error": self.baseline.error,
-                "verification_error": tuned.error if tuned else None,
-            },
-        }
-        summary = _NetworkRecorder(
+        network = NetworkRecord(
+            layers=self.network.layers,
+            round_size=self.per_round,
+            tasks=[t.record() for t in self.tasks],
+            unscheduled_s=self.baseline.latency_s,
+            tuned_s=tuned.latency_s if tuned else None,
+            eager_s=self.baseline.eager_s,
+            unscheduled_error=self.baseline.error,
+            verification_error=tuned.error if tuned else None,
+        )
+        forward_pass = _ForwardPass(
             naive_latency_s=self.baseline.latency_s,
             best_latency_s=tuned.latency_s if verified and tuned else None,
             curve=self.curve,
             verification_failures=[
-                {"task": t.task.name, **failure}
+                failure.model_copy(update={"task": t.task.name})
                 for t in self.tasks
                 if t.recorder is not None
                 for failure in t.recorder.verification_failures
@@ -340,48 +335,30 @@ class NetworkRun:
             deadline_s=self.config.time_budget_s,
             out_of_time=self._out_of_time(),
         )
-        results = results_record(facts, summary, self.timer, None, status=status)
-        models = searches[0].models if searches else []
-        overhead = sum(s.times.overhead for s in searches)
-        proposals = sum(s.times.proposals for s in searches)
-        return RunResults.model_validate(
-            {
-                **results.model_dump(),
-                "verified": verified,
-                "models": [asdict(m) for m in models],
-                "model_stats": model_stats_json(merged_counters([s.counters for s in searches])),
-                "time_s": self.timer.as_json(
-                    samples=self.samples, search=overhead, proposals=proposals
-                )
-                if searches
-                else results.time_s,
-            }
+        warm_start = network_records.network_warm_start(
+            self.config, self.shared_warm, [(t.task.name, t.warm_start) for t in self.tasks]
         )
-
-    def _task_record(self, task: _Task) -> dict[str, Any]:
-        one_point_error = task.one_point["error"] if task.one_point is not None else None
-        return {
-            "name": task.task.name,
-            "weight": task.task.weight,
-            "flops": task.task.flops,
-            "samples": task.samples,
-            "rounds": len(task.progress.history),
-            "one_point": task.task.one_point,
-            "naive_latency_s": task.naive_latency_s,
-            "best_latency_s": task.best_latency_s,
-            "error": task.error or one_point_error,
-            "search": task.search.summary() if task.search is not None else None,
-        }
+        searches = [t.search for t in self.tasks if t.search is not None]
+        return results_record(
+            self.facts,
+            forward_pass,
+            self.timer,
+            searches,
+            status=status,
+            network=network,
+            warm_start=warm_start,
+        )
 
 
 @dataclass
-class _NetworkRecorder:
-    """What ``results_record`` reads from a recorder, for the forward pass."""
+class _ForwardPass:
+    """The whole forward pass as ``results_record`` reads a run's measurements: unscheduled
+    against tuned, and the task-weighted estimate after each task's sample."""
 
     naive_latency_s: float
-    best_latency_s: float | None
+    best_latency_s: float | None  # the tuned pass, once it was built and verified
     curve: list[CurvePoint]
-    verification_failures: list[dict[str, Any]]
+    verification_failures: list[VerificationFailure]
     budget: int = 0
     deadline_s: float | None = None  # --time
     out_of_time: bool = False

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from colt import interrupt
 from colt.disk import write_atomic
 from colt.journal import DeviceStateChanged, Journal, SampleMeasured
-from colt.records import CurvePoint
+from colt.records import CurvePoint, VerificationFailure
 from colt.run import Timer, write_json
 from colt.schedule.devices import DeviceFault, Measurement
 from colt.schedule.session import UNVERIFIED, WRONG_RESULT, TuningSession
@@ -34,7 +34,7 @@ class Recorder:
     curve: list[CurvePoint] = field(default_factory=list)
     best_latency_s: float | None = None
     best_schedule: tvm.s_tir.Schedule | None = None
-    verification_failures: list[dict[str, Any]] = field(default_factory=list)
+    verification_failures: list[VerificationFailure] = field(default_factory=list)
     # Told after every measurement round and every search step (the API writes results.json and
     # moves the progress bar); given the search, or None for MetaSchedule's own strategies.
     on_round: Callable[[Any], None] = lambda search: None
@@ -147,8 +147,9 @@ class Recorder:
         source: tuple[str | None, str | None],
     ) -> float | None:
         latency = event.latency_s
-        if (event.error or "").startswith(WRONG_RESULT):
-            self.verification_failures.append({"sample": self.samples + 1, "error": event.error})
+        if event.error is not None and event.error.startswith(WRONG_RESULT):
+            failure = VerificationFailure(sample=self.samples + 1, error=event.error)
+            self.verification_failures.append(failure)
         if latency is not None and (self.best_latency_s is None or latency < self.best_latency_s):
             self.best_latency_s, self.best_schedule = latency, sch
         best = self.best_latency_s

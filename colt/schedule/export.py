@@ -8,7 +8,6 @@ PyTorch through DLPack is written beside it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,12 @@ from colt.workloads.inputs import buffer_params, static_shape
 EXAMPLE_SUFFIX = ".example.py"
 
 
-def export_kernel(run_dir: Path, out: Path, *, workload: Any) -> Path:
-    """Writes ``out`` (a ``.so``) and ``out`` + ``.example.py``; returns the library path."""
-    results = json.loads((run_dir / "results.json").read_text())
-    if results.get("best_latency_s") is None:
-        raise UserError(f"{run_dir} has no verified schedule to export")
-    target = tvm.target.Target(results["target"])
+def export_kernel(
+    run_dir: Path, out: Path, *, workload: Any, target_json: dict[str, Any], headline: str
+) -> Path:
+    """Writes ``out`` (a ``.so``) and ``out`` + ``.example.py`` (its first line a comment:
+    ``headline``); ``target_json``: the run's target. Returns the library path."""
+    target = tvm.target.Target(target_json)
     func = workload.build()
     database = ms.database.JSONDatabase(work_dir=str(run_dir / "database"))
     sch = ms.tir_integration.compile_tir(database, func, target)
@@ -36,16 +35,15 @@ def export_kernel(run_dir: Path, out: Path, *, workload: Any) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     lib.export_library(str(out))
     example = out.with_name(out.name + EXAMPLE_SUFFIX)
-    example.write_text(example_snippet(out, func, results))
+    example.write_text(example_snippet(out, func, headline))
     return out
 
 
-def example_snippet(library: Path, func: Any, results: dict[str, Any]) -> str:
+def example_snippet(library: Path, func: Any, headline: str) -> str:
     """Python that loads ``library`` and calls it on PyTorch tensors through DLPack."""
     params = buffer_params(func)
     lines = [
-        f"# {results['workload']['name']}: {results['best_latency_s'] * 1e3:.3f} ms on "
-        f"{results['machine']['cpu']} ({results['speedup']:.1f}x the unscheduled build)",
+        f"# {headline}",
         "import torch",
         "import tvm",
         "",
@@ -63,30 +61,26 @@ def example_snippet(library: Path, func: Any, results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def export_network(run_dir: Path, out: Path, *, network: Any) -> Path:
+def export_network(
+    run_dir: Path, out: Path, *, network: Any, target_json: dict[str, Any], headline: str
+) -> Path:
     """The tuned forward pass (the run's database applied by ``compile_relax``) as ``out``,
     the weights its ``main`` takes (transformed once) as ``out`` + ``.params.npz`` and a
-    PyTorch example as ``out`` + ``.example.py``."""
+    PyTorch example as ``out`` + ``.example.py`` (its first line a comment: ``headline``)."""
     from colt.schedule.network import export_network as write
     from colt.schedule.network import params_path
 
-    results = json.loads((run_dir / "results.json").read_text())
-    if not results.get("verified"):
-        raise UserError(f"{run_dir} has no verified tuned network to export")
     program = network.build()
-    write(run_dir / "database", program, tvm.target.Target(results["target"]), out)
+    write(run_dir / "database", program, tvm.target.Target(target_json), out)
     example = out.with_name(out.name + EXAMPLE_SUFFIX)
-    example.write_text(network_snippet(out, params_path(out), program, results))
+    example.write_text(network_snippet(out, params_path(out), program, headline))
     return out
 
 
-def network_snippet(library: Path, params: Path, program: Any, results: dict[str, Any]) -> str:
+def network_snippet(library: Path, params: Path, program: Any, headline: str) -> str:
     """Python that loads the network and runs it on PyTorch tensors through DLPack."""
-    network = results["network"]
     lines = [
-        f"# {results['workload']['name']}: {network['tuned_s'] * 1e3:.3f} ms a forward pass on "
-        f"{results['machine']['cpu']} ({network['unscheduled_s'] / network['tuned_s']:.1f}x the "
-        "unscheduled build)",
+        f"# {headline}",
         "import numpy as np",
         "import torch",
         "import tvm",

@@ -27,16 +27,10 @@ def setting(
     negate: bool = False,
 ) -> Any:
     """A search setting; ``flag`` makes it a ``colt tune`` option (``negate``: a --no-X switch
-    that sets False), and ``low``/``high`` bound it (checked when a ``SearchConfig`` is made)."""
+    that sets False; ``colt.options.flag_of`` reads them), and ``low``/``high`` bound it
+    (checked when a ``SearchConfig`` is made)."""
     extra: Any = {"flag": flag, "help": help, "low": low, "high": high, "negate": negate}
     return Field(default, ge=low, le=high, json_schema_extra=extra)
-
-
-def setting_options(name: str) -> dict[str, Any]:
-    """What ``setting`` was given for the field ``name``: flag, help, low, high, negate (a field
-    made without ``setting`` has none of them)."""
-    extra = SearchConfig.model_fields[name].json_schema_extra
-    return dict(extra) if isinstance(extra, dict) else {}
 
 
 class SearchConfig(BaseModel):

@@ -35,7 +35,6 @@ from colt.search.policy import (
     acting_model,
     best_child,
     is_stand_in,
-    models_out_of_time,
     needs_course_alteration,
     phi_small,
 )
@@ -45,6 +44,7 @@ from colt.search.record import SearchEvents, hashable
 from colt.search.seeds import streams
 from colt.search.stats import ModelCounters, SearchTimes
 from colt.search.summary import search_summary
+from colt.search.time_share import ModelTimeShare
 from colt.search.tree import ROOT, Node, Tree
 
 
@@ -75,7 +75,8 @@ class Search:
         some already (a resumed run), rebuilds its state from them first. ``generators``: the
         caller's random generators whose states the events carry (the sampler, the proposer).
         ``wall``: the run's wall seconds so far; with it, the models' calls may take at most
-        ``config.model_time_share`` of them, and a random stand-in expands past that."""
+        ``config.model_time_share`` of them, and a random stand-in expands past that
+        (``colt.search.time_share``)."""
         self.env, self.proposer, self.config, self.clock = env, proposer, config, clock
         self.models = tuple(models)
         self.largest = max(self.models, key=lambda m: m.parameters).name
@@ -83,13 +84,12 @@ class Search:
         self.root_model = self.largest if config.model_selection else self.models[0].name
         rngs = streams(seed)
         self.rng, self.preview_rng = rngs.search, rngs.preview
-        self.wall = wall
-        # The models' seconds and calls in the run's other searches, counted against the same
-        # share of its wall (a network run's other tasks); None: this search is the run's only.
-        self.other_models: Callable[[], tuple[float, int]] | None = None
         self.stand_in = RandomProposer(rngs.stand_in)
         self.tree = Tree(self.root_model)
         self.counters = {m.name: ModelCounters() for m in self.models}
+        self.time_share = ModelTimeShare(
+            self.counters, config.model_time_share, wall=wall, random_run=RANDOM_MODEL in self.phi
+        )
         self.times = SearchTimes()
         self.help = transformation_help or {}
         self.trials_total = trials_total
@@ -180,7 +180,7 @@ class Search:
         """Who answers for ``node`` (the floor may call in the largest model) and whether the
         floor decided; a random stand-in while the models' calls have taken their share of the
         run's wall time."""
-        if self._models_out_of_time():
+        if self.time_share.used_up():
             return RANDOM_MODEL, False
         calls = {name: c.calls for name, c in self.counters.items() if name != RANDOM_MODEL}
         return acting_model(
@@ -190,21 +190,6 @@ class Search:
             floor=self.config.largest_model_floor,
             grace_calls=self.config.floor_grace_calls,
         )
-
-    def _models_out_of_time(self) -> bool:
-        share = self.config.model_time_share
-        if self.wall is None or share >= 1.0 or RANDOM_MODEL in self.phi:
-            return False  # no clock, no cap, or a random-proposer run (no model to spare)
-        spent_s, calls = self.models_time()
-        if self.other_models is not None:  # the same run's other searches (a network's tasks)
-            more_s, more_calls = self.other_models()
-            spent_s, calls = spent_s + more_s, calls + more_calls
-        return models_out_of_time(spent_s, calls, self.wall(), share=share)
-
-    def models_time(self) -> tuple[float, int]:
-        """The models' seconds and calls in this search (the random stand-in's excluded)."""
-        models = [c for name, c in self.counters.items() if name != RANDOM_MODEL]
-        return sum(c.latency_s for c in models), sum(c.calls for c in models)
 
     def _altered(self, child: Node) -> bool:
         """Whether a course alteration prunes ``child``: as recorded, or as the rule decides

@@ -54,7 +54,7 @@ class SharedTreeStrategy:
     def _models_time(self, *, but: int) -> tuple[float, int]:
         """The models' seconds and calls in this strategy's other searches (a network's other
         tasks): the models' share of the run's wall is the run's, not each task's."""
-        others = [s.models_time() for i, s in enumerate(self._searches) if i != but]
+        others = [s.time_share.spent() for i, s in enumerate(self._searches) if i != but]
         return sum(seconds for seconds, _ in others), sum(calls for _, calls in others)
 
     @contextlib.contextmanager
@@ -138,7 +138,7 @@ def colt_rounds(
     search, cost_model = _new_search(
         config, session, recorder, proposer, models, sampler, cost_model=cost_model
     )
-    search.other_models = other_models
+    search.time_share.other_models = other_models
     _start(search, cost_model, session, recorder, settings.initial_samples, sampler)
     expansions = settings.expansions_for(config.proposer)
     fresh = FreshDraws(session, sampler, settings, seen=lambda key: key in search.pool)

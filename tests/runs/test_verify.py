@@ -59,7 +59,7 @@ def test_wrong_kernel_never_becomes_the_best(session: TuningSession, tmp_path: P
     (latency,) = recorder.measure([123], [candidate])
     assert latency is None
     assert recorder.best_latency_s is None and recorder.best_schedule is None
-    assert recorder.verification_failures and recorder.verification_failures[0]["sample"] == 1
+    assert recorder.verification_failures and recorder.verification_failures[0].sample == 1
     assert recorder.curve[0].error.startswith("wrong result")
     assert len(session.database) == 0  # nothing wrong reaches the database
 

@@ -160,12 +160,12 @@ def test_past_their_time_share_the_models_make_way_for_a_random_stand_in() -> No
     proposer = SlowProposer(seconds=1.0)
     wall = itertools.count(0.0, 0.5)  # half a second of run wall time per question
     search = _search(proposer, model_time_share=0.4, largest_model_floor=0.0)
-    search.wall = lambda: next(wall)
+    search.time_share.wall = lambda: next(wall)
     simulate(search, rounds=4, expansions=8)
     stand_in = search.counters["random"]
     assert stand_in.calls > 0 and len(proposer.calls) > 0
     model_s = sum(c.latency_s for n, c in search.counters.items() if n != "random")
-    assert model_s <= 0.4 * search.wall() + 1.0  # one call may cross the line
+    assert model_s <= 0.4 * search.time_share.wall() + 1.0  # one call may cross the line
     # a stand-in child keeps its parent's model and never counts as a model's regression
     made = [n for n in search.tree.nodes[1:] if n.proposed_by == "random"]
     assert made and all(n.model == search.tree.nodes[n.parent].model for n in made)
@@ -175,7 +175,7 @@ def test_past_their_time_share_the_models_make_way_for_a_random_stand_in() -> No
 def test_without_a_time_share_only_the_models_answer() -> None:
     proposer = SlowProposer(seconds=1.0)
     search = _search(proposer, model_time_share=1.0)
-    search.wall = lambda: 1.0
+    search.time_share.wall = lambda: 1.0
     simulate(search, rounds=2, expansions=4)
     assert "random" not in search.counters and search.calls == len(proposer.calls)
 
@@ -185,11 +185,12 @@ def test_a_network_s_tasks_share_one_model_time_share() -> None:
     whose own calls are few still hands over to the stand-in when the run's models are over."""
     proposer = SlowProposer(seconds=0.1)
     search = _search(proposer, model_time_share=0.4, largest_model_floor=0.0)
-    search.wall = lambda: 100.0
-    search.other_models = lambda: (60.0, 50)  # the other tasks' calls took 60 % of the wall
+    search.time_share.wall = lambda: 100.0
+    # the other tasks' calls took 60 % of the wall
+    search.time_share.other_models = lambda: (60.0, 50)
     simulate(search, rounds=2, expansions=4)
     assert len(proposer.calls) == 0 and search.counters["random"].calls > 0
     alone = _search(SlowProposer(seconds=0.1), model_time_share=0.4, largest_model_floor=0.0)
-    alone.wall = lambda: 100.0
+    alone.time_share.wall = lambda: 100.0
     simulate(alone, rounds=2, expansions=4)
     assert "random" not in alone.counters  # on its own it was far under its share
