@@ -12,26 +12,9 @@ import pytest
 from colt import cli
 from colt.records_library import RecordLibrary
 from colt.report.facts import warm_start_text
+from tests.runs.test_networks import RELAX_NETWORK as DENSE_RELU
 
 pytestmark = pytest.mark.slow
-
-DENSE_RELU = """
-from tvm.script import ir as I
-from tvm.script import relax as R
-
-
-def dense_relu():
-    @I.ir_module
-    class Module:
-        @R.function
-        def main(x: R.Tensor((4, 32), "float32"), w: R.Tensor((32, 16), "float32")):
-            with R.dataflow():
-                y = R.nn.relu(R.matmul(x, w))
-                R.output(y)
-            return y
-
-    return Module
-"""
 
 
 def _tune(source: Path, out: Path, *extra: str) -> dict:
