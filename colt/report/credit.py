@@ -47,6 +47,18 @@ def credit_table(run: RunRecord) -> Table | None:
     )
 
 
+def _cut(run: RunRecord) -> str:
+    """A sentence when the models' share of the wall was cut for earning nothing."""
+    share = (run.search or {}).get("model_share") or {}
+    cap, at_end = share.get("cap"), share.get("at_end")
+    if cap is None or at_end is None or at_end >= cap:
+        return ""
+    return (
+        f" None of their proposals was the fastest program so far after their first calls, "
+        f"so their share of the wall fell from {_share(cap)} to {_share(at_end)}."
+    )
+
+
 def credit_verdict(run: RunRecord) -> Paragraph | None:
     """Whether the models' proposals beat the random samples of the same run, in one sentence."""
     credit = (run.search or {}).get("credit") or {}
@@ -64,7 +76,7 @@ def credit_verdict(run: RunRecord) -> Paragraph | None:
         return Paragraph(
             f"The models did no better than random in this run: their proposals' best was "
             f"{_ms(model_best)} ms against {_ms(random_best)} ms from random samples, for "
-            f"{seconds:.0f} s of model calls ({_share(share)} of the speed-up)."
+            f"{seconds:.0f} s of model calls ({_share(share)} of the speed-up).{_cut(run)}"
         )
     return Paragraph(
         f"The models' proposals reached the run's best, {_ms(model_best)} ms, against "

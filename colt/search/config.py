@@ -129,6 +129,20 @@ class SearchConfig(BaseModel):
         "uses a random proposal instead, and each round expands as many nodes as the random "
         "proposer's (1: no limit, one call per proposal slot)",
     )
+    # The models keep that share only while it pays (docs/results/2026-12-06-time-to-result: at
+    # equal wall time their calls bought nothing the random stand-in did not). After
+    # ``probation_calls`` calls, models none of whose measured proposals has yet been the
+    # fastest program so far get the smaller share; their first such proposal restores it.
+    unearned_model_share: float = setting(
+        0.1,
+        flag="--unearned-share",
+        low=0.0,
+        high=1.0,
+        help="the models' share of the wall once they have made their first few calls "
+        "without any of their proposals being the fastest program so far; the first that is "
+        "gives them --model-share again",
+    )
+    probation_calls: int = Field(default=4, ge=0)
     expansions_per_round: int | None = setting(
         None,
         flag="--expansions-per-round",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from colt.search.pool import Candidate, Pool
@@ -93,6 +93,10 @@ class MeasurementFeedback:
             credit.improvements += 1
             if self.best_latency_s is not None:
                 credit.gain += math.log(self.best_latency_s / latency_s)
+
+    def gain_of(self, sources: Iterable[str]) -> float:
+        """What ``sources`` (credit sources: model names, origins) earned together."""
+        return sum(self.credit[s].gain for s in set(sources) if s in self.credit)
 
     def credit_json(self) -> dict[str, dict[str, float | int | None]]:
         total = sum(c.gain for c in self.credit.values())

@@ -87,9 +87,7 @@ class Search:
         self.stand_in = RandomProposer(rngs.stand_in)
         self.tree = Tree(self.root_model)
         self.counters = {m.name: ModelCounters() for m in self.models}
-        self.time_share = ModelTimeShare(
-            self.counters, config.model_time_share, wall=wall, random_run=RANDOM_MODEL in self.phi
-        )
+        self.time_share = self._time_share(wall)
         self.times = SearchTimes()
         self.help = transformation_help or {}
         self.trials_total = trials_total
@@ -116,6 +114,18 @@ class Search:
         # The children this step added and has not backed up yet, by node id: a course
         # alteration may still prune one (and its rollout end) instead.
         self._unbacked: dict[int, Expansion] = {}
+
+    def _time_share(self, wall: Callable[[], float] | None) -> ModelTimeShare:
+        """The models' share of the run's wall, earned by their measured proposals."""
+        return ModelTimeShare(
+            self.counters,
+            self.config.model_time_share,
+            wall=wall,
+            random_run=RANDOM_MODEL in self.phi,
+            gain=lambda: self.feedback.gain_of(m.name for m in self.models),
+            unearned_share=self.config.unearned_model_share,
+            probation_calls=self.config.probation_calls,
+        )
 
     # -- one iteration ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from colt.search.base import ModelInfo
 from colt.search.measurements import Measurements
 from colt.search.pool import ORIGINS
 from colt.search.stats import ModelCounters, SearchTimes
+from colt.search.time_share import ModelTimeShare
 from colt.search.tree import ROOT, Tree
 
 
@@ -25,6 +26,7 @@ class SearchFacts(Protocol):
     depth_calls: defaultdict[int, Counter[str]]
     overhead_marks: list[dict[str, float]]
     measurements: Measurements
+    time_share: ModelTimeShare
 
 
 def _credit(search: SearchFacts) -> dict[str, dict[str, Any]]:
@@ -52,6 +54,13 @@ def _calls_per_expansion(search: SearchFacts) -> float | None:
     return _model_calls(search) / children if children else None
 
 
+def _model_share(share: ModelTimeShare) -> dict[str, Any]:
+    """The models' share of the wall: the cap, the share at the end (smaller while their
+    proposals had earned nothing) and what they earned (the run's, for a network's task)."""
+    spent = share.run_spent()
+    return {"cap": share.share, "at_end": share.current_share(spent), "gain": spent.gain}
+
+
 def search_summary(search: SearchFacts) -> dict[str, Any]:
     feedback = search.measurements.feedback
     return {
@@ -69,6 +78,7 @@ def search_summary(search: SearchFacts) -> dict[str, Any]:
         "model_calls": _model_calls(search),
         # one call answers for all a node's children: at most 1 (less with branching > 1)
         "calls_per_expansion": _calls_per_expansion(search),
+        "model_share": _model_share(search.time_share),
         "credit": _credit(search),
         "expansions_by_depth": {
             str(depth): dict(calls) for depth, calls in sorted(search.depth_calls.items())

@@ -27,6 +27,7 @@ from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
 from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
 from colt.search.seeds import streams
+from colt.search.time_share import ModelSpend
 
 if TYPE_CHECKING:  # the run passes its recorder in; the layers above own it
     from colt.runs.recorder import Recorder
@@ -51,11 +52,11 @@ class SharedTreeStrategy:
                 if recorder.done:
                     break
 
-    def _models_time(self, *, but: int) -> tuple[float, int]:
-        """The models' seconds and calls in this strategy's other searches (a network's other
-        tasks): the models' share of the run's wall is the run's, not each task's."""
+    def _models_time(self, *, but: int) -> ModelSpend:
+        """The models' seconds, calls and gain in this strategy's other searches (a network's
+        other tasks): the models' share of the run's wall is the run's, not each task's."""
         others = [s.time_share.spent() for i, s in enumerate(self._searches) if i != but]
-        return sum(seconds for seconds, _ in others), sum(calls for _, calls in others)
+        return sum(others, ModelSpend(0.0, 0))
 
     @contextlib.contextmanager
     def opened(self) -> Iterator[SharedTreeStrategy]:
@@ -121,7 +122,7 @@ def colt_rounds(
     *,
     overlap: bool = False,
     cost_model: CostModel | None = None,
-    other_models: Callable[[], tuple[float, int]] | None = None,
+    other_models: Callable[[], ModelSpend] | None = None,
 ) -> Iterator[Search]:
     """COLT: measure the initial programs, then rounds of MCTS expansions, each followed by
     measuring what the models proposed (and a share of fresh design-space samples).

@@ -9,7 +9,9 @@ from colt.report.credit import credit_table, credit_verdict
 from colt.report.runs import RunRecord
 
 
-def _run(credit: dict[str, Any], proposer: str = "llm") -> RunRecord:
+def _run(
+    credit: dict[str, Any], proposer: str = "llm", model_share: dict | None = None
+) -> RunRecord:
     return RunRecord(
         path=Path("runs/x"),
         label="colt",
@@ -28,7 +30,7 @@ def _run(credit: dict[str, Any], proposer: str = "llm") -> RunRecord:
         curve=(),
         time_s={},
         models=(),
-        search={"credit": credit},
+        search={"credit": credit, "model_share": model_share},
         machine={},
         versions={},
         config={},
@@ -66,3 +68,12 @@ def test_no_verdict_without_models_and_a_row_per_source() -> None:
     assert credit_verdict(_run(credit, proposer="random")) is None
     table = credit_table(_run(credit))
     assert table is not None and [row[0] for row in table.rows] == ["fresh", "random"]
+
+
+def test_the_verdict_says_when_the_models_share_was_cut_for_earning_nothing() -> None:
+    credit = {"fresh": _source(0.001, 1.0), "smollm2": _source(0.002, 0.0, seconds=9.0)}
+    cut = _run(credit, model_share={"cap": 0.4, "at_end": 0.1, "gain": 0.0})
+    text = credit_verdict(cut).text  # type: ignore[union-attr]
+    assert "share of the wall fell from 40 % to 10 %" in text
+    kept = _run(credit, model_share={"cap": 0.4, "at_end": 0.4, "gain": 0.0})
+    assert "fell" not in credit_verdict(kept).text  # type: ignore[union-attr]

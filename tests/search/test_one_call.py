@@ -11,6 +11,7 @@ from colt.search.base import Edit, JointAction, ModelInfo, PromptContext, Propos
 from colt.search.mcts import Search
 from colt.search.random_proposer import RandomProposer
 from colt.search.scripted import ScriptedProposer
+from colt.search.time_share import ModelSpend
 from tests.search.fakes import LineEnvironment, fake_latency, simulate
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
@@ -187,7 +188,7 @@ def test_a_network_s_tasks_share_one_model_time_share() -> None:
     search = _search(proposer, model_time_share=0.4, largest_model_floor=0.0)
     search.time_share.wall = lambda: 100.0
     # the other tasks' calls took 60 % of the wall
-    search.time_share.other_models = lambda: (60.0, 50)
+    search.time_share.other_models = lambda: ModelSpend(60.0, 50)
     simulate(search, rounds=2, expansions=4)
     assert len(proposer.calls) == 0 and search.counters["random"].calls > 0
     alone = _search(SlowProposer(seconds=0.1), model_time_share=0.4, largest_model_floor=0.0)

@@ -1,0 +1,87 @@
+"""The models keep their share of the wall only while their proposals earn something."""
+
+from __future__ import annotations
+
+import itertools
+
+from colt.config import SearchConfig
+from colt.search.base import Edit, JointAction, ModelInfo, PromptContext, Proposal
+from colt.search.mcts import Search
+from colt.search.time_share import ModelSpend, ModelTimeShare
+from tests.search.fakes import LineEnvironment, simulate
+
+MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
+
+
+def _share(spend: ModelSpend) -> ModelTimeShare:
+    share = ModelTimeShare(
+        {}, 0.4, wall=lambda: 100.0, random_run=False, unearned_share=0.1, probation_calls=4
+    )
+    share.spent = lambda: spend  # type: ignore[method-assign]
+    return share
+
+
+def test_the_share_is_whole_during_probation_and_once_earned_and_small_otherwise() -> None:
+    assert _share(ModelSpend(5.0, 3)).current_share() == 0.4  # probation
+    assert _share(ModelSpend(5.0, 4)).current_share() == 0.1  # four calls, nothing earned
+    assert _share(ModelSpend(5.0, 9, gain=0.02)).current_share() == 0.4
+    # a network's other tasks count: their calls end the probation, their gain earns it back
+    share = _share(ModelSpend(1.0, 1))
+    share.other_models = lambda: ModelSpend(4.0, 3)
+    assert share.current_share() == 0.1
+    share.other_models = lambda: ModelSpend(4.0, 3, gain=0.5)
+    assert share.current_share() == 0.4
+
+
+def test_no_limit_means_no_probation_either() -> None:
+    share = ModelTimeShare({}, 1.0, wall=lambda: 1.0, random_run=False, unearned_share=0.1)
+    assert share.current_share(ModelSpend(50.0, 40)) == 1.0 and not share.used_up()
+
+
+class OneWayProposer:
+    """Every answer moves the program one way; each call takes a second."""
+
+    def __init__(self, direction: str) -> None:
+        self.direction, self.calls = direction, 0
+
+    def propose(self, model: str, context: PromptContext) -> Proposal:
+        self.calls += 1
+        actions = tuple(
+            JointAction((Edit(self.direction, (("by", 3),)),), model)
+            for _ in range(context.children)
+        )
+        return Proposal(actions[0], latency_s=1.0, more=actions[1:])
+
+
+def _run(direction: str) -> tuple[Search, OneWayProposer]:
+    proposer = OneWayProposer(direction)
+    config = SearchConfig(
+        rollout_steps=1, model_time_share=0.4, largest_model_floor=0.0, course_alteration=False
+    )
+    clock = itertools.count(0.0, 0.001)
+    search = Search(
+        LineEnvironment(),
+        proposer,
+        MODELS,
+        config=config,
+        seed=3,
+        trials_total=64,
+        clock=lambda: next(clock),
+    )
+    wall = itertools.count(0.0, 2.0)  # two seconds of run wall time per question
+    search.time_share.wall = lambda: next(wall)
+    search.start([50, 40])
+    simulate(search, rounds=6, expansions=8)
+    return search, proposer
+
+
+def test_models_whose_proposals_never_lead_give_way_after_their_probation() -> None:
+    losing, losing_calls = _run("Down")  # every proposal slower than its parent
+    winning, winning_calls = _run("Up")  # the models' proposals keep setting the best
+    assert losing.summary()["model_share"] == {"cap": 0.4, "at_end": 0.1, "gain": 0.0}
+    assert winning.summary()["model_share"]["at_end"] == 0.4
+    assert winning.summary()["model_share"]["gain"] > 0.0
+    assert losing_calls.calls >= 4  # the probation
+    assert losing_calls.calls < winning_calls.calls / 2
+    model_s = sum(c.latency_s for n, c in losing.counters.items() if n != "random")
+    assert model_s <= 0.1 * losing.time_share.wall() + 4.0 + 1.0  # probation + one crossing
