@@ -54,9 +54,12 @@ def _calls_per_expansion(search: SearchFacts) -> float | None:
     return _model_calls(search) / children if children else None
 
 
-def _model_share(share: ModelTimeShare) -> dict[str, Any]:
+def _model_share(share: ModelTimeShare) -> dict[str, Any] | None:
     """The models' share of the wall: the cap, the share at the end (smaller while their
-    proposals had earned nothing) and what they earned (the run's, for a network's task)."""
+    proposals had earned nothing) and what they earned (the run's, for a network's task);
+    None when the proposer is random itself."""
+    if share.random_run:
+        return None
     spent = share.run_spent()
     return {"cap": share.share, "at_end": share.current_share(spent), "gain": spent.gain}
 

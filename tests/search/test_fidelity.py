@@ -42,6 +42,7 @@ def test_with_defaults_the_tree_passes_depth_four_within_32_expansions() -> None
     assert search.tree.depth() > 4
     depths = {int(d) for d in search.summary()["expansions_by_depth"]}
     assert max(depths) >= 4  # expansions themselves went deep, not only their children
+    assert search.summary()["model_share"] is None  # no model to share the wall with
 
 
 def test_with_defaults_most_measured_samples_are_proposals() -> None:
