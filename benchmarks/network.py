@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -72,12 +73,29 @@ def summarize(results: RunResults, wall_s: float) -> dict[str, Any]:
                 "one_point": t.one_point,
                 "naive_s": t.naive_latency_s,
                 "best_s": t.best_latency_s,
+                "weight_layout": t.weight_layout,
             }
             for t in network.tasks
         },
         "time_s": results.time_s,
         "model_stats": {name: s.model_dump() for name, s in results.model_stats.items()},
     }
+
+
+def adopt_before(args: argparse.Namespace, figures: dict[str, Any], configs: list[str]) -> None:
+    """Each run of ``args.before`` (a benchmark of the same workload and samples made before a
+    change) of these configurations and seeds as ``CONFIG-before``: its directory copied
+    beside this benchmark's runs (the original is left as it is) and its figures into
+    ``runs``, so that one retime times both builds in turns."""
+    earlier = json.loads((args.before / "network.json").read_text())
+    for config, seeds in earlier["runs"].items():
+        for seed, run in seeds.items():
+            if config not in configs or int(seed) not in args.seeds:
+                continue
+            copy = args.out / f"seed{seed}" / f"{config}-before"
+            if not copy.exists():
+                shutil.copytree(args.before / f"seed{seed}" / config, copy)
+            figures["runs"].setdefault(f"{config}-before", {})[seed] = run
 
 
 def network_session(args: argparse.Namespace, database_dir: Path) -> Any:
@@ -138,6 +156,7 @@ def stock_run(args: argparse.Namespace, seed: int, baseline: dict[str, Any]) -> 
                 "samples": stock["samples_by_task"].get(task.name, 0),
                 "one_point": task.one_point,
                 "best_s": stock["best_by_task"].get(task.name),
+                "weight_layout": task.name in stock["weight_layouts"],
             }
             for task in session.tasks
         },
@@ -182,7 +201,7 @@ def retime(args: argparse.Namespace, runs: dict[str, Any], rounds: int = 7) -> d
     for config, seeds in runs.items():
         for seed in seeds:
             run = args.out / f"seed{seed}" / config
-            database = run if config == "stock-tune-relax" else run / "database"
+            database = run if config.startswith("stock-tune-relax") else run / "database"
             if (database / "database_tuning_record.json").exists():
                 databases[f"{config}/seed{seed}"] = database
     assert databases, "no configuration has a database yet"
@@ -291,7 +310,7 @@ def markdown(figures: dict[str, Any]) -> str:
     lines += [
         "",
         "Per task, first seed: samples / kernel as built in us (its best, or the unscheduled "
-        "one where faster)",
+        "one where faster); L: it reads a weight in a layout of its own, made at load",
         "",
     ]
     runs = figures["runs"]
@@ -307,7 +326,8 @@ def markdown(figures: dict[str, Any]) -> str:
             best = entry.get("best_s")
             naive = entry.get("naive_s")
             built = min((v for v in (best, naive) if v), default=None)
-            cells.append(f"{entry.get('samples', 0)} / {built * 1e6:.1f}" if built else "-")
+            layout = " L" if entry.get("weight_layout") else ""
+            cells.append(f"{entry.get('samples', 0)} / {built * 1e6:.1f}{layout}" if built else "-")
         point = " (one point)" if about.get("one_point") else ""
         lines.append(f"| {task}{point} | {about['weight']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -416,6 +436,12 @@ def main() -> None:
         help="after the runs, time every tuned pass the benchmark holds (any configuration or "
         "seed run so far), PyTorch eager and torch.compile again in one process, in turns",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another benchmark's directory (made before a change): its runs of these "
+        "configurations and seeds are copied in as CONFIG-before and retimed beside the new ones",
+    )
     args = parser.parse_args()
     args.seeds = [int(seed) for seed in args.seeds.split(",")]
     configs = args.configs.split(",")
@@ -428,6 +454,8 @@ def main() -> None:
         "seeds": args.seeds,
     }
     runs = figures.setdefault("runs", {})
+    if args.before:
+        adopt_before(args, figures, configs)
     for seed in args.seeds:
         for config in configs:
             done = runs.setdefault(config, {})

@@ -94,6 +94,9 @@ class TunedPassTimed(Event):
     kind: Literal["tuned"] = "tuned"
     latency_s: float
     error: str | None = None
+    # the tasks whose kept program reads a weight in a layout of its own choosing, made once
+    # at load (``colt.schedule.weight_layouts``)
+    weight_layouts: list[str] = Field(default_factory=list)
 
 
 AnyEvent = Annotated[

@@ -156,6 +156,9 @@ class TaskRecord(_Record):
     one_point: bool = False  # its design space is one program: measured once, not searched
     naive_latency_s: float | None = None
     best_latency_s: float | None = None  # best verified kernel latency
+    # the tuned pass's program of it reads a weight in a layout of its own choosing, made
+    # once at load (``colt.schedule.weight_layouts``)
+    weight_layout: bool = False
     error: str | None = None  # why it could not be tuned (it keeps its default build)
     search: SearchRecord | None = None
 

@@ -88,6 +88,7 @@ def tasks_table(run: RunRecord) -> Table | None:
                 fmt_ms(task.naive_latency_s),
                 fmt_ms(best),
                 fmt(task.naive_latency_s / kept if task.naive_latency_s and kept else None, 2, "×"),
+                "chosen, made at load" if task.weight_layout else "as given",
                 f"{100 * share_before:.0f} % → {100 * share_after:.0f} %",
                 task.error or "",
             )
@@ -101,6 +102,7 @@ def tasks_table(run: RunRecord) -> Table | None:
             "Unscheduled ms",
             "Best tuned ms",
             "Kept speedup",
+            "Weight layout",
             "Time share",
             "Note",
         ),
@@ -111,7 +113,9 @@ def tasks_table(run: RunRecord) -> Table | None:
             "out by the gradient task scheduler after one round each. A one-point task (its "
             "design space is a single program) is not searched: that program is measured once, "
             "outside the budget. The database also holds every task's unscheduled program, so "
-            "a task whose tuned kernels are all slower keeps it (kept speedup 1.00×). Time share: "
+            "a task whose tuned kernels are all slower keeps it (kept speedup 1.00×). Weight layout: "
+            "whether the kept program reads a weight in a layout of its own choosing (MetaSchedule's "
+            "RewriteLayout), converted once at load, not on every pass. Time share: "
             "the task's weight × kernel latency as a share of all tasks', unscheduled → tuned."
         ),
     )

@@ -300,7 +300,11 @@ class NetworkRun:
             expected = self.session.expected(
                 lambda: self.session.run_and_time(self.session.build(tuned=False))[0]
             )
-            tuned = TunedPassTimed(latency_s=seconds, error=self.session.check(outputs, expected))
+            tuned = TunedPassTimed(
+                latency_s=seconds,
+                error=self.session.check(outputs, expected),
+                weight_layouts=self.session.rewritten_weights(),
+            )
             self.journal.append(tuned)
         self.tuned = tuned
         complete = self._results("complete")
@@ -314,7 +318,10 @@ class NetworkRun:
         network = NetworkRecord(
             layers=self.network.layers,
             round_size=self.per_round,
-            tasks=[t.record() for t in self.tasks],
+            tasks=[
+                t.record(weight_layout=tuned is not None and t.task.name in tuned.weight_layouts)
+                for t in self.tasks
+            ],
             unscheduled_s=self.baseline.latency_s,
             tuned_s=tuned.latency_s if tuned else None,
             eager_s=self.baseline.eager_s,

@@ -39,8 +39,9 @@ class TaskRun:
             return self.one_point["latency_s"]
         return self.recorder.best_latency_s if self.recorder is not None else None
 
-    def record(self) -> TaskRecord:
-        """The task as results.json's ``network.tasks`` holds it."""
+    def record(self, *, weight_layout: bool = False) -> TaskRecord:
+        """The task as results.json's ``network.tasks`` holds it; ``weight_layout``: the tuned
+        pass's program of it reads a weight in a layout it chose."""
         one_point_error = self.one_point["error"] if self.one_point is not None else None
         return TaskRecord(
             name=self.task.name,
@@ -51,6 +52,7 @@ class TaskRun:
             one_point=self.task.one_point,
             naive_latency_s=self.naive_latency_s,
             best_latency_s=self.best_latency_s,
+            weight_layout=weight_layout,
             error=self.error or one_point_error,
             search=search_record(self.search) if self.search is not None else None,
         )

@@ -14,6 +14,7 @@ from colt.schedule.edits import Transformation, apply_repaired, random_edit
 from colt.schedule.lru import Lru
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace
 from colt.schedule.trace_distance import Decisions, decisions_of, nearest_distance
+from colt.schedule.weight_layouts import LAYOUT_FREE
 from colt.search.base import ApplyResult, Edit
 
 FAILED_RUN_SECS = [1e10]  # what MetaSchedule's cost model is told about a candidate that failed
@@ -23,7 +24,12 @@ FEATURE_CACHE_SIZE = 4096
 
 def to_candidate(space: ProgramSpace, program: Program) -> ms.MeasureCandidate:
     func = space.context.mod["main"]
-    return ms.MeasureCandidate(program.sch, ms.arg_info.ArgInfo.from_prim_func(func))
+    if LAYOUT_FREE not in (func.attrs or {}):
+        return ms.MeasureCandidate(program.sch, ms.arg_info.ArgInfo.from_prim_func(func))
+    # the arguments of the kernel as built: the builder removes the copy of a weight into the
+    # layout RewriteLayout chose, so the kernel takes that weight in its new layout
+    args = ms.arg_info.ArgInfo.from_entry_func(program.sch.mod, remove_preproc=True)
+    return ms.MeasureCandidate(program.sch, args)
 
 
 class CachedFeatures:

@@ -7,7 +7,9 @@ PyTorch frontend sets; every ``nn.Linear``'s weight transpose, for one) into
 ``main_transform_params``, which runs once at load. Tuning, the timed and verified forward pass
 and the export all use that lifted module, and only ``main``'s kernels are tasks. The module is
 prepared the way ``compile_relax`` prepares it (library dispatch, legalization, fusion), so the
-tasks extracted here are the functions it later looks up in the database.
+tasks extracted here are the functions it later looks up in the database. Weights are marked
+layout-free in those functions, so that each schedule may read a weight in a layout of its own,
+made at load as well (``weight_layouts``).
 Kernels (tasks) are measured like any kernel run, through ``TuningSession``; the forward pass
 runs in this process on Relax's virtual machine, never while anything else is timed.
 """
@@ -31,8 +33,20 @@ from tvm.s_tir import meta_schedule as ms
 from colt.errors import UserError, last_line
 from colt.schedule.devices import LocalDevice, TrackedDevices, use_threads
 from colt.schedule.measure import compare
-from colt.schedule.pass_costs import compile_tuned, measure_pass_costs, prepare_passes
+from colt.schedule.pass_costs import (
+    compile_tuned,
+    measure_pass_costs,
+    prepare_passes,
+    tuned_module,
+)
 from colt.schedule.session import UNVERIFIED, WRONG_RESULT, TuningSession, open_database
+from colt.schedule.weight_layouts import (
+    mark_layout_free,
+    plain_key,
+    plain_names,
+    rewrites_a_weight,
+    tuned_with_layouts,
+)
 from colt.workloads import Network, Workload
 from colt.workloads.networks import NetworkProgram
 
@@ -87,14 +101,16 @@ def extract_tasks(mod: tvm.IRModule, target: tvm.target.Target) -> list[NetworkT
     from tvm.s_tir.analysis import estimate_tir_flops
 
     tasks = []
-    forward = forward_only(lift_weights(mod))
-    for task in ms.relax_integration.extract_tasks(prepare(forward, target), target):
+    prepared = prepare(forward_only(lift_weights(mod)), target)
+    names = plain_names(prepared)  # marking renames the functions it marks
+    for task in ms.relax_integration.extract_tasks(mark_layout_free(prepared), target):
         func = task.dispatched[0]["main"]
         try:
             flops = float(estimate_tir_flops(tvm.IRModule({"main": func})))
         except Exception:  # constructs the estimator does not know: unknown, not fatal
             flops = 0.0
-        name, weight = str(task.task_name), int(task.weight)
+        name = names.get(plain_key(func), str(task.task_name))
+        weight = int(task.weight)
         tasks.append(NetworkTask(name, weight, func, flops, one_point(func, target)))
     return tasks
 
@@ -183,6 +199,12 @@ class NetworkSession:
         seconds = statistics.median(timer(*args).results)
         return [output.numpy() for output in outputs], float(seconds)
 
+    def rewritten_weights(self, database: Any = None) -> list[str]:
+        """The tasks whose program in the pass tuned with ``database`` (the session's by
+        default) reads a weight in a layout of its own choosing, made once at load."""
+        database = database or self.database
+        return [t.name for t in self.tasks if rewrites_a_weight(database, t.func, self.target)]
+
     def pass_costs(self) -> dict[str, dict[str, Any]]:
         """The tuned pass in each of the VM's modes: its wall, its kernels alone, its fixed cost
         (dispatch, allocation) and the rest, in seconds (``pass_costs.PassCosts``)."""
@@ -234,7 +256,9 @@ def export_network(database_dir: Path, program: NetworkProgram, target: Any, out
     executable.export_library(str(out))
     vm = relax.VirtualMachine(executable, tvm.cpu())
     weights = [w.numpy() for w in forward_args(vm, program)[len(program.inputs) :]]
-    names = [str(v.name) for v in mod["main"].params[len(program.inputs) :]]
+    with target, database, tvm.transform.PassContext(opt_level=3):
+        built = tuned_module(mod, target, weight_layouts=tuned_with_layouts(database))
+    names = [str(v.name_hint) for v in built["main"].params[len(program.inputs) :]]
     named = zip(names, weights, strict=True)
     arrays: dict[str, Any] = {f"{i:04d}_{name}": a for i, (name, a) in enumerate(named)}
     np.savez(params_path(out), **arrays)
@@ -321,7 +345,7 @@ def stock_tune_relax(
     )
     started = time.perf_counter()
     database = ms.relax_integration.tune_relax(
-        mod=prepare(forward_only(session.mod), session.target),
+        mod=mark_layout_free(prepare(forward_only(session.mod), session.target)),
         params={},
         target=session.target,
         work_dir=str(work_dir),
@@ -344,4 +368,5 @@ def stock_tune_relax(
         "samples": sum(samples.values()),
         "samples_by_task": samples,
         "best_by_task": best,  # the best mean kernel latency of each task's records (s)
+        "weight_layouts": session.rewritten_weights(database),
     }

@@ -24,6 +24,8 @@ from typing import Any
 import tvm
 from tvm import relax
 
+from colt.schedule.weight_layouts import load_time_passes, mark_layout_free, tuned_with_layouts
+
 EXEC_MODES = ("bytecode", "compiled")
 TUNED_EXEC_MODE = "compiled"  # what a tuned pass is built with (timed, verified, exported)
 BUILTIN_PREFIX = "vm.builtin."  # the VM's own functions; every other call is a kernel
@@ -91,6 +93,20 @@ def empty_kernels(mod: tvm.IRModule) -> tvm.IRModule:
     return tvm.IRModule(functions, attrs=mod.attrs)
 
 
+def tuned_module(mod: tvm.IRModule, target: tvm.target.Target, *, weight_layouts: bool) -> Any:
+    """``mod`` with the schedules of the database in effect (``with database:``) applied to
+    its fused functions, before lowering. With ``weight_layouts`` (a database tuned on
+    layout-free tasks), every weight layout those schedules chose is made in
+    ``main_transform_params``, once at load, and ``main`` takes the weights so."""
+    module = tvm.transform.Sequential(prepare_passes(target))(mod)
+    if weight_layouts:
+        module = mark_layout_free(module)
+    module = relax.transform.MetaScheduleApplyDatabase()(module)
+    if weight_layouts:
+        module = tvm.transform.Sequential(load_time_passes())(module)
+    return module
+
+
 def compile_tuned(
     database: Any,
     mod: tvm.IRModule,
@@ -100,13 +116,14 @@ def compile_tuned(
     kernels: bool = True,
 ) -> Any:
     """``mod`` built the way MetaSchedule's ``compile_relax`` builds it (the database's
-    schedules applied to the fused functions), in the VM's ``exec_mode``; without
-    ``kernels``, every kernel emptied (what the pass costs besides them)."""
+    schedules applied to the fused functions; weight layouts made at load where the database
+    was tuned on layout-free tasks), in the VM's ``exec_mode``; without ``kernels``, every
+    kernel emptied (what the pass costs besides them)."""
+    weight_layouts = tuned_with_layouts(database)
 
     @tvm.transform.module_pass(opt_level=3)
     def pipeline(module: tvm.IRModule, _context: Any) -> tvm.IRModule:
-        module = tvm.transform.Sequential(prepare_passes(target))(module)
-        module = relax.transform.MetaScheduleApplyDatabase()(module)
+        module = tuned_module(module, target, weight_layouts=weight_layouts)
         if not kernels:
             module = empty_kernels(module)
         return tvm.transform.Sequential(_finish_passes())(module)

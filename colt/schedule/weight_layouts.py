@@ -1,0 +1,74 @@
+"""Weight layouts chosen by the tuner, made once at load instead of on every forward pass.
+
+A network's weights (``main``'s parameters after ``num_input``) and constants are marked
+layout-free in the kernels that read them (``relax.transform.AttachAttrLayoutFreeBuffers``)
+before the tasks are extracted. MetaSchedule's ``RewriteLayout`` postprocessor then adds to
+each sampled schedule a block that copies such a weight into the layout its loops read best
+(annotated ``meta_schedule.layout_rewrite_preproc``), and the builder measures the kernel
+without that block, on weights already in that layout. After the database is applied,
+``SplitLayoutRewritePreproc`` splits each of those blocks into a function of its own,
+``LiftTransformParams`` moves those calls into ``main_transform_params`` (beside the weight
+work lifted before tuning, which it extends) and ``FoldConstant`` runs them on constants:
+``main`` takes the weights in the tuned layouts and never converts them. This is TVM's own
+``static_shape_tuning_pipeline(cpu_weight_prepack=True)``, on COLT's passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tvm
+import tvm_ffi
+from tvm import relax
+
+from colt.schedule import tir_walk
+
+LAYOUT_FREE = "layout_free_buffers"  # the PrimFunc attribute RewriteLayout reads
+PREPROC = "meta_schedule.layout_rewrite_preproc"  # the annotation of a weight's layout copy
+
+
+def mark_layout_free(mod: tvm.IRModule) -> tvm.IRModule:
+    """``mod`` with each kernel that reads a weight or a constant marked so (its functions
+    are renamed by TVM: ``plain_names`` gives their names back)."""
+    return relax.transform.AttachAttrLayoutFreeBuffers()(mod)
+
+
+def plain_names(mod: tvm.IRModule) -> dict[int, str]:
+    """The name of each TIR function of ``mod`` (before ``mark_layout_free``) by its
+    structural hash, which ``plain_key`` computes of a marked function."""
+    return {
+        int(tvm_ffi.structural_hash(func)): gv.name_hint
+        for gv, func in mod.functions.items()
+        if isinstance(func, tvm.tirx.PrimFunc)
+    }
+
+
+def plain_key(func: tvm.tirx.PrimFunc) -> int:
+    return int(tvm_ffi.structural_hash(func.without_attr(LAYOUT_FREE)))
+
+
+def load_time_passes() -> list[Any]:
+    """After the database is applied: every weight's layout copy into the load-time function."""
+    transform = relax.transform
+    return [transform.SplitLayoutRewritePreproc(), transform.LiftTransformParams(), transform.FoldConstant()]
+
+
+def tuned_with_layouts(database: Any) -> bool:
+    """Whether ``database``'s tasks were marked layout-free when they were tuned (a database
+    from before then has plain tasks, which are applied, and built, as they were)."""
+    return any(
+        LAYOUT_FREE in (record.workload.mod["main"].attrs or {})
+        for record in database.get_all_tuning_records()
+    )
+
+
+def rewrites_a_weight(database: Any, func: tvm.tirx.PrimFunc, target: tvm.target.Target) -> bool:
+    """Whether the program the database gives ``func`` (its best record, what the tuned
+    build applies) reads a weight in a layout of its own choosing."""
+    sch = database.query_schedule(tvm.IRModule({"main": func}), target, "main")
+    if sch is None:
+        return False
+    return any(
+        isinstance(stmt, tvm.s_tir.SBlock) and PREPROC in stmt.annotations
+        for stmt in tir_walk.walk(sch.mod["main"].body)
+    )
