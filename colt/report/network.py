@@ -113,9 +113,10 @@ def tasks_table(run: RunRecord) -> Table | None:
             "out by the gradient task scheduler after one round each. A one-point task (its "
             "design space is a single program) is not searched: that program is measured once, "
             "outside the budget. The database also holds every task's unscheduled program, so "
-            "a task whose tuned kernels are all slower keeps it (kept speedup 1.00×). Weight layout: "
-            "whether the kept program reads a weight in a layout of its own choosing (MetaSchedule's "
-            "RewriteLayout), converted once at load, not on every pass. Time share: "
+            "a task whose tuned kernels are all slower keeps it (kept speedup 1.00×). Weight "
+            "layout: whether the kept program reads a weight in a layout of its own choosing "
+            "(MetaSchedule's RewriteLayout), converted once at load, not on every pass. "
+            "Time share: "
             "the task's weight × kernel latency as a share of all tasks', unscheduled → tuned."
         ),
     )

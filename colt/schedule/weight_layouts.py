@@ -50,7 +50,11 @@ def plain_key(func: tvm.tirx.PrimFunc) -> int:
 def load_time_passes() -> list[Any]:
     """After the database is applied: every weight's layout copy into the load-time function."""
     transform = relax.transform
-    return [transform.SplitLayoutRewritePreproc(), transform.LiftTransformParams(), transform.FoldConstant()]
+    return [
+        transform.SplitLayoutRewritePreproc(),
+        transform.LiftTransformParams(),
+        transform.FoldConstant(),
+    ]
 
 
 def tuned_with_layouts(database: Any) -> bool:
@@ -69,6 +73,20 @@ def rewrites_a_weight(database: Any, func: tvm.tirx.PrimFunc, target: tvm.target
     if sch is None:
         return False
     return any(
-        isinstance(stmt, tvm.s_tir.SBlock) and PREPROC in stmt.annotations
+        isinstance(stmt, tvm.s_tir.SBlock) and PREPROC in stmt.annotations and _reorders(stmt)
         for stmt in tir_walk.walk(sch.mod["main"].body)
     )
+
+
+def _reorders(copy: Any) -> bool:
+    """Whether a layout copy block changes the layout (RewriteLayout also copies a buffer,
+    a bias say, whose suggested layout is the one it has)."""
+    store = copy.body
+    if not isinstance(store, tvm.tirx.BufferStore) or not isinstance(
+        store.value, tvm.tirx.BufferLoad
+    ):
+        return True  # not the plain copy RewriteLayout makes: count it as a new layout
+    source, result = store.value.buffer, store.buffer
+    if [int(n) for n in source.shape] != [int(n) for n in result.shape]:
+        return True
+    return not tvm.ir.structural_equal(list(store.indices), list(store.value.indices))
