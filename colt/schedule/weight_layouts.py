@@ -82,11 +82,9 @@ def _reorders(copy: Any) -> bool:
     """Whether a layout copy block changes the layout (RewriteLayout also copies a buffer,
     a bias say, whose suggested layout is the one it has)."""
     store = copy.body
-    if not isinstance(store, tvm.tirx.BufferStore) or not isinstance(
-        store.value, tvm.tirx.BufferLoad
-    ):
+    load = getattr(store, "value", None)
+    if not isinstance(store, tvm.tirx.BufferStore) or not hasattr(load, "buffer"):
         return True  # not the plain copy RewriteLayout makes: count it as a new layout
-    source, result = store.value.buffer, store.buffer
-    if [int(n) for n in source.shape] != [int(n) for n in result.shape]:
+    if [int(n) for n in load.buffer.shape] != [int(n) for n in store.buffer.shape]:
         return True
-    return not tvm.ir.structural_equal(list(store.indices), list(store.value.indices))
+    return not tvm.ir.structural_equal(list(store.indices), list(load.indices))
