@@ -21,6 +21,7 @@ from tvm.s_tir import meta_schedule as ms
 
 from colt import cli
 from colt.schedule.network import TRANSFORM_PARAMS, extract_tasks, lift_weights
+from colt.schedule.pass_costs import compile_tuned
 from colt.schedule.program import host_target
 from colt.workloads import Network, get_workload
 
@@ -83,7 +84,7 @@ def test_the_llama_layer_is_tuned_task_by_task_and_its_forward_pass_verified(
     assert "verified" in summary and "x32 layers" in summary and "from one layer" in summary
 
 
-def test_compile_relax_applies_the_run_database_to_every_task(llama_run: Path) -> None:
+def test_the_tuned_build_applies_the_run_database_to_every_task(llama_run: Path) -> None:
     network = get_workload("llama3-8b-small")
     assert isinstance(network, Network)
     program = network.build()
@@ -92,7 +93,7 @@ def test_compile_relax_applies_the_run_database_to_every_task(llama_run: Path) -
     for task in extract_tasks(program.mod, target):
         assert database.has_workload(tvm.IRModule({"main": task.func})), task.name
     mod = lift_weights(program.mod)
-    executable = ms.relax_integration.compile_relax(database, mod, target, None)
+    executable = compile_tuned(database, mod, target)
     vm = relax.VirtualMachine(executable, tvm.cpu())
     weights = vm[TRANSFORM_PARAMS]([tvm.runtime.tensor(a) for a in program.params])
     out = vm["main"](*[tvm.runtime.tensor(a) for a in program.inputs], *weights)
