@@ -42,7 +42,6 @@ from colt.schedule.pass_costs import (
 from colt.schedule.session import UNVERIFIED, WRONG_RESULT, TuningSession, open_database
 from colt.schedule.weight_layouts import (
     mark_layout_free,
-    plain_key,
     plain_names,
     rewrites_a_weight,
     tuned_with_layouts,
@@ -102,14 +101,15 @@ def extract_tasks(mod: tvm.IRModule, target: tvm.target.Target) -> list[NetworkT
 
     tasks = []
     prepared = prepare(forward_only(lift_weights(mod)), target)
-    names = plain_names(prepared)  # marking renames the functions it marks
-    for task in ms.relax_integration.extract_tasks(mark_layout_free(prepared), target):
+    marked = mark_layout_free(prepared)
+    names = plain_names(prepared, marked)  # marking renames the functions it marks
+    for task in ms.relax_integration.extract_tasks(marked, target):
         func = task.dispatched[0]["main"]
         try:
             flops = float(estimate_tir_flops(tvm.IRModule({"main": func})))
         except Exception:  # constructs the estimator does not know: unknown, not fatal
             flops = 0.0
-        name = names.get(plain_key(func), str(task.task_name))
+        name = names.get(str(task.task_name), str(task.task_name))
         weight = int(task.weight)
         tasks.append(NetworkTask(name, weight, func, flops, one_point(func, target)))
     return tasks

@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import tvm
-import tvm_ffi
 from tvm import relax
 
 from colt.schedule import tir_walk
@@ -33,18 +32,28 @@ def mark_layout_free(mod: tvm.IRModule) -> tvm.IRModule:
     return relax.transform.AttachAttrLayoutFreeBuffers()(mod)
 
 
-def plain_names(mod: tvm.IRModule) -> dict[int, str]:
-    """The name of each TIR function of ``mod`` (before ``mark_layout_free``) by its
-    structural hash, which ``plain_key`` computes of a marked function."""
-    return {
-        int(tvm_ffi.structural_hash(func)): gv.name_hint
-        for gv, func in mod.functions.items()
-        if isinstance(func, tvm.tirx.PrimFunc)
-    }
+def plain_names(before: tvm.IRModule, marked: tvm.IRModule) -> dict[str, str]:
+    """The name each TIR function of ``marked`` (``mark_layout_free(before)``) had in
+    ``before``: marking adds each marked function again under a fresh name and calls that
+    one, so the call sites of the Relax functions, in order, pair the names."""
+    renamed: dict[str, str] = {}
+    for gv, func in before.functions.items():
+        if isinstance(func, relax.Function):
+            pairs = zip(_kernel_calls(func), _kernel_calls(marked[gv.name_hint]), strict=True)
+            renamed.update({new: old for old, new in pairs})
+    return renamed
 
 
-def plain_key(func: tvm.tirx.PrimFunc) -> int:
-    return int(tvm_ffi.structural_hash(func.without_attr(LAYOUT_FREE)))
+def _kernel_calls(func: relax.Function) -> list[str]:
+    """The TIR functions ``func`` calls (``call_tir``), in the order of its bindings."""
+    call_tir = tvm.ir.Op.get("relax.call_tir")
+    body = func.body
+    bindings = [b for block in getattr(body, "blocks", []) for b in block.bindings]
+    return [
+        b.value.args[0].name_hint
+        for b in bindings
+        if isinstance(b.value, relax.Call) and b.value.op.same_as(call_tir)
+    ]
 
 
 def load_time_passes() -> list[Any]:
