@@ -258,7 +258,7 @@ def export_network(database_dir: Path, program: NetworkProgram, target: Any, out
     weights = [w.numpy() for w in forward_args(vm, program)[len(program.inputs) :]]
     with target, database, tvm.transform.PassContext(opt_level=3):
         built = tuned_module(mod, target, weight_layouts=tuned_with_layouts(database))
-    names = [str(v.name_hint) for v in built["main"].params[len(program.inputs) :]]
+    names = [str(v.name) for v in built["main"].params[len(program.inputs) :]]
     named = zip(names, weights, strict=True)
     arrays: dict[str, Any] = {f"{i:04d}_{name}": a for i, (name, a) in enumerate(named)}
     np.savez(params_path(out), **arrays)
