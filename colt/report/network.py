@@ -59,16 +59,16 @@ def verification_paragraph(run: RunRecord) -> Paragraph | None:
     return Paragraph(text)
 
 
+def kept_s(task: TaskRecord) -> float | None:
+    """The kernel the tuned pass runs: the best, or the unscheduled one where faster."""
+    return min((v for v in (task.best_latency_s, task.naive_latency_s) if v), default=None)
+
+
 def tasks_table(run: RunRecord) -> Table | None:
     network = run.network
     if network is None or not network.tasks:
         return None
     total = sum(task.samples for task in network.tasks) or 1
-
-    def kept_s(task: TaskRecord) -> float | None:
-        """The kernel the tuned pass runs: the best, or the unscheduled one where faster."""
-        return min((v for v in (task.best_latency_s, task.naive_latency_s) if v), default=None)
-
     before = sum(t.weight * (t.naive_latency_s or 0.0) for t in network.tasks) or 1.0
     after = sum(t.weight * (kept_s(t) or 0.0) for t in network.tasks) or 1.0
     rows = []

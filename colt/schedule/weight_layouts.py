@@ -91,7 +91,7 @@ def _reorders(copy: Any) -> bool:
     """Whether a layout copy block changes the layout (RewriteLayout also copies a buffer,
     a bias say, whose suggested layout is the one it has)."""
     store = copy.body
-    load = getattr(store, "value", None)
+    load: Any = getattr(store, "value", None)
     if not isinstance(store, tvm.tirx.BufferStore) or not hasattr(load, "buffer"):
         return True  # not the plain copy RewriteLayout makes: count it as a new layout
     if [int(n) for n in load.buffer.shape] != [int(n) for n in store.buffer.shape]:
