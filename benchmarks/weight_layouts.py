@@ -26,7 +26,7 @@ from colt.schedule.devices import use_threads
 from colt.schedule.measure import build_without_intrinsics
 from colt.schedule.network import extract_tasks, forward_only, lift_weights, prepare
 from colt.schedule.program import ProgramSpace, host_target
-from colt.workloads import get_workload
+from colt.workloads import Network, get_workload
 
 
 def kernel_timer(mod: tvm.IRModule, args_info: Any, target: Any) -> Any:
@@ -43,7 +43,9 @@ def kernel_timer(mod: tvm.IRModule, args_info: Any, target: Any) -> Any:
 
 def pairs(database: Any, workload: str, target: Any) -> dict[str, tuple[Any, Any]]:
     """Per task whose best program is a tuned one: its timer plain and with the layout change."""
-    program = get_workload(workload).build()  # type: ignore[union-attr]
+    network = get_workload(workload)
+    assert isinstance(network, Network), f"{workload} is a kernel, not a network"
+    program = network.build()
     prepared = prepare(forward_only(lift_weights(program.mod)), target)
     plain = {
         str(t.task_name): t.dispatched[0]["main"]
