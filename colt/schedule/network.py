@@ -202,7 +202,7 @@ class NetworkSession:
     def rewritten_weights(self, database: Any = None) -> list[str]:
         """The tasks whose program in the pass tuned with ``database`` (the session's by
         default) reads a weight in a layout of its own choosing, made once at load."""
-        database = database or self.database
+        database = database if database is not None else self.database
         return [t.name for t in self.tasks if rewrites_a_weight(database, t.func, self.target)]
 
     def pass_costs(self) -> dict[str, dict[str, Any]]:
