@@ -31,7 +31,7 @@ from colt.workloads import Network, get_workload
 
 def kernel_timer(mod: tvm.IRModule, args_info: Any, target: Any) -> Any:
     """A timer of ``mod`` built as the tuner builds it, on random arguments of ``args_info``."""
-    library = build_without_intrinsics(mod, target, None)
+    library: Any = build_without_intrinsics(mod, target, None)
     rng = np.random.default_rng(0)
     args = [
         tvm.runtime.tensor(rng.random([int(n) for n in info.shape]).astype(str(info.dtype)))
