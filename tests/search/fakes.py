@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
-from colt.search.base import ApplyResult, Edit, JointAction, PromptContext, Proposal
+from colt.search.base import ApplyResult, Edit, JointAction, ModelInfo, PromptContext, Proposal
+from colt.search.config import SearchConfig
+from colt.search.mcts import Search
 
 
 class LineEnvironment:
@@ -126,3 +129,20 @@ def simulate(
         for pick in search.pick_for_measurement(batch, fresh):
             search.record_measurement(pick.key, fake_latency(pick.key))
         search.repredict()
+
+
+def two_root_search(proposer, models: Sequence[ModelInfo], **overrides) -> Search:  # type: ignore[no-untyped-def]
+    """A search on the line from programs 50 and 40, one-step rollouts, a fake clock."""
+    config = SearchConfig(**{"rollout_steps": 1, **overrides})
+    clock = itertools.count(0.0, 0.001)
+    search = Search(
+        LineEnvironment(),
+        proposer,
+        models,
+        config=config,
+        seed=3,
+        trials_total=64,
+        clock=lambda: next(clock),
+    )
+    search.start([50, 40])
+    return search

@@ -6,13 +6,12 @@ import itertools
 
 import numpy as np
 
-from colt.config import SearchConfig
 from colt.search.base import Edit, JointAction, ModelInfo, PromptContext, Proposal
 from colt.search.mcts import Search
 from colt.search.random_proposer import RandomProposer
 from colt.search.scripted import ScriptedProposer
 from colt.search.time_share import ModelSpend
-from tests.search.fakes import LineEnvironment, fake_latency, simulate
+from tests.search.fakes import fake_latency, simulate, two_root_search
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
 
@@ -32,19 +31,7 @@ class CountingProposer:
 
 
 def _search(proposer, **overrides) -> Search:  # type: ignore[no-untyped-def]
-    config = SearchConfig(**{"rollout_steps": 1, **overrides})
-    clock = itertools.count(0.0, 0.001)
-    search = Search(
-        LineEnvironment(),
-        proposer,
-        MODELS,
-        config=config,
-        seed=3,
-        trials_total=64,
-        clock=lambda: next(clock),
-    )
-    search.start([50, 40])
-    return search
+    return two_root_search(proposer, MODELS, **overrides)
 
 
 def test_a_node_gets_all_its_children_from_one_call() -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from colt.config import SearchConfig
 from colt.search.base import Edit, JointAction, ModelInfo, PromptContext, Proposal
 from colt.search.mcts import Search
 from colt.search.time_share import ModelSpend, ModelTimeShare
-from tests.search.fakes import LineEnvironment, simulate
+from tests.search.fakes import simulate, two_root_search
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
 
@@ -55,22 +54,11 @@ class OneWayProposer:
 
 def _run(direction: str) -> tuple[Search, OneWayProposer]:
     proposer = OneWayProposer(direction)
-    config = SearchConfig(
-        rollout_steps=1, model_time_share=0.4, largest_model_floor=0.0, course_alteration=False
-    )
-    clock = itertools.count(0.0, 0.001)
-    search = Search(
-        LineEnvironment(),
-        proposer,
-        MODELS,
-        config=config,
-        seed=3,
-        trials_total=64,
-        clock=lambda: next(clock),
+    search = two_root_search(
+        proposer, MODELS, model_time_share=0.4, largest_model_floor=0.0, course_alteration=False
     )
     wall = itertools.count(0.0, 2.0)  # two seconds of run wall time per question
     search.time_share.wall = lambda: next(wall)
-    search.start([50, 40])
     simulate(search, rounds=6, expansions=8)
     return search, proposer
 
