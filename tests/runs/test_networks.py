@@ -253,14 +253,15 @@ def test_a_one_point_task_is_measured_once_and_spends_no_sample(
     assert len(records) == 2 + 2 + 1  # each task's unscheduled record, 2 samples, the relu's
 
 
+# argv: the library, its weights, the module's source and the function there that makes it
 CHECK_TORCH_EXPORT = """
 import importlib.util, sys, numpy as np, torch, tvm
 from tvm import relax
-library, params, source = sys.argv[1:]
+library, params, source, function = sys.argv[1:]
 spec = importlib.util.spec_from_file_location("net", source)
 net = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(net)
-module, (x,) = net.relu_linear()
+module, (x,) = getattr(net, function)()
 vm = relax.VirtualMachine(tvm.runtime.load_module(library), tvm.cpu())
 stored = np.load(params)
 weights = [tvm.runtime.tensor(stored[name]) for name in sorted(stored.files)]
@@ -282,7 +283,8 @@ def test_an_exported_pytorch_module_computes_its_numbers_and_its_example_runs(
     assert cli.main(["export", str(run_dir), str(library)]) == 0
     params = library.with_name("net.so.params.npz")
     done = subprocess.run(
-        [sys.executable, "-c", CHECK_TORCH_EXPORT, str(library), str(params), str(source)],
+        [sys.executable, "-c", CHECK_TORCH_EXPORT, str(library), str(params), str(source)]
+        + ["relu_linear"],
         check=True,
         capture_output=True,
         text=True,

@@ -21,6 +21,7 @@ from colt.schedule.pass_costs import tuned_module
 from colt.schedule.program import ProgramSpace, host_target
 from colt.schedule.weight_layouts import LAYOUT_FREE, PREPROC, tuned_with_layouts
 from colt.workloads import Network, get_workload
+from tests.runs.test_networks import CHECK_TORCH_EXPORT
 
 pytestmark = pytest.mark.slow
 
@@ -94,28 +95,6 @@ def test_the_tuned_pass_reads_weights_converted_once_at_load(
     assert "Weight layout" in report and "chosen, made at load" in report
 
 
-CHECK_EXPORT = """
-import importlib.util, sys, numpy as np, torch, tvm
-from tvm import relax
-library, params, source = sys.argv[1:]
-spec = importlib.util.spec_from_file_location("net", source)
-net = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(net)
-module, (x,) = net.linear()
-vm = relax.VirtualMachine(tvm.runtime.load_module(library), tvm.cpu())
-stored = np.load(params)
-weights = [tvm.runtime.tensor(stored[name]) for name in sorted(stored.files)]
-print("shapes", [tuple(w.shape) for w in weights])
-x = torch.randn(x.shape)  # other inputs than the run's
-out = vm["main"](tvm.runtime.tensor(x.numpy()), *weights)
-got = (out if isinstance(out, tvm.runtime.Tensor) else out[0]).numpy()
-with torch.no_grad():
-    expected = module(x).numpy()
-np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-print("exported module matches PyTorch")
-"""
-
-
 def test_the_export_takes_the_weights_in_the_tuned_layouts_and_computes_the_module(
     linear_run: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -124,7 +103,8 @@ def test_the_export_takes_the_weights_in_the_tuned_layouts_and_computes_the_modu
     assert cli.main(["export", str(run_dir), str(library)]) == 0
     params = library.with_name("net.so.params.npz")
     done = subprocess.run(
-        [sys.executable, "-c", CHECK_EXPORT, str(library), str(params), str(source)],
+        [sys.executable, "-c", CHECK_TORCH_EXPORT, str(library), str(params), str(source)]
+        + ["linear"],
         check=True,
         capture_output=True,
         text=True,
@@ -132,7 +112,8 @@ def test_the_export_takes_the_weights_in_the_tuned_layouts_and_computes_the_modu
     )
     assert "exported module matches PyTorch" in done.stdout
     results = json.loads((run_dir / "results.json").read_text())
-    if results["network"]["tasks"][0]["weight_layout"]:  # the weight as the kernel reads it
-        assert (64, 128) not in [tuple(a.shape) for a in np.load(params).values()]
+    assert results["network"]["tasks"][0]["weight_layout"]
+    # the weight is stored as the kernel reads it, not as the Linear holds it
+    assert (64, 128) not in [tuple(a.shape) for a in np.load(params).values()]
     example = library.with_name("net.so.example.py")
     subprocess.run([sys.executable, str(example)], check=True, timeout=300)
