@@ -10,11 +10,11 @@ from colt.errors import UserError
 
 def test_expansions_per_round_follow_the_proposer_unless_set() -> None:
     # LLM rounds under a time share: as many as random rounds, the share decides who answers
-    assert SearchConfig().expansions_for("llm") == 32
+    assert SearchConfig().expansions_for("llm") == 8
     # without one: one call per proposal slot (8 slots, a quarter of them fresh)
     assert SearchConfig(model_time_share=1.0).expansions_for("llm") == 6
     assert SearchConfig(model_time_share=1.0, fresh_share=0.0).expansions_for("llm") == 8
-    assert SearchConfig().expansions_for("random") == 32
+    assert SearchConfig().expansions_for("random") == 8
     assert SearchConfig(expansions_per_round=7).expansions_for("random") == 7
 
 

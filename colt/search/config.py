@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Random proposals cost microseconds, so a random round expands many nodes and the cost model
-# ranks them; an LLM round without a time share expands one node per proposal slot of the
-# round (None), see ``SearchConfig.expansions_for``.
-DEFAULT_EXPANSIONS_PER_ROUND: dict[str, int | None] = {"llm": None, "random": 32}
+# Random proposals cost microseconds, so a random round expands more nodes than it measures and
+# the cost model ranks them; an LLM round without a time share expands one node per proposal
+# slot of the round (None), see ``SearchConfig.expansions_for``.
+DEFAULT_EXPANSIONS_PER_ROUND: dict[str, int | None] = {"llm": None, "random": 8}
 
 
 def setting(
@@ -148,7 +148,7 @@ class SearchConfig(BaseModel):
         flag="--expansions-per-round",
         low=1,
         help="tree expansions before each measurement round (default: one per proposal slot "
-        "of a round with LLMs, 32 with the random proposer)",
+        "of a round with LLMs and no time share, else 8)",
     )
 
     def fresh_slots(self, count: int) -> int:
@@ -161,11 +161,12 @@ class SearchConfig(BaseModel):
 
     def expansions_for(self, proposer: str) -> int:
         """Expansions per measurement round. A random proposal takes microseconds, so its
-        rounds expand many nodes and let the cost model choose (32: chosen, not tuned; the
-        faithful search measured 0.04-0.55 s of search per expansion on the six built-ins,
-        mostly trace replays for edits, docs/results/2026-12-01-faithful-search). An LLM round
-        under a time share expands as many, the models answering while their share of the wall
-        lasts and a random stand-in after; without one (``model_time_share`` 1) it expands one
+        rounds expand more nodes than they measure and let the cost model choose. Each
+        expansion costs 10-90 ms of trace replays, and 8 a round found programs as fast as 32
+        on three workloads at a quarter of the search's time
+        (docs/results/2026-12-06-time-to-result-tree). An LLM round under a time share expands
+        as many, the models answering while their share of the wall lasts and a random
+        stand-in after; without one (``model_time_share`` 1) it expands one
         node per proposal slot, so every model proposal can be measured."""
         if self.expansions_per_round is not None:
             return self.expansions_per_round

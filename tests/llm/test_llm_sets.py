@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,16 @@ def test_only_models_served_from_another_machine_count_as_remote() -> None:
     assert not _served_elsewhere(spec(base_url="http://127.0.0.1:8000/v1", model="x"))
     assert not _served_elsewhere(spec(base_url="http://localhost:11434/v1", model="x"))
     assert not _served_elsewhere(spec(scripted="greedy"))
+
+
+def test_the_package_lists_every_name_it_resolves_and_loads_the_client_only_when_asked() -> None:
+    import colt.llm as package
+
+    assert sorted(package.__all__) == sorted(package._MODULE_OF)
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        package.nothing  # noqa: B018
+    # a random-proposer run reads model sets only: the OpenAI client stays unloaded
+    code = "import sys, colt.llm.sets; assert 'openai' not in sys.modules, 'openai loaded'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
