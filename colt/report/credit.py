@@ -48,14 +48,14 @@ def credit_table(run: RunRecord) -> Table | None:
 
 
 def _cut(run: RunRecord) -> str:
-    """A sentence when the models' share of the wall was cut for earning nothing."""
+    """A sentence when the models' share of the wall was cut for earning less than it cost."""
     share = (run.search or {}).get("model_share") or {}
     cap, at_end = share.get("cap"), share.get("at_end")
     if cap is None or at_end is None or at_end >= cap:
         return ""
     return (
-        f" None of their proposals was the fastest program so far after their first calls, "
-        f"so their share of the wall fell from {_share(cap)} to {_share(at_end)}."
+        f" Their proposals won a smaller part of the search's speed-up than their calls took "
+        f"of the wall, so their share of the wall fell from {_share(cap)} to {_share(at_end)}."
     )
 
 

@@ -131,16 +131,17 @@ class SearchConfig(BaseModel):
     )
     # The models keep that share only while it pays (docs/results/2026-12-06-time-to-result: at
     # equal wall time their calls bought nothing the random stand-in did not). After
-    # ``probation_calls`` calls, models none of whose measured proposals has yet been the
-    # fastest program so far get the smaller share; their first such proposal restores it.
+    # ``probation_calls`` calls, models whose proposals won a smaller part of the search's
+    # speed-up than their calls took of the wall get the smaller share, until they catch up
+    # (colt.search.time_share).
     unearned_model_share: float = setting(
         0.1,
         flag="--unearned-share",
         low=0.0,
         high=1.0,
-        help="the models' share of the wall once they have made their first few calls "
-        "without any of their proposals being the fastest program so far; the first that is "
-        "gives them --model-share again",
+        help="the models' share of the wall, after their first few calls, while their "
+        "proposals won a smaller part of the search's speed-up than their calls took of the "
+        "wall; once they catch up they get --model-share again",
     )
     probation_calls: int = Field(default=4, ge=0)
     expansions_per_round: int | None = setting(

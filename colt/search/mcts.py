@@ -123,6 +123,7 @@ class Search:
             wall=wall,
             random_run=RANDOM_MODEL in self.phi,
             gain=lambda: self.feedback.gain_of(m.name for m in self.models),
+            search_gain=lambda: self.feedback.gain_of(set(self.feedback.credit) - {"initial"}),
             unearned_share=self.config.unearned_model_share,
             probation_calls=self.config.probation_calls,
         )

@@ -56,12 +56,18 @@ def _calls_per_expansion(search: SearchFacts) -> float | None:
 
 def _model_share(share: ModelTimeShare) -> dict[str, Any] | None:
     """The models' share of the wall: the cap, the share at the end (smaller while their
-    proposals had earned nothing) and what they earned (the run's, for a network's task);
-    None when the proposer is random itself."""
+    proposals earned less than they cost), what they earned and what the whole search earned
+    after the first round (the run's, for a network's task); None when the proposer is random
+    itself."""
     if share.random_run:
         return None
     spent = share.run_spent()
-    return {"cap": share.share, "at_end": share.current_share(spent), "gain": spent.gain}
+    return {
+        "cap": share.share,
+        "at_end": share.current_share(spent),
+        "gain": spent.gain,
+        "search_gain": spent.search_gain,
+    }
 
 
 def search_summary(search: SearchFacts) -> dict[str, Any]:
