@@ -1,10 +1,15 @@
 """Time to result (issue 29): does COLT reach a fast kernel sooner than the search it wraps?
 
-Run the grid first (one `colt bench` call: every configuration, the same seeds and samples,
-each run alone on the machine), then read it here:
+Run the grid first: every configuration, the same seeds and samples, each run alone on the
+machine and in its own process. ``colt bench`` runs a call's cells in one process, and a cell
+after the first finds MetaSchedule's build and timing workers started already (2-3 s of the
+wall on these workloads), so one call per cell keeps every run cold, as a user's is:
 
-    .venv/bin/colt bench --grid runs/ttr --workloads matmul flux-conv llama3-8b-attention \\
-        --configs colt colt-random evolutionary --seeds 0 1 2 --trials 64 --no-compare
+    for seed in 0 1 2; do for w in matmul flux-conv tvm-c1d; do
+      for c in colt colt-random evolutionary; do
+        .venv/bin/colt bench --grid runs/ttr --workloads $w --configs $c --seeds $seed \
+            --trials 64 --no-compare --no-report
+    done; done; done
     .venv/bin/python benchmarks/time_to_result.py runs/ttr --out docs/results/DATE-time-to-result
 
 It writes ``<out>/ttr.json`` and ``<out>/latency-vs-wall.png`` and prints one verdict per claim

@@ -125,6 +125,13 @@ def pooled_builder(timeout_sec: float) -> PooledBuilder:
     return builder
 
 
+def stop_builders() -> None:
+    """Stops this process's build workers; the next build starts new ones."""
+    for builder in _BUILDERS.values():
+        builder.close()
+    _BUILDERS.clear()
+
+
 def _build_job(job: tuple) -> str:
     """One build in a worker: MetaSchedule's own worker function (build, then export)."""
     return str(build_in_worker(*job))

@@ -35,3 +35,25 @@ def test_a_killed_worker_is_replaced_and_the_batch_still_builds() -> None:
         assert again.error_msg is None, again.error_msg
     finally:
         builder.close()
+
+
+def test_stopped_builders_end_their_workers_and_the_next_build_starts_new_ones() -> None:
+    """What a grid does between cells, so that no cell finds the last one's workers warm."""
+    from colt.grid import _stop_build_workers
+    from colt.schedule.measure import pooled_builder
+
+    builder = pooled_builder(61.0)
+    (built,) = builder.build([_input()])
+    assert built.error_msg is None
+    workers = psutil.Process().children(recursive=True)
+    assert workers
+    _stop_build_workers()
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
+    again = pooled_builder(61.0)
+    assert again is not builder
+    try:
+        (built,) = again.build([_input()])
+        assert built.error_msg is None
+    finally:
+        _stop_build_workers()
