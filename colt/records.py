@@ -92,8 +92,9 @@ class SearchRecord(_Record):
     # per source of measured samples (each model, rollout, fresh, initial): samples,
     # improvements, improvement_share, best_latency_s, and a model's calls and seconds
     credit: dict[str, dict[str, float | int | None]] = Field(default_factory=dict)
-    # the models' share of the wall: cap, share at the end (smaller while they earned nothing)
-    # and their gain; None in runs written before the share had to be earned
+    # the models' share of the wall: cap, share at the end (smaller while they earned less
+    # than they cost), their gain and the search's (search_gain: absent in runs written before
+    # it was weighed); None in runs written before the share had to be earned
     model_share: dict[str, float] | None = None
 
 
