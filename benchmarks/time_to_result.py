@@ -126,12 +126,15 @@ def search_cost(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> d
     }
 
 
-def reach(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> dict[str, Any]:
-    """Wall for COLT (models) to reach evolutionary's final latency, over evolutionary's wall."""
+def reach(
+    runs: dict[tuple[str, str, int], RunRecord], workload: str, label: str = "colt"
+) -> dict[str, Any]:
+    """Wall for ``label`` (default: COLT with the models) to reach evolutionary's final latency,
+    over evolutionary's wall."""
     ratios, pairs = [], []
     for (w, config, seed), run in runs.items():
         stock = runs.get((w, "evolutionary", seed))
-        if w != workload or config != "colt" or stock is None or not stock.best_latency_s:
+        if w != workload or config != label or stock is None or not stock.best_latency_s:
             continue
         reached = reach_time(run, stock.best_latency_s)
         own = stock.time_s.get("total", 0.0)
@@ -140,10 +143,32 @@ def reach(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> dict[st
     median = _median(ratios)
     return {
         "workload": workload,
+        "config": label,
         "runs": pairs,
         "median_ratio": median,
         "met": median is not None and median <= 0.5,
     }
+
+
+PHASES = ("search", "sampling", "build", "verify", "cost_model")
+
+
+def untimed_phases(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> list[dict]:
+    """Per configuration, the median seconds of each part of the wall less device time (the
+    rest: the unscheduled kernel's timing, set-up and writing the run)."""
+    rows = []
+    for label in ("colt-random", "evolutionary"):
+        mine = [r for (w, c, _), r in runs.items() if w == workload and c == label]
+        if not mine:
+            continue
+        row: dict[str, Any] = {"workload": workload, "config": label}
+        for phase in PHASES:
+            row[phase] = _median([r.time_s.get(phase, 0.0) for r in mine])
+        untimed = _median([untimed_wall(r) for r in mine]) or 0.0
+        row["untimed"] = untimed
+        row["other"] = untimed - sum(row[p] or 0.0 for p in PHASES)
+        rows.append(row)
+    return rows
 
 
 def plot(runs: list[RunRecord], path: Path) -> None:
@@ -228,6 +253,21 @@ def markdown(figures: dict[str, Any]) -> str:
         ("COLT + models: time to evolutionary's final best (s)", "evolutionary's wall (s)"),
         lambda run: (_s(run["reached_s"]), f"{run['evolutionary_s']:.0f}"),
     )
+    lines += _seed_table(
+        figures["reach_evolutionary_random"],
+        ("COLT + random: time to evolutionary's final best (s)", "evolutionary's wall (s)"),
+        lambda run: (_s(run["reached_s"]), f"{run['evolutionary_s']:.0f}"),
+    )
+    lines += [
+        "",
+        "| Workload | Configuration | untimed wall | " + " | ".join(PHASES) + " | other |",
+    ]
+    lines += ["|---|---|" + "---:|" * (len(PHASES) + 2)] + [
+        f"| {r['workload']} | {r['config']} | {r['untimed']:.1f} | "
+        + " | ".join(f"{r[p]:.1f}" for p in PHASES)
+        + f" | {r['other']:.1f} |"
+        for r in figures["untimed_phases"]
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -247,6 +287,8 @@ def main() -> None:
         "equal_wall": [equal_wall(indexed, w) for w in workloads],
         "search_cost": [search_cost(indexed, w) for w in workloads],
         "reach_evolutionary": [reach(indexed, w) for w in workloads],
+        "reach_evolutionary_random": [reach(indexed, w, "colt-random") for w in workloads],
+        "untimed_phases": [row for w in workloads for row in untimed_phases(indexed, w)],
         "runs": [
             {
                 "workload": r.workload,
