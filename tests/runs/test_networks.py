@@ -275,22 +275,27 @@ print("exported module matches PyTorch")
 """
 
 
-def test_an_exported_pytorch_module_computes_its_numbers_and_its_example_runs(
-    relu_linear_run: tuple[Path, Path], tmp_path: Path
-) -> None:
-    source, run_dir = relu_linear_run
-    library = tmp_path / "net.so"
+def export_and_check_against_torch(run_dir: Path, library: Path, source: Path, name: str) -> None:
+    """``colt export`` of the run, then the library loaded in a fresh process and compared
+    with the PyTorch module ``name`` of ``source`` on a random input."""
     assert cli.main(["export", str(run_dir), str(library)]) == 0
-    params = library.with_name("net.so.params.npz")
+    params = library.with_name(f"{library.name}.params.npz")
     done = subprocess.run(
-        [sys.executable, "-c", CHECK_TORCH_EXPORT, str(library), str(params), str(source)]
-        + ["relu_linear"],
+        [sys.executable, "-c", CHECK_TORCH_EXPORT, str(library), str(params), str(source), name],
         check=True,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert "exported module matches PyTorch" in done.stdout
+
+
+def test_an_exported_pytorch_module_computes_its_numbers_and_its_example_runs(
+    relu_linear_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, run_dir = relu_linear_run
+    library = tmp_path / "net.so"
+    export_and_check_against_torch(run_dir, library, source, "relu_linear")
     example = library.with_name("net.so.example.py")
     subprocess.run([sys.executable, str(example)], check=True, timeout=300)
 

@@ -21,7 +21,7 @@ from colt.schedule.pass_costs import tuned_module
 from colt.schedule.program import ProgramSpace, host_target
 from colt.schedule.weight_layouts import LAYOUT_FREE, PREPROC, tuned_with_layouts
 from colt.workloads import Network, get_workload
-from tests.runs.test_networks import CHECK_TORCH_EXPORT
+from tests.runs.test_networks import export_and_check_against_torch
 
 pytestmark = pytest.mark.slow
 
@@ -100,20 +100,12 @@ def test_the_export_takes_the_weights_in_the_tuned_layouts_and_computes_the_modu
 ) -> None:
     source, run_dir = linear_run
     library = tmp_path / "net.so"
-    assert cli.main(["export", str(run_dir), str(library)]) == 0
-    params = library.with_name("net.so.params.npz")
-    done = subprocess.run(
-        [sys.executable, "-c", CHECK_TORCH_EXPORT, str(library), str(params), str(source)]
-        + ["linear"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert "exported module matches PyTorch" in done.stdout
+    export_and_check_against_torch(run_dir, library, source, "linear")
     results = json.loads((run_dir / "results.json").read_text())
     assert results["network"]["tasks"][0]["weight_layout"]
     # the weight is stored as the kernel reads it, not as the Linear holds it
-    assert (64, 128) not in [tuple(a.shape) for a in np.load(params).values()]
+    assert (64, 128) not in [
+        tuple(a.shape) for a in np.load(library.with_name("net.so.params.npz")).values()
+    ]
     example = library.with_name("net.so.example.py")
     subprocess.run([sys.executable, str(example)], check=True, timeout=300)

@@ -14,25 +14,15 @@ from tests.search.fakes import (
     LineEnvironment,
     PerModelProposer,
     ScriptedProposer,
+    line_search,
 )
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
 
 
 def _search(proposer, env=None, **overrides) -> Search:
-    config = SearchConfig(**{"rollout_steps": 2, **overrides})
-    fake_clock = itertools.count(0.0, 0.001)
-    search = Search(
-        env or LineEnvironment(),
-        proposer,
-        MODELS,
-        config=config,
-        seed=7,
-        trials_total=10,
-        clock=lambda: next(fake_clock),
-    )
-    search.start([50])
-    return search
+    overrides = {"rollout_steps": 2, **overrides}
+    return line_search(proposer, MODELS, roots=(50,), seed=7, trials_total=10, env=env, **overrides)
 
 
 def test_backpropagation_updates_every_node_on_the_path() -> None:
