@@ -135,14 +135,14 @@ def line_search(  # type: ignore[no-untyped-def]
     proposer,
     models: Sequence[ModelInfo],
     *,
-    roots: Sequence[int],
+    start: Sequence[int],
     seed: int,
     trials_total: int,
     env=None,
     **overrides,
 ) -> Search:
-    """A started search on the line (``env``, default ``LineEnvironment()``) from ``roots``,
-    with a fake clock; ``overrides`` change the search's settings."""
+    """A search on the line (``env``, default ``LineEnvironment()``), started from the
+    programs ``start``, with a fake clock; ``overrides`` change the search's settings."""
     clock = itertools.count(0.0, 0.001)
     search = Search(
         env or LineEnvironment(),
@@ -153,11 +153,11 @@ def line_search(  # type: ignore[no-untyped-def]
         trials_total=trials_total,
         clock=lambda: next(clock),
     )
-    search.start(list(roots))
+    search.start(list(start))
     return search
 
 
 def two_root_search(proposer, models: Sequence[ModelInfo], **overrides) -> Search:  # type: ignore[no-untyped-def]
     """A search on the line from programs 50 and 40, one-step rollouts, a fake clock."""
     overrides = {"rollout_steps": 1, **overrides}
-    return line_search(proposer, models, roots=(50, 40), seed=3, trials_total=64, **overrides)
+    return line_search(proposer, models, start=(50, 40), seed=3, trials_total=64, **overrides)

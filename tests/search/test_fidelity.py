@@ -3,8 +3,6 @@ space and fake timings: milliseconds, no TVM)."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from colt.config import SearchConfig
@@ -13,25 +11,22 @@ from colt.search.mcts import Search
 from colt.search.random_proposer import RandomProposer
 from colt.search.seeds import streams
 from colt.search.tree import ROOT
-from tests.search.fakes import LineEnvironment, PerModelProposer, fake_latency, simulate
+from tests.search.fakes import (
+    LineEnvironment,
+    PerModelProposer,
+    fake_latency,
+    line_search,
+    simulate,
+)
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
 INITIAL = [50, 40, 30, 20, 10, 0, -10, -20, -30]
 
 
 def _search(proposer, *, models=MODELS, env=None, seed=7, **overrides) -> Search:
-    fake_clock = itertools.count(0.0, 0.001)
-    search = Search(
-        env or LineEnvironment(),
-        proposer,
-        models,
-        config=SearchConfig(**overrides),
-        seed=seed,
-        trials_total=64,
-        clock=lambda: next(fake_clock),
+    return line_search(
+        proposer, models, start=INITIAL, seed=seed, trials_total=64, env=env, **overrides
     )
-    search.start(INITIAL)
-    return search
 
 
 def test_with_defaults_the_tree_passes_depth_four_within_32_expansions() -> None:

@@ -22,7 +22,7 @@ MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
 
 def _search(proposer, env=None, **overrides) -> Search:
     overrides = {"rollout_steps": 2, **overrides}
-    return line_search(proposer, MODELS, roots=(50,), seed=7, trials_total=10, env=env, **overrides)
+    return line_search(proposer, MODELS, start=(50,), seed=7, trials_total=10, env=env, **overrides)
 
 
 def test_backpropagation_updates_every_node_on_the_path() -> None:
