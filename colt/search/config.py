@@ -163,8 +163,8 @@ class SearchConfig(BaseModel):
     def expansions_for(self, proposer: str) -> int:
         """Expansions per measurement round. A random proposal takes microseconds, so its
         rounds expand more nodes than they measure and let the cost model choose. Each
-        expansion costs 10-90 ms of trace replays, and 8 a round found programs as fast as 32
-        on three workloads at a quarter of the search's time
+        expansion costs 14 ms (matmul) to 93 ms (flux-conv) of trace replays, and 8 a round
+        found programs as fast as 32 on three workloads at a quarter of the search's time
         (docs/results/2026-12-06-time-to-result-tree). An LLM round under a time share expands
         as many, the models answering while their share of the wall lasts and a random
         stand-in after; without one (``model_time_share`` 1) it expands one
