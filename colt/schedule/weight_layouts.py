@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import tvm
+import tvm_ffi
 from tvm import relax
 
 from colt.schedule import tir_walk
@@ -92,8 +93,9 @@ def _reorders(copy: Any) -> bool:
     a bias say, whose suggested layout is the one it has)."""
     store = copy.body
     load: Any = getattr(store, "value", None)
-    if not isinstance(store, tvm.tirx.BufferStore) or not hasattr(load, "buffer"):
+    source = getattr(load, "source", None)  # TVM 0.27's TensorLoad: the buffer it reads
+    if not isinstance(store, tvm.tirx.BufferStore) or not hasattr(source, "shape"):
         return True  # not the plain copy RewriteLayout makes: count it as a new layout
-    if [int(n) for n in load.buffer.shape] != [int(n) for n in store.buffer.shape]:
+    if [int(n) for n in source.shape] != [int(n) for n in store.buffer.shape]:
         return True
-    return not tvm.ir.structural_equal(list(store.indices), list(load.indices))
+    return not tvm_ffi.structural_equal(list(store.indices), list(load.indices))

@@ -109,3 +109,18 @@ def test_the_export_takes_the_weights_in_the_tuned_layouts_and_computes_the_modu
     ]
     example = library.with_name("net.so.example.py")
     subprocess.run([sys.executable, str(example)], check=True, timeout=300)
+
+
+def test_a_copy_block_changes_the_layout_only_when_its_indices_move() -> None:
+    """A same-shape copy that keeps the indices (a bias RewriteLayout copies as it is) is no new
+    layout; a transposing one is. Checked on TE-made blocks: ``_reorders`` reads TIR only."""
+    from tvm import te
+
+    from colt.schedule.weight_layouts import _reorders
+
+    a = te.placeholder((8, 8), name="A")
+    for body, reorders in ((lambda i, j: a[i, j], False), (lambda i, j: a[j, i], True)):
+        func = te.create_prim_func([a, te.compute((8, 8), body, name="B")])
+        sch = tvm.s_tir.Schedule(func)
+        block = sch.get(sch.get_sblock("B"))
+        assert _reorders(block) is reorders
