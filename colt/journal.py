@@ -58,6 +58,10 @@ class SampleMeasured(Event):
     retries: list[Any] = Field(default_factory=list)
     elapsed_s: float | None = None
     trace: Any = None  # the sample's trace, Trace.as_json
+    # True: checked against the reference and correct; False: it beat the best so far but a
+    # faster sample of its batch was checked instead, so it can never be the best; None: not
+    # a new best when measured (and an older journal's sample: each new best was checked then)
+    verified: bool | None = None
 
 
 class DeviceStateChanged(Event):

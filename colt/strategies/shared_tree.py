@@ -144,12 +144,15 @@ def colt_rounds(
     expansions = settings.expansions_for(config.proposer)
     fresh = FreshDraws(session, sampler, settings, seen=lambda key: key in search.pool)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None
-    first_round, grown = True, False
+    first_round, grown, stale = True, False, False
     try:
         while True:
             if recorder.samples >= recorder.budget:
                 yield search
                 continue
+            if stale:  # the budget was raised after what looked like the last round
+                _end_round(search, recorder)
+                stale = False
             if not first_round and not grown:
                 _grow(search, expansions, settings, recorder)
             first_round, grown = False, False
@@ -168,6 +171,13 @@ def colt_rounds(
                     growth.result()  # the search is touched again only after its thread is done
             grown = growth is not None
             _feed_back(search, cost_model, recorder, picks, candidates, latencies)
+            # The retrained model's predictions matter only to a next round: after the last
+            # one (most runs' end) the training and rescoring are skipped, unless the budget
+            # is raised (a network's task scheduler): then they come first.
+            stale = recorder.done
+            if not stale:
+                _end_round(search, recorder)
+            recorder.on_round(search)
             yield search
     finally:
         if ahead is not None:
@@ -256,14 +266,17 @@ def _feed_back(
     latencies: Sequence[float | None],
 ) -> None:
     """A measured round reaches the tree (values along each program's path) and the cost
-    model, then the run's records."""
+    model's data (it trains at its next prediction)."""
     for pick, latency in zip(picks, latencies, strict=True):
         search.record_measurement(pick.key, latency)
-    started = time.perf_counter()
     cost_model.update(list(candidates), [[lat] if lat else None for lat in latencies])
+
+
+def _end_round(search: Search, recorder: Recorder) -> None:
+    """The cost model retrained on the round, and what waits in the pool re-predicted."""
+    started = time.perf_counter()
     search.end_round()
     recorder.timer.add("cost_model", time.perf_counter() - started)
-    recorder.on_round(search)
 
 
 def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list[Any]:

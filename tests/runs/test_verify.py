@@ -6,13 +6,16 @@ from pathlib import Path
 
 import pytest
 import tvm
+import tvm_ffi
 from tvm import te
 from tvm.s_tir import meta_schedule as ms
 from tvm.s_tir.stmt import SBlock, SBlockRealize
 
-from colt.journal import Journal
+from colt.journal import Journal, SampleMeasured
 from colt.run import Timer
 from colt.runs.recorder import Recorder
+from colt.schedule.devices import Measurement
+from colt.schedule.measure import BatchTimes
 from colt.schedule.program import host_target
 from colt.schedule.session import TuningSession, root_block_name
 from colt.workloads import get_workload
@@ -62,6 +65,52 @@ def test_wrong_kernel_never_becomes_the_best(session: TuningSession, tmp_path: P
     assert recorder.verification_failures and recorder.verification_failures[0].sample == 1
     assert recorder.curve[0].error.startswith("wrong result")
     assert len(session.database) == 0  # nothing wrong reaches the database
+
+
+def _candidate(mod: tvm.IRModule) -> ms.MeasureCandidate:
+    return ms.MeasureCandidate(
+        tvm.s_tir.Schedule(mod), ms.arg_info.ArgInfo.from_prim_func(mod["main"])
+    )
+
+
+def test_only_a_batchs_fastest_new_best_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch [correct 3 s, wrong 1 s, correct 2 s] after nothing: the wrong one is checked
+    first (the fastest) and refused, then the 2 s one passes; the 3 s one is never checked and
+    never the best, even on the curve before the 2 s sample. The latencies are scripted (the
+    logic is the recorder's), the checks are real builds and runs."""
+    session = TuningSession(
+        get_workload("matmul-small"), host_target(), num_threads=1, database_dir=tmp_path / "db"
+    )
+    correct = session.space.design_spaces()[0].sch.mod
+    scripted = iter([[3.0, 1.0, 2.0], [2.5]])
+
+    def measure(candidates: list) -> tuple[list[Measurement], BatchTimes]:
+        times = next(scripted)
+        assert len(times) == len(candidates)
+        return [Measurement(t, (t,), None, "local") for t in times], BatchTimes(0.0, 0.0)
+
+    checked: list[tvm.IRModule] = []
+    verify = session.verify
+    monkeypatch.setattr(session.measurer, "measure", measure)
+    monkeypatch.setattr(session, "verify", lambda mod: checked.append(mod) or verify(mod))
+    journal = Journal(tmp_path / "journal.jsonl")
+    recorder = Recorder(session, journal, Timer(), naive_latency_s=10.0)
+    wrong = _wrong_matmul(session)
+    latencies = recorder.measure([1, 2, 3], [_candidate(m) for m in (correct, wrong, correct)])
+    assert latencies == [3.0, None, 2.0]
+    assert len(checked) == 2 and tvm_ffi.structural_equal(checked[0], wrong)
+    assert [p.best_latency_s for p in recorder.curve] == [None, None, 2.0]
+    assert recorder.best_latency_s == 2.0
+    events = journal.of_kind(SampleMeasured)
+    assert [e.verified for e in events] == [False, False, True]
+    assert events[1].error.startswith("wrong result")
+    recorder.measure([4], [_candidate(correct)])  # slower than the best: nothing to check
+    assert len(checked) == 2 and journal.of_kind(SampleMeasured)[-1].verified is None
+    resumed = Recorder(session, Journal(tmp_path / "journal.jsonl"), Timer(), naive_latency_s=10.0)
+    resumed.measure([1, 2, 3], [_candidate(m) for m in (correct, wrong, correct)])
+    assert [p.best_latency_s for p in resumed.curve] == [None, None, 2.0]  # replayed alike
 
 
 def test_the_unscheduled_record_is_what_the_database_finds(session: TuningSession) -> None:
