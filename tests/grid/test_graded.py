@@ -164,15 +164,24 @@ def test_a_replayed_call_is_not_charged_twice(tmp_path: Path) -> None:
     assert resumed_timer.seconds.get("charged", 0.0) == 0.0  # the earlier total holds it
 
 
-def test_graded_set_loads_and_grades_noise_and_price_by_size() -> None:
-    graded = load_model_set("graded", require_keys=False)
+@pytest.mark.parametrize("name", ["graded", "graded-gap"])
+def test_graded_set_loads_and_grades_noise_and_price_by_size(name: str) -> None:
+    graded = load_model_set(name, require_keys=False)
     oracles = sorted(
         (m for m in graded.models if m.scripted == "oracle"), key=lambda m: m.parameters
     )
     assert len(oracles) >= 3 and graded.has_oracle
     assert [m.noise for m in oracles] == sorted((m.noise for m in oracles), reverse=True)
     assert [m.charged_s for m in oracles] == sorted(m.charged_s for m in oracles)
+    assert [m.scripted_k for m in oracles] == sorted(m.scripted_k for m in oracles)
     assert any(m.scripted == "adversarial" for m in graded.models)
+
+
+def test_the_gap_set_has_a_noiseless_largest_oracle_and_a_random_smallest() -> None:
+    gap = load_model_set("graded-gap", require_keys=False)
+    oracles = sorted((m for m in gap.models if m.scripted == "oracle"), key=lambda m: m.parameters)
+    assert oracles[0].noise == 1.0 and oracles[-1].noise == 0.0
+    assert gap.largest is oracles[-1] and oracles[-1].scripted_k > oracles[0].scripted_k
 
 
 @pytest.mark.parametrize(
