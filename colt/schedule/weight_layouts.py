@@ -93,7 +93,7 @@ def _reorders(copy: Any) -> bool:
     a bias say, whose suggested layout is the one it has)."""
     store = copy.body
     load: Any = getattr(store, "value", None)
-    source = getattr(load, "source", None)  # TVM 0.27's TensorLoad: the buffer it reads
+    source: Any = getattr(load, "source", None)  # TVM 0.27's TensorLoad: the buffer it reads
     if not isinstance(store, tvm.tirx.BufferStore) or not hasattr(source, "shape"):
         return True  # not the plain copy RewriteLayout makes: count it as a new layout
     if [int(n) for n in source.shape] != [int(n) for n in store.buffer.shape]:

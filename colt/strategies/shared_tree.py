@@ -8,8 +8,9 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +151,7 @@ def colt_rounds(
             if recorder.samples >= recorder.budget:
                 yield search
                 continue
-            if stale:  # the budget was raised after what looked like the last round
+            if stale:  # a network's scheduler raised the budget after "the last" round
                 _end_round(search, recorder)
                 stale = False
             if not first_round and not grown:
@@ -159,22 +160,12 @@ def colt_rounds(
             picks = _picks(search, recorder, settings, fresh)
             if not picks:
                 return
-            candidates = [to_candidate(session.space, c.state) for c in picks]
-            sources = [(c.origin, c.proposed_by) for c in picks]
-            growth = None
+            grow_ahead = None
             if ahead is not None and recorder.samples + len(picks) < recorder.budget:
-                growth = ahead.submit(_grow, search, expansions, settings, recorder)
-            try:
-                latencies = recorder.measure([c.key for c in picks], candidates, sources)
-            finally:
-                if growth is not None:
-                    growth.result()  # the search is touched again only after its thread is done
-            grown = growth is not None
+                grow_ahead = partial(ahead.submit, _grow, search, expansions, settings, recorder)
+            candidates, latencies, grown = _measure(session, recorder, picks, grow_ahead)
             _feed_back(search, cost_model, recorder, picks, candidates, latencies)
-            # The retrained model's predictions matter only to a next round: after the last
-            # one (most runs' end) the training and rescoring are skipped, unless the budget
-            # is raised (a network's task scheduler): then they come first.
-            stale = recorder.done
+            stale = recorder.done  # a retrained model matters only to a next round, if any
             if not stale:
                 _end_round(search, recorder)
             recorder.on_round(search)
@@ -255,6 +246,25 @@ def _new_search(
         wall=recorder.timer.elapsed,
     )
     return search, cost_model
+
+
+def _measure(
+    session: TuningSession,
+    recorder: Recorder,
+    picks: Sequence[Any],
+    grow_ahead: Callable[[], Future[None]] | None,
+) -> tuple[list[Any], list[float | None], bool]:
+    """Builds and times the round's picks: their candidates, latencies, and whether the next
+    round's expansions ran meanwhile (``grow_ahead`` starts them in another thread)."""
+    candidates = [to_candidate(session.space, c.state) for c in picks]
+    sources = [(c.origin, c.proposed_by) for c in picks]
+    growth = grow_ahead() if grow_ahead is not None else None
+    try:
+        latencies = recorder.measure([c.key for c in picks], candidates, sources)
+    finally:
+        if growth is not None:
+            growth.result()  # the search is touched again only after its thread is done
+    return candidates, latencies, growth is not None
 
 
 def _feed_back(
