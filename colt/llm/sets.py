@@ -107,11 +107,13 @@ class ModelSet(BaseModel):
     name: str
     description: str = ""
     models: tuple[ModelSpec, ...] = Field(min_length=1)
-    # Where an oracle model's good schedules come from: a record library directory (relative:
-    # to the set's file; None: the run's own library), of which the ``reference_count``
-    # fastest traces of the workload.
+    # Where an oracle model's knowledge comes from: a record library directory (relative: to
+    # the set's file; None: the run's own library), read as ``guide`` says
+    # (``colt.schedule.oracle``): ``distance`` to the ``reference_count`` fastest traces of the
+    # workload, or ``latency`` as a cost model trained on all of its measured records predicts.
     references: str | None = None
     reference_count: int = Field(default=8, ge=1)
+    guide: Literal["distance", "latency"] = "distance"
 
     @model_validator(mode="after")
     def _unique_names(self) -> ModelSet:
@@ -119,9 +121,11 @@ class ModelSet(BaseModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate model names: {', '.join(duplicates)}")
-        if self.references is not None and not self.has_oracle:
+        oracle_fields = self.references is not None or "guide" in self.model_fields_set
+        if oracle_fields and not self.has_oracle:
             raise ValueError(
-                'references are read only by a scripted = "oracle" model, and the set has none'
+                'references and guide are read only by a scripted = "oracle" model, and the set '
+                "has none"
             )
         return self
 

@@ -3,7 +3,7 @@ XGBoost cost model that scores them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,11 +13,13 @@ from tvm.s_tir import meta_schedule as ms
 from colt.schedule.edits import Transformation, apply_repaired, random_edit
 from colt.schedule.lru import Lru
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace
-from colt.schedule.trace_distance import Decisions, decisions_of, nearest_distance
 from colt.schedule.weight_layouts import LAYOUT_FREE
 from colt.search.base import ApplyResult, Edit
 
 FAILED_RUN_SECS = [1e10]  # what MetaSchedule's cost model is told about a candidate that failed
+# How far each program lies from what an oracle model knows to be good: lower is better, None
+# where it cannot tell (``colt.schedule.oracle`` makes one from a record library).
+OracleScore = Callable[[Sequence[Program]], list[float | None]]
 # Programs whose features are kept (a conv2d's take ~3 KB; each costs ~10 ms to extract).
 FEATURE_CACHE_SIZE = 4096
 
@@ -179,12 +181,12 @@ class TraceEnvironment:
         cost_model: CostModel,
         vocabulary: Sequence[Transformation],
         *,
-        references: Sequence[Decisions] = (),
+        oracle: OracleScore | None = None,
     ) -> None:
-        """``references``: the decisions of known good schedules of the workload (an oracle
-        model's knowledge, ``colt.schedule.oracle``); none: ``guide`` knows no distances."""
+        """``oracle``: an oracle model's knowledge of the workload (``colt.schedule.oracle``);
+        none: ``guide`` has nothing to score with."""
         self.space = space
-        self.references = tuple(references)
+        self.oracle = oracle
         self.cost_model = cost_model
         self.vocabulary = tuple(vocabulary)
         self.transformations = tuple(t.name for t in self.vocabulary)
@@ -224,12 +226,13 @@ class TraceEnvironment:
     def guide(
         self, state: Program, count: int, rng: np.random.Generator
     ) -> list[tuple[Edit, float | None]]:
-        """``count`` random edits, each with the distance of its program from the nearest
-        reference schedule (None without references); the cost model is not asked."""
-        return [
-            (edit, nearest_distance(decisions_of(self.dump(program)), self.references))
-            for edit, program in self._random_edits(state, count, rng)
-        ]
+        """``count`` random edits, each with the oracle's score of its program (lower is
+        better; None without an oracle); the search's cost model is not asked."""
+        drawn = self._random_edits(state, count, rng)
+        if self.oracle is None or not drawn:
+            return [(edit, None) for edit, _ in drawn]
+        scores = self.oracle([program for _, program in drawn])
+        return [(edit, score) for (edit, _), score in zip(drawn, scores, strict=True)]
 
     def _random_edits(
         self, state: Program, count: int, rng: np.random.Generator

@@ -1,37 +1,90 @@
-"""Known good schedules of a workload for an oracle model: the fastest verified records of a
-record library (``colt.records_library``), as the decisions ``colt.schedule.trace_distance``
-compares."""
+"""What an oracle model (``colt.search.scripted``) knows of a workload, at the TVM boundary: a
+score for any program of its space, made from a record library's measured schedules of it that
+the search itself never sees.
+
+Two kinds of knowledge, a model set's ``guide``:
+
+- ``distance``: how far the program's decisions lie from the nearest of the library's fastest
+  traces (``colt.schedule.trace_distance``). Cheap, but on TVM's test workloads a record's
+  distance to the fastest one barely predicts its latency (rank correlation 0.01-0.29,
+  docs/results/2026-12-06-evidence-graded-gap).
+- ``latency``: minus the throughput an XGBoost cost model of its own predicts, trained once on
+  every measured record of the workload in the library (held out: a separate model, on other
+  measurements than the search's own cost model learns from).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from colt.config import TuneConfig
 from colt.llm.sets import load_model_set
-from colt.records_library import RecordLibrary, default_records_dir, target_key
+from colt.records_library import LibraryRecord, RecordLibrary, default_records_dir, target_key
+from colt.schedule.environment import CostModel, OracleScore, to_candidate
+from colt.schedule.program import Program, ProgramSpace
 from colt.schedule.session import TuningSession
 from colt.schedule.targets import target_json
-from colt.schedule.trace_distance import Decisions, decisions_of
+from colt.schedule.trace_distance import Decisions, decisions_of, nearest_distance
 from colt.schedule.warm_start import workload_key
 
 
-def load_references(session: TuningSession, records_dir: Path, count: int) -> tuple[Decisions, ...]:
-    """The decisions of the ``count`` fastest verified records of this session's workload and
-    target in the record library at ``records_dir`` (none: an empty tuple)."""
+def library_records(session: TuningSession, records_dir: Path) -> list[LibraryRecord]:
+    """This session's workload's verified records on its target in the library at
+    ``records_dir``, fastest first (none: an empty list)."""
     library = RecordLibrary(records_dir)
-    target = target_key(target_json(session.target))
-    fastest = library.of_workload(target, workload_key(session.mod))[:count]
-    return tuple(decisions_of(record.trace) for record in fastest)
+    return library.of_workload(target_key(target_json(session.target)), workload_key(session.mod))
 
 
-def oracle_references(config: TuneConfig, session: TuningSession) -> tuple[Decisions, ...]:
+def distance_oracle(space: ProgramSpace, references: Sequence[Decisions]) -> OracleScore | None:
+    """Scores a program by its decision distance to the nearest of ``references`` (none: no
+    oracle)."""
+    if not references:
+        return None
+    known = tuple(references)
+
+    def score(programs: Sequence[Program]) -> list[float | None]:
+        return [nearest_distance(decisions_of(space.to_json(p)), known) for p in programs]
+
+    return score
+
+
+def latency_oracle(space: ProgramSpace, records: Sequence[LibraryRecord]) -> OracleScore | None:
+    """Scores a program by minus the throughput a cost model trained on ``records`` (measured
+    traces of this workload) predicts for it; records that no longer replay teach nothing.
+    None when none replays."""
+    candidates, run_secs = [], []
+    for record in records:
+        try:
+            program = space.from_json(record.trace)
+        except Exception:  # a stale or foreign trace: expected in an old library, skip it
+            continue
+        candidates.append(to_candidate(space, program))
+        run_secs.append(list(record.run_secs) or [record.latency_s])
+    if not candidates:
+        return None
+    model = CostModel(space.context)
+    model.update(candidates, run_secs)
+
+    def score(programs: Sequence[Program]) -> list[float | None]:
+        predicted = model.predict([to_candidate(space, p) for p in programs])
+        return [None if value is None else -value for value in predicted]
+
+    return score
+
+
+def run_oracle(config: TuneConfig, session: TuningSession) -> OracleScore | None:
     """What the run's oracle models know of this workload: the set's ``references`` library
-    (else the run's own) read for its ``reference_count`` fastest traces; nothing for a run
-    whose model set has no oracle model (or that has no models: the random proposer)."""
+    (else the run's own) read by its ``guide``; nothing for a run whose model set has no
+    oracle model (or that has no models: the random proposer)."""
     if config.proposer != "llm":
-        return ()
+        return None
     model_set = load_model_set(config.model_set, require_keys=False)
     if not model_set.has_oracle:
-        return ()
+        return None
     where = model_set.references or config.records_dir or default_records_dir()
-    return load_references(session, Path(where), model_set.reference_count)
+    records = library_records(session, Path(where))
+    if model_set.guide == "latency":
+        return latency_oracle(session.space, records)
+    fastest = records[: model_set.reference_count]
+    return distance_oracle(session.space, [decisions_of(r.trace) for r in fastest])

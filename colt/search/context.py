@@ -77,10 +77,10 @@ def prompt_context(
 def _guide(
     env: Environment, node: Node, rng: np.random.Generator
 ) -> Callable[[int], list[tuple[Edit, float | None]]] | None:
-    """Random edits of ``node`` with their distances from known good schedules, where the
-    environment knows some (an oracle model's view); None elsewhere."""
+    """Random edits of ``node`` scored by what an oracle model knows of good schedules, where
+    the environment has an oracle; None elsewhere."""
     guide = getattr(env, "guide", None)
-    if guide is None or not getattr(env, "references", ()):
+    if guide is None or getattr(env, "oracle", None) is None:
         return None
     return lambda count: guide(node.state, count, rng)
 

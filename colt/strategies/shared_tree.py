@@ -21,7 +21,7 @@ from colt.config import SearchConfig, TuneConfig
 from colt.replay import JournaledProposer
 from colt.schedule.edits import vocabulary_for
 from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
-from colt.schedule.oracle import oracle_references
+from colt.schedule.oracle import run_oracle
 from colt.schedule.session import TuningSession
 from colt.schedule.warm_start import pretrain, seed_states
 from colt.search.base import ModelInfo, Proposer
@@ -230,7 +230,7 @@ def _new_search(
         session.space,
         cost_model,
         vocabulary_for(session.target),
-        references=oracle_references(config, session),
+        oracle=run_oracle(config, session),
     )
     generators = {"sampler": sampler} | dict(getattr(proposer, "generators", {}))
     search = Search(

@@ -164,7 +164,7 @@ def test_a_replayed_call_is_not_charged_twice(tmp_path: Path) -> None:
     assert resumed_timer.seconds.get("charged", 0.0) == 0.0  # the earlier total holds it
 
 
-@pytest.mark.parametrize("name", ["graded", "graded-gap"])
+@pytest.mark.parametrize("name", ["graded", "graded-gap", "graded-latency"])
 def test_graded_set_loads_and_grades_noise_and_price_by_size(name: str) -> None:
     graded = load_model_set(name, require_keys=False)
     oracles = sorted(
@@ -177,11 +177,19 @@ def test_graded_set_loads_and_grades_noise_and_price_by_size(name: str) -> None:
     assert any(m.scripted == "adversarial" for m in graded.models)
 
 
-def test_the_gap_set_has_a_noiseless_largest_oracle_and_a_random_smallest() -> None:
-    gap = load_model_set("graded-gap", require_keys=False)
+@pytest.mark.parametrize("name", ["graded-gap", "graded-latency"])
+def test_the_gap_sets_have_a_noiseless_largest_oracle_and_a_random_smallest(name: str) -> None:
+    gap = load_model_set(name, require_keys=False)
     oracles = sorted((m for m in gap.models if m.scripted == "oracle"), key=lambda m: m.parameters)
     assert oracles[0].noise == 1.0 and oracles[-1].noise == 0.0
     assert gap.largest is oracles[-1] and oracles[-1].scripted_k > oracles[0].scripted_k
+
+
+def test_the_latency_set_differs_from_the_gap_set_only_in_its_guide() -> None:
+    gap = load_model_set("graded-gap", require_keys=False)
+    latency = load_model_set("graded-latency", require_keys=False)
+    assert (gap.guide, latency.guide) == ("distance", "latency")
+    assert gap.models == latency.models
 
 
 @pytest.mark.parametrize(
@@ -204,12 +212,19 @@ def test_graded_fields_are_validated(tmp_path: Path, body: str, message: str) ->
     assert message in str(caught.value)
 
 
-def test_references_without_an_oracle_are_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("field", ['references = "/x"', 'guide = "latency"'])
+def test_oracle_fields_without_an_oracle_are_refused(tmp_path: Path, field: str) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text(
-        'references = "/x"\n[[models]]\nname = "m"\nparameters = 1\nscripted = "random"\n'
-    )
+    path.write_text(f'{field}\n[[models]]\nname = "m"\nparameters = 1\nscripted = "random"\n')
     with pytest.raises(UserError, match='only by a scripted = "oracle" model'):
+        load_model_set(path, require_keys=False)
+
+
+def test_an_unknown_guide_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    oracle = '[[models]]\nname = "o"\nparameters = 1\nscripted = "oracle"\n'
+    path.write_text(f'guide = "vibes"\n{oracle}')
+    with pytest.raises(UserError, match="guide"):
         load_model_set(path, require_keys=False)
 
 

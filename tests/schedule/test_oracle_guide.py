@@ -1,5 +1,5 @@
-"""The oracle's guide on real MetaSchedule traces: distances from reference schedules, and the
-references read from a real record library."""
+"""The oracle's guide on real MetaSchedule traces: distances from reference schedules, a held-out
+cost model's predictions, and the references read from a real record library."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import tvm
 from tvm import te
 
-from colt.records_library import RecordLibrary, json_default
+from colt.records_library import LibraryRecord, RecordLibrary, json_default
 from colt.schedule.edits import CPU_VOCABULARY
 from colt.schedule.environment import CostModel, TraceEnvironment
+from colt.schedule.oracle import distance_oracle, latency_oracle
 from colt.schedule.program import ProgramSpace, host_target
 from colt.schedule.trace_distance import decisions_of, nearest_distance
 
@@ -34,7 +35,8 @@ def test_guide_measures_distances_to_the_references_without_the_cost_model() -> 
     references = (decisions_of(stored),)
     # the record library's JSON and the live trace give the same decisions
     assert nearest_distance(decisions_of(space.to_json(reference)), references) == 0.0
-    env = TraceEnvironment(space, CostModel(space.context), CPU_VOCABULARY, references=references)
+    oracle = distance_oracle(space, references)
+    env = TraceEnvironment(space, CostModel(space.context), CPU_VOCABULARY, oracle=oracle)
     guided = env.guide(start, 8, np.random.default_rng(0))
     assert guided and all(isinstance(distance, float) for _, distance in guided)
     assert env.cost_model.samples == 0  # nothing was predicted
@@ -43,11 +45,44 @@ def test_guide_measures_distances_to_the_references_without_the_cost_model() -> 
         assert nearest_distance(decisions_of(space.to_json(program)), references) == distance
     blind = TraceEnvironment(space, CostModel(space.context), CPU_VOCABULARY)
     assert all(d is None for _, d in blind.guide(start, 4, np.random.default_rng(0)))
+    assert distance_oracle(space, ()) is None
+
+
+def _stored(space: ProgramSpace, program) -> object:  # type: ignore[no-untyped-def]
+    return json.loads(json.dumps(space.to_json(program), default=json_default))
+
+
+def test_latency_oracle_ranks_what_its_records_measured_without_the_search_cost_model() -> None:
+    space = ProgramSpace(_matmul(), host_target(2))
+    programs = space.random_samples(np.random.default_rng(11), 24)
+    # made-up latencies that a program's features decide: its innermost tile's product
+    records = []
+    for program in programs:
+        decisions = decisions_of(space.to_json(program))
+        inner = [d for kind, d in decisions if kind == "SamplePerfectTile"]
+        latency = 1e-3 * (1 + sum(tile[-1] for tile in inner))
+        records.append(LibraryRecord("w", "mm", latency, (latency,), _stored(space, program), "d"))
+    oracle = latency_oracle(space, records)
+    assert oracle is not None
+    scores = oracle(programs)
+    assert all(isinstance(s, float) for s in scores)
+    fastest = min(range(len(records)), key=lambda i: records[i].latency_s)
+    slowest = max(range(len(records)), key=lambda i: records[i].latency_s)
+    assert scores[fastest] < scores[slowest]  # lower is better: minus a predicted throughput
+    env = TraceEnvironment(space, CostModel(space.context), CPU_VOCABULARY, oracle=oracle)
+    guided = env.guide(programs[0], 6, np.random.default_rng(1))
+    assert guided and all(isinstance(score, float) for _, score in guided)
+    assert env.cost_model.samples == 0  # the search's own model learnt and predicted nothing
+
+
+def test_a_latency_oracle_without_a_replayable_record_is_none() -> None:
+    space = ProgramSpace(_matmul(), host_target(2))
+    stale = LibraryRecord("w", "mm", 1e-3, (1e-3,), [[["NoSuchInstruction", [], [], []]], []], "d")
+    assert latency_oracle(space, [stale]) is None
+    assert latency_oracle(space, []) is None
 
 
 def test_library_records_round_trip_into_references(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from colt.records_library import LibraryRecord
-
     space = ProgramSpace(_matmul(), host_target(2))
     program = space.random_samples(np.random.default_rng(5), 1)[0]
     trace = json.loads(json.dumps(space.to_json(program), default=json_default))
