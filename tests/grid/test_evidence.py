@@ -115,3 +115,32 @@ def test_claims_say_false_when_colt_is_worse_and_the_large_model_dominates() -> 
     assert verdicts["colt-lam0"]["samples"] == "no effect detected"
     text = evidence.markdown({"claims": verdicts})
     assert "FAILS" in text and "no effect detected" in text
+
+
+skill = _load("oracle_skill")
+
+
+def test_oracle_skill_ranks_and_top_tenth() -> None:
+    latencies = [float(v) for v in range(1, 21)]
+    assert skill.spearman(latencies, latencies) == pytest.approx(1.0)
+    assert skill.spearman(latencies[::-1], latencies) == pytest.approx(-1.0)
+    # the guide's favourites are the two fastest: their median over the whole set's median
+    assert skill.top_tenth_ratio(latencies, latencies) == pytest.approx(1.5 / 10.5)
+    assert skill.top_tenth_ratio(latencies[::-1], latencies) == pytest.approx(19.5 / 10.5)
+
+
+def test_oracle_skill_reads_each_verified_program_once(tmp_path: Path) -> None:
+    import json
+
+    journal = tmp_path / "colt" / "tvm-gmm" / "seed0" / "journal.jsonl"
+    journal.parent.mkdir(parents=True)
+    events = [
+        {"kind": "measure", "key": 1, "latency_s": 2e-3, "trace": [[], [[0, 1]]]},
+        {"kind": "measure", "key": 1, "latency_s": 3e-3, "trace": [[], [[0, 1]]]},  # again
+        {"kind": "measure", "key": 2, "latency_s": None, "error": "x", "trace": [[], [[0, 2]]]},
+        {"kind": "measure", "key": 3, "latency_s": 1e-3, "trace": None},
+        {"kind": "node", "key": 4},
+    ]
+    journal.write_text("".join(json.dumps(e) + "\n" for e in events))
+    assert skill.measured_samples(tmp_path, "tvm-gmm") == [([[], [[0, 1]]], 2e-3)]
+    assert skill.measured_samples(tmp_path, "tvm-c1d") == []
