@@ -213,9 +213,9 @@ class PromptContext:
     # cost model has seen no measurement): ``preview(k)`` draws k. Scripted models decide with
     # it; LLMs never see it. None where the caller offers no preview (prompt-only tests).
     preview: Callable[[int], list[tuple[Edit, float | None]]] | None = None
-    # Realized random edits with the distance of the program each leads to from the nearest
-    # known good schedule of the workload (None without one): what an oracle model decides
-    # with. None where the environment knows no good schedules.
+    # Realized random edits, each with an oracle's score of the program it leads to (lower is
+    # better: a distance from known good schedules, or minus a held-out model's predicted
+    # throughput): what an oracle model decides with. None where the environment has no oracle.
     guide: Callable[[int], list[tuple[Edit, float | None]]] | None = None
     children: int = 1  # how many children's actions one answer gives (the node's missing ones)
     siblings: tuple[Tried, ...] = ()  # the node's children so far, oldest first

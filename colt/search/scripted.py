@@ -4,11 +4,12 @@ An LLM's quality depends on the machine that serves it; a scripted model's does 
 controlled set isolates what the search does with good and bad advice. A scripted model decides
 from realized random edits of the current program: ``greedy`` takes the best of k under the
 search's cost model (``context.preview``), ``adversarial`` the worst, ``random`` any one, and
-``oracle`` the one whose program lies closest to a known good schedule of the workload
-(``context.guide``: distances the TVM boundary computes from measured traces), so its skill
-owes nothing to the search's cost model. ``noise`` is the chance that a call takes a random
-candidate instead: a graded set gives its smaller models more. Its next-model choice follows
-``recommends``; ``charged_s`` is the price of one call, charged to the run's clock unslept.
+``oracle`` the one whose program an oracle scores best (``context.guide``: the TVM boundary
+scores with measured schedules the search never sees, as a distance to the fastest or as a
+held-out cost model's prediction), so its skill owes nothing to the search's cost model.
+``noise`` is the chance that a call takes a random candidate instead: a graded set gives its
+smaller models more. Its next-model choice follows ``recommends``; ``charged_s`` is the price
+of one call, charged to the run's clock unslept.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def pick_edit(policy: Policy, candidates: Candidates) -> Edit | None:
     """The candidate ``policy`` proposes; None when there is none.
 
     ``greedy`` takes the highest value (a predicted throughput), ``adversarial`` and ``oracle``
-    the lowest (a predicted throughput; a distance to a good schedule), the first on a tie, all
+    the lowest (a predicted throughput; an oracle's score), the first on a tie, all
     among the candidates that have one. ``random``, and any policy whose candidates have no
     value (an untrained cost model, no known schedule), take the first: candidates come in
     random order.
@@ -139,8 +140,8 @@ class ScriptedProposer:
         )
 
     def _candidates(self, context: PromptContext, children: int) -> list[tuple[Edit, float | None]]:
-        """Realized random edits: with distances for an oracle (none where the context offers
-        no guide), with predicted values otherwise."""
+        """Realized random edits: with the oracle's scores for an oracle (none where the
+        context offers no guide), with predicted values otherwise."""
         count = children if self.policy == "random" else self.k
         if self.policy == "oracle" and context.guide is not None:
             return context.guide(count)
