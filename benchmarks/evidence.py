@@ -72,11 +72,11 @@ def graded_configs(set_file: Path) -> tuple[str, ...]:
 
 def prepare_references(args: argparse.Namespace, grid: Path) -> Path:
     """The grid's copy of the set, naming a reference library that held-out stock runs fill
-    (one per workload, kept once complete)."""
+    (one per workload, kept once complete), or the library ``--references`` names."""
     from colt.api import tune
 
-    library = grid / "references" / "library"
-    for workload in args.workloads:
+    library = args.references or grid / "references" / "library"
+    for workload in [] if args.references else args.workloads:
         tune(
             TuneConfig(
                 workload=workload,
@@ -376,6 +376,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             sub.add_argument("--configs", nargs="+", default=None, help="default: all")
             sub.add_argument("--model-set", type=Path, default=SET_FILE)
             sub.add_argument("--reference-trials", type=int, default=128)
+            sub.add_argument(
+                "--references", type=Path, help="an existing library the oracles learn from"
+            )
             sub.add_argument("--expansions-per-round", type=int, default=6)
     return parser.parse_args(argv)
 
