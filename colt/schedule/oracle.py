@@ -28,7 +28,7 @@ from colt.schedule.program import Program, ProgramSpace
 from colt.schedule.session import TuningSession
 from colt.schedule.targets import target_json
 from colt.schedule.trace_distance import Decisions, decisions_of, nearest_distance
-from colt.schedule.warm_start import workload_key
+from colt.schedule.warm_start import replayed, workload_key
 
 
 def library_records(session: TuningSession, records_dir: Path) -> list[LibraryRecord]:
@@ -55,14 +55,9 @@ def latency_oracle(space: ProgramSpace, records: Sequence[LibraryRecord]) -> Ora
     """Scores a program by minus the throughput a cost model trained on ``records`` (measured
     traces of this workload) predicts for it; records that no longer replay teach nothing.
     None when none replays."""
-    candidates, run_secs = [], []
-    for record in records:
-        try:
-            program = space.from_json(record.trace)
-        except Exception:  # a stale or foreign trace: expected in an old library, skip it
-            continue
-        candidates.append(to_candidate(space, program))
-        run_secs.append(list(record.run_secs) or [record.latency_s])
+    candidates, run_secs = replayed(
+        space, ((r.trace, r.run_secs or (r.latency_s,)) for r in records)
+    )
     if not candidates:
         return None
     model = CostModel(space.context)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,17 +301,26 @@ def learn_records(
         space = own if own is not None and key == warm.workload_key else _space(warm, key, target)
         if space is None:
             continue
-        candidates, run_secs = [], []
-        for trace, secs in items:
-            try:
-                program = space.from_json(trace)
-            except Exception:  # an illegal or stale trace teaches nothing
-                continue
-            candidates.append(to_candidate(space, program))
-            run_secs.append(secs)
+        candidates, run_secs = replayed(space, items)
         learn(space.context, candidates, run_secs)
         learnt += len(candidates)
     return learnt
+
+
+def replayed(
+    space: ProgramSpace, items: Iterable[tuple[Any, Sequence[float]]]
+) -> tuple[list[Any], list[list[float]]]:
+    """The measure candidates of the (trace, measured seconds) pairs whose trace replays on
+    ``space``, and their seconds; an illegal or stale trace teaches nothing."""
+    candidates, run_secs = [], []
+    for trace, secs in items:
+        try:
+            program = space.from_json(trace)
+        except Exception:  # another workload's, or an older TVM's: expected, skip it
+            continue
+        candidates.append(to_candidate(space, program))
+        run_secs.append(list(secs))
+    return candidates, run_secs
 
 
 def _space(warm: WarmStart, key: str, target: Any) -> ProgramSpace | None:
