@@ -89,7 +89,7 @@ def prepare_references(args: argparse.Namespace, grid: Path) -> Path:
             resume=True,
             progress=False,
         )
-    copied = grid / "graded.toml"
+    copied = grid / args.model_set.name
     text = args.model_set.read_text()
     copied.write_text(f"references = {json.dumps(str(library.resolve()))}\n{text}")
     return copied
@@ -235,7 +235,11 @@ def claims(table: dict[str, dict[tuple[str, int], dict[str, Any]]], largest: str
             **{b: at_most(_interval(quality[b]), 1 + MARGIN) for b in ("samples", "cost")},
             "figures": quality,
         }
-    shares = [f["largest_share"] for f in table.get("colt", {}).values() if f["largest_share"]]
+    shares = [
+        f["largest_share"]
+        for f in table.get("colt", {}).values()
+        if f["largest_share"] is not None  # a run that never asked the largest counts as 0
+    ]
     share = bootstrap_median(shares)
     verdicts["largest_share"] = {
         "claim": f"the largest model makes at most {LARGEST_SHARE:.0%} of COLT's calls",
@@ -310,7 +314,9 @@ def markdown(figures: dict[str, Any]) -> str:
             detect = f", detects ≥ {power:.1%}" if power is not None else ""
             parts.append(f"at equal {budget}: {_word(found[budget])} (ratio {shown}{detect})")
         lines.append(f"- **{found['claim']}**: " + "; ".join(parts))
+        lines += per_workload_lines(found["figures"])
     lines += ["", *best_table(figures.get("per_config", {}))]
+    lines += ["", *cost_table(figures.get("costs", {}))]
     lines += [
         "",
         "Ratios are the first configuration's best latency over the second's (paired",
@@ -319,6 +325,57 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def per_workload_lines(figures: dict[str, Any]) -> list[str]:
+    """One indented line per budget: the claim's ratio on each workload alone."""
+    lines = []
+    for budget in ("samples", "cost"):
+        cells = [
+            f"{workload} {r['median']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+            for workload, r in figures[budget]["per_workload"].items()
+            if r
+        ]
+        if cells:
+            lines.append(f"  - per workload at equal {budget}: " + "; ".join(cells))
+    return lines
+
+
+def costs(table: dict[str, dict[tuple[str, int], dict[str, Any]]]) -> dict[str, Any]:
+    """config -> the median charged seconds of its whole runs and its largest model's share."""
+    out: dict[str, Any] = {}
+    for config, runs in sorted(table.items()):
+        charged = bootstrap_median([f["charged_s"] for f in runs.values() if f["charged_s"]])
+        share = bootstrap_median(
+            [f["largest_share"] for f in runs.values() if f["largest_share"] is not None]
+        )
+        out[config] = {
+            "charged_s": charged.as_json() if charged else None,
+            "largest_share": share.as_json() if share else None,
+        }
+    return out
+
+
+def cost_table(found: dict[str, Any]) -> list[str]:
+    """Markdown rows: per configuration, what its runs cost and how much the largest model
+    was asked."""
+    if not found:
+        return []
+    lines = [
+        "What each configuration's runs cost (medians over all its runs):",
+        "",
+        "| configuration | charged seconds per run | largest model's share of calls |",
+        "|---|---:|---:|",
+    ]
+    for config, figures in found.items():
+        charged, share = figures["charged_s"], figures["largest_share"]
+        seconds = f"{charged['median']:.0f} s" if charged else "—"
+        lines.append(
+            f"| {config} | {seconds} | {share['median']:.1%} |"
+            if share
+            else f"| {config} | {seconds} | — |"
+        )
+    return lines
 
 
 def best_table(per_config: dict[str, Any]) -> list[str]:
@@ -353,6 +410,7 @@ def analyze(args: argparse.Namespace) -> None:
         "runs": {config: len(runs) for config, runs in sorted(table.items())},
         "claims": claims(table, largest_single(args.grid, table)),
         "per_config": per_config(table),
+        "costs": costs(table),
     }
     text = markdown(figures)
     print(text)

@@ -222,6 +222,7 @@ def scripted_proposers(
             noise=spec.noise,
             charged_s=spec.charged_s,
             escalate_depth=spec.escalate_depth,
+            copies=spec.copies,
         )
         for spec, child in zip(scripted, rng.spawn(len(scripted)), strict=True)
         if spec.scripted is not None  # always true here; it narrows the type for mypy

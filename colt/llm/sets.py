@@ -25,7 +25,9 @@ from colt.search.scripted import DEFAULT_K, Policy, Recommends
 
 StructuredOutput = Literal["json_schema", "json_object_schema", "none"]
 # fields a served model must not set
-_SCRIPTED_ONLY = frozenset({"recommends", "scripted_k", "noise", "charged_s", "escalate_depth"})
+_SCRIPTED_ONLY = frozenset(
+    {"recommends", "scripted_k", "noise", "charged_s", "escalate_depth", "copies"}
+)
 _SERVED_ONLY = frozenset({"base_url", "embedded", "api_key_env"})  # ... nor a scripted one
 
 
@@ -59,6 +61,8 @@ class ModelSpec(BaseModel):
     scripted: Policy | None = None  # a scripted stand-in instead of an endpoint
     recommends: Recommends = "self"  # a scripted model's next-model choice
     scripted_k: int = Field(default=DEFAULT_K, ge=1)  # candidates a scripted model compares
+    # decisions an oracle copies from the nearest known schedule per action (guide "copy")
+    copies: int = Field(default=1, ge=1, le=32)
     noise: float = Field(default=0.0, ge=0, le=1)  # chance a call takes a random candidate
     charged_s: float = Field(default=0.0, ge=0)  # seconds each call is charged to the run
     escalate_depth: int | None = Field(default=None, ge=1)  # "escalate": from this depth on
@@ -110,10 +114,11 @@ class ModelSet(BaseModel):
     # Where an oracle model's knowledge comes from: a record library directory (relative: to
     # the set's file; None: the run's own library), read as ``guide`` says
     # (``colt.schedule.oracle``): ``distance`` to the ``reference_count`` fastest traces of the
-    # workload, or ``latency`` as a cost model trained on all of its measured records predicts.
+    # workload, ``latency`` as a cost model trained on all of its measured records predicts, or
+    # ``copy``: ``distance``, and the edits that copy the nearest of those traces' decisions.
     references: str | None = None
     reference_count: int = Field(default=8, ge=1)
-    guide: Literal["distance", "latency"] = "distance"
+    guide: Literal["distance", "latency", "copy"] = "distance"
 
     @model_validator(mode="after")
     def _unique_names(self) -> ModelSet:

@@ -39,10 +39,20 @@ def _apply_at(
     args: Args,
     rng: np.random.Generator,
 ) -> Program:
-    result = space.replay(transformation.edit(space, program, site, args, rng))
-    if not args and result.key == program.key:
-        raise IllegalEdit(f"{transformation.name} at {site.label} left the program unchanged")
-    return result
+    trace = transformation.edit(space, program, site, args, rng)
+    if not args:
+        result = space.replay(trace)
+        if result.key == program.key:
+            raise IllegalEdit(f"{transformation.name} at {site.label} left the program unchanged")
+        return result
+    try:
+        return space.replay(trace)
+    except IllegalEdit:
+        # the decision asked for holds, but a later one depended on it (a compute location
+        # into a loop the new tiling removed): TVM recomputes those, noted as repairs
+        result, moved = space.replay_adjusted(trace, keep=site.index)
+        args.repairs += [f"{line}: it depended on this edit" for line in moved]
+        return result
 
 
 def _lookup(name: str, vocabulary: tuple[Transformation, ...]) -> Transformation:
@@ -83,7 +93,9 @@ def apply_repaired(
     An edit without arguments must change the program. Explicit arguments are honored (asking
     for the current value is legal and returns the same program); an illegal value is moved to
     the nearest legal one and an unknown argument dropped, each noted, never replaced by a
-    random draw; a value that cannot be read is illegal.
+    random draw; a value that cannot be read is illegal. A later decision that depended on the
+    one asked for (a compute location into a loop a new tiling removed) is recomputed by TVM
+    and noted.
     """
     transformation = _lookup(edit.name, vocabulary)
     given = Args(edit.args)

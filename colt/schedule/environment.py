@@ -20,6 +20,9 @@ FAILED_RUN_SECS = [1e10]  # what MetaSchedule's cost model is told about a candi
 # How far each program lies from what an oracle model knows to be good: lower is better, None
 # where it cannot tell (``colt.schedule.oracle`` makes one from a record library).
 OracleScore = Callable[[Sequence[Program]], list[float | None]]
+# The edits a ``copy`` oracle writes down for a program: the decisions of the known good
+# schedule nearest to it (``colt.schedule.decision_copies``), in trace order.
+OracleMoves = Callable[[Program], list[Edit]]
 # Programs whose features are kept (a conv2d's take ~3 KB; each costs ~10 ms to extract).
 FEATURE_CACHE_SIZE = 4096
 
@@ -182,11 +185,14 @@ class TraceEnvironment:
         vocabulary: Sequence[Transformation],
         *,
         oracle: OracleScore | None = None,
+        moves: OracleMoves | None = None,
     ) -> None:
         """``oracle``: an oracle model's knowledge of the workload (``colt.schedule.oracle``);
-        none: ``guide`` has nothing to score with."""
+        none: ``guide`` has nothing to score with. ``moves``: a copy oracle's edits; none:
+        ``copies`` proposes nothing."""
         self.space = space
         self.oracle = oracle
+        self.moves = moves
         self.cost_model = cost_model
         self.vocabulary = tuple(vocabulary)
         self.transformations = tuple(t.name for t in self.vocabulary)
@@ -233,6 +239,11 @@ class TraceEnvironment:
             return [(edit, None) for edit, _ in drawn]
         scores = self.oracle([program for _, program in drawn])
         return [(edit, score) for (edit, _), score in zip(drawn, scores, strict=True)]
+
+    def copies(self, state: Program) -> list[Edit]:
+        """The edits that copy the nearest known good schedule's decisions onto ``state``, in
+        trace order (none without ``moves``); the search's cost model is not asked."""
+        return [] if self.moves is None else self.moves(state)
 
     def _random_edits(
         self, state: Program, count: int, rng: np.random.Generator

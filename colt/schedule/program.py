@@ -187,6 +187,18 @@ class ProgramSpace:
         self._last = (trace, program)
         return program
 
+    def replay_adjusted(self, trace: Trace, keep: int) -> tuple[Program, list[str]]:
+        """Replays ``trace`` letting TVM recompute the decisions after instruction ``keep``
+        that no longer fit (a compute location into a loop that a new tiling removed): the
+        program, and one line per decision it moved. Raises IllegalEdit when replay fails or
+        a decision up to ``keep`` did not survive."""
+        program = self._replay(trace, seed=self.seed, resample=False, check=False)
+        moved = _altered(trace, program.trace)
+        kept = [index for index, _ in moved if index <= keep]
+        if kept:
+            raise IllegalEdit(dict(moved)[kept[0]])
+        return program, [line for _, line in moved]
+
     def to_json(self, program: Program) -> Any:
         """The program's trace as JSON (the journal keeps programs this way)."""
         return program.trace.as_json(remove_postproc=True)
@@ -280,7 +292,13 @@ class ProgramSpace:
         return None
 
     def _replay(
-        self, trace: Trace, *, seed: int, resample: bool, postprocs: Sequence[Any] = ()
+        self,
+        trace: Trace,
+        *,
+        seed: int,
+        resample: bool,
+        postprocs: Sequence[Any] = (),
+        check: bool = True,
     ) -> Program:
         sch = _new_schedule(self.mod, seed)
         notes = _DecisionNotes(sch, resample=resample)
@@ -289,7 +307,7 @@ class ProgramSpace:
         except Exception as err:  # TVM raises assorted error types for a failed primitive
             raise IllegalEdit(f"replay failed: {last_line(err)}") from err
         replayed = _sub_trace(sch.trace, list(sch.trace.insts))  # detached: postprocs append
-        if not resample:
+        if check and not resample:
             _check_unaltered(trace, replayed)
         points = trace_points(replayed, notes.facts)
         check_tiles(points)
@@ -374,10 +392,18 @@ def _trace_key(trace: Trace) -> int:
 
 def _check_unaltered(requested: Trace, replayed: Trace) -> None:
     """Raises when replay changed a decision (TVM snaps or recomputes invalid ones silently)."""
+    moved = _altered(requested, replayed)
+    if moved:
+        raise IllegalEdit(moved[0][1])
+
+
+def _altered(requested: Trace, replayed: Trace) -> list[tuple[int, str]]:
+    """(instruction index, one line) per decision replay changed."""
+    moved = []
     for index, (asked, got) in enumerate(zip(requested.insts, replayed.insts, strict=False)):
         want = plain(requested.get_decision(asked))
         have = plain(replayed.get_decision(got))
         if want is not None and want != have:
-            raise IllegalEdit(
-                f"TVM altered {asked.kind.name} (instruction {index}) from {want} to {have}"
-            )
+            line = f"TVM altered {asked.kind.name} (instruction {index}) from {want} to {have}"
+            moved.append((index, line))
+    return moved

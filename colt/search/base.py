@@ -217,6 +217,9 @@ class PromptContext:
     # better: a distance from known good schedules, or minus a held-out model's predicted
     # throughput): what an oracle model decides with. None where the environment has no oracle.
     guide: Callable[[int], list[tuple[Edit, float | None]]] | None = None
+    # The edits that copy the nearest known good schedule's decisions onto the current program,
+    # in trace order: what a ``copy`` oracle writes down. None where the environment has none.
+    copies: Callable[[], list[Edit]] | None = None
     children: int = 1  # how many children's actions one answer gives (the node's missing ones)
     siblings: tuple[Tried, ...] = ()  # the node's children so far, oldest first
     best: NodeView | None = None  # the fastest program measured in the run so far

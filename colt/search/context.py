@@ -66,6 +66,7 @@ def prompt_context(
         trials_total=search.trials_total,
         preview=lambda count: env.preview(node.state, count, search.preview_rng),
         guide=_guide(env, node, search.preview_rng),
+        copies=_copies(env, node),
         children=children,
         siblings=siblings,
         best=None
@@ -83,6 +84,14 @@ def _guide(
     if guide is None or getattr(env, "oracle", None) is None:
         return None
     return lambda count: guide(node.state, count, rng)
+
+
+def _copies(env: Environment, node: Node) -> Callable[[], list[Edit]] | None:
+    """The copy oracle's edits of ``node``, where the environment has one; None elsewhere."""
+    copies = getattr(env, "copies", None)
+    if copies is None or getattr(env, "moves", None) is None:
+        return None
+    return lambda: copies(node.state)
 
 
 def node_view(search: SearchView, node: Node) -> NodeView:

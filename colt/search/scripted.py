@@ -6,10 +6,11 @@ from realized random edits of the current program: ``greedy`` takes the best of 
 search's cost model (``context.preview``), ``adversarial`` the worst, ``random`` any one, and
 ``oracle`` the one whose program an oracle scores best (``context.guide``: the TVM boundary
 scores with measured schedules the search never sees, as a distance to the fastest or as a
-held-out cost model's prediction), so its skill owes nothing to the search's cost model.
-``noise`` is the chance that a call takes a random candidate instead: a graded set gives its
-smaller models more. Its next-model choice follows ``recommends``; ``charged_s`` is the price
-of one call, charged to the run's clock unslept.
+held-out cost model's prediction), so its skill owes nothing to the search's cost model; an
+oracle that can copy (``context.copies``) instead writes down up to ``copies`` decisions of the
+nearest known good schedule per action. ``noise`` is the chance that a pick takes a random
+candidate instead: a graded set gives its smaller models more. Its next-model choice follows
+``recommends``; ``charged_s`` is the price of one call, charged to the run's clock unslept.
 """
 
 from __future__ import annotations
@@ -49,13 +50,20 @@ def pick_edit(policy: Policy, candidates: Candidates) -> Edit | None:
     return choose(scored, key=lambda pair: pair[0])[1]
 
 
+def noisy(
+    choice: Edit | None, candidates: Candidates, noise: float, rng: np.random.Generator
+) -> Edit | None:
+    """``choice``, except that with probability ``noise`` a uniformly drawn candidate."""
+    if candidates and noise > 0 and rng.random() < noise:
+        return candidates[int(rng.integers(len(candidates)))][0]
+    return choice
+
+
 def noisy_pick(
     policy: Policy, candidates: Candidates, noise: float, rng: np.random.Generator
 ) -> Edit | None:
     """``pick_edit``, except that with probability ``noise`` a uniformly drawn candidate."""
-    if candidates and noise > 0 and rng.random() < noise:
-        return candidates[int(rng.integers(len(candidates)))][0]
-    return pick_edit(policy, candidates)
+    return noisy(pick_edit(policy, candidates), candidates, noise, rng)
 
 
 def escalates(context: PromptContext, *, escalate_depth: int | None) -> bool:
@@ -105,9 +113,12 @@ class ScriptedProposer:
         noise: float = 0.0,
         charged_s: float = 0.0,
         escalate_depth: int | None = None,
+        copies: int = 1,
     ) -> None:
-        if policy not in POLICIES or recommends not in RECOMMENDS or k < 1:
-            raise ValueError(f"invalid scripted model: {policy!r}, {recommends!r}, k={k}")
+        if policy not in POLICIES or recommends not in RECOMMENDS or min(k, copies) < 1:
+            raise ValueError(
+                f"invalid scripted model: {policy!r}, {recommends!r}, k={k}, copies={copies}"
+            )
         if not 0.0 <= noise <= 1.0 or charged_s < 0:
             raise ValueError(f"invalid scripted model: noise={noise}, charged_s={charged_s}")
         self.policy: Policy = policy
@@ -115,6 +126,7 @@ class ScriptedProposer:
         self.rng = rng
         self.k, self.noise, self.charged_s = k, noise, charged_s
         self.escalate_depth = escalate_depth
+        self.copies = copies
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
         """One edit and a next model per child asked for (``context.children``), from one set
@@ -124,10 +136,10 @@ class ScriptedProposer:
         escalate = escalates(context, escalate_depth=self.escalate_depth)
         actions = [
             JointAction(
-                (edit,),
+                action,
                 recommend(self.recommends, model, context.models, self.rng, escalate=escalate),
             )
-            for edit in edits
+            for action in edits
         ]
         latency_s = time.perf_counter() - start + self.charged_s
         if not actions:
@@ -151,16 +163,45 @@ class ScriptedProposer:
         # an oracle without a guide knows nothing: it must not fall back on the cost model
         return [(edit, None) for edit, _ in drawn] if self.policy == "oracle" else drawn
 
-    def _edits(self, context: PromptContext, children: int) -> list[Edit]:
-        """``children`` different edits ``policy`` picks in turn from one set of candidates."""
+    def _edits(self, context: PromptContext, children: int) -> list[tuple[Edit, ...]]:
+        """One action's edits per child, each action made by ``_action`` from what the
+        children before it left of one set of candidates and the oracle's copies."""
         candidates = self._candidates(context, children)
-        chosen: list[Edit] = []
-        while len(chosen) < children:
-            edit = noisy_pick(self.policy, candidates, self.noise, self.rng)
+        copies = context.copies() if self.policy == "oracle" and context.copies else []
+        actions: list[tuple[Edit, ...]] = []
+        while len(actions) < children:
+            action = self._action(candidates, copies)
+            if not action:
+                break
+            actions.append(action)
+            candidates = [c for c in candidates if c[0] not in action]
+            copies = [edit for edit in copies if edit not in action]
+        if not actions and context.transformations:
+            actions.append((Edit(str(self.rng.choice(list(context.transformations)))),))
+        return actions
+
+    def _action(self, candidates: Candidates, copies: Sequence[Edit]) -> tuple[Edit, ...]:
+        """Up to ``self.copies`` edits at different sites: each, with chance ``noise``, a
+        random candidate, else the next of ``copies``; the policy's pick of the candidates
+        where no copy is left, first edit only."""
+        edits: list[Edit] = []
+        for _ in range(self.copies):
+            taken = {site_of(edit) for edit in edits}
+            pool = [c for c in candidates if c[0] not in edits and site_of(c[0]) not in taken]
+            copy = next((e for e in copies if e not in edits and site_of(e) not in taken), None)
+            if copy is None and edits:
+                break
+            if copy is None:
+                edit = noisy_pick(self.policy, pool, self.noise, self.rng)
+            else:
+                edit = noisy(copy, pool, self.noise, self.rng)
             if edit is None:
                 break
-            chosen.append(edit)
-            candidates = [c for c in candidates if c[0] != edit]
-        if not chosen and context.transformations:
-            chosen.append(Edit(str(self.rng.choice(list(context.transformations)))))
-        return chosen
+            edits.append(edit)
+        return tuple(edits)
+
+
+def site_of(edit: Edit) -> tuple[str, str]:
+    """What an edit changes: its transformation and the loop or block it names (an edit
+    without one changes the kernel's single site of its kind)."""
+    return edit.name, str(edit.arg("loop", edit.arg("block", "")))

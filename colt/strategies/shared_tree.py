@@ -226,11 +226,9 @@ def _new_search(
     resumed run rebuilds it from them. Its cost model is ``cost_model`` (a network's, shared
     by its tasks), else one of its own."""
     cost_model = cost_model if cost_model is not None else CostModel(session.space.context)
+    oracle, moves = run_oracle(config, session)
     env = TraceEnvironment(
-        session.space,
-        cost_model,
-        vocabulary_for(session.target),
-        oracle=run_oracle(config, session),
+        session.space, cost_model, vocabulary_for(session.target), oracle=oracle, moves=moves
     )
     generators = {"sampler": sampler} | dict(getattr(proposer, "generators", {}))
     search = Search(

@@ -3,6 +3,7 @@ the charged price per call, the graded set's validation and the ablation configu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,18 @@ from colt.grid import tune_config
 from colt.llm.sets import load_model_set
 from colt.replay import JournaledProposer
 from colt.run import Timer
+from colt.schedule.decision_copies import decision_copies
 from colt.schedule.trace_distance import decision_distance, decisions_of, nearest_distance
+from colt.schedule.trace_points import PARALLEL_KEY, UNROLL_KEYS, TracePoint
 from colt.search.base import Edit, ModelInfo, NodeView, PromptContext, Proposal
-from colt.search.scripted import ScriptedProposer, escalates, noisy_pick, pick_edit, recommend
+from colt.search.scripted import (
+    ScriptedProposer,
+    escalates,
+    noisy_pick,
+    pick_edit,
+    recommend,
+    site_of,
+)
 from colt.search.stats import ModelCounters
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 7e10), ModelInfo("mid", 8e9))
@@ -164,7 +174,7 @@ def test_a_replayed_call_is_not_charged_twice(tmp_path: Path) -> None:
     assert resumed_timer.seconds.get("charged", 0.0) == 0.0  # the earlier total holds it
 
 
-@pytest.mark.parametrize("name", ["graded", "graded-gap", "graded-latency"])
+@pytest.mark.parametrize("name", ["graded", "graded-gap", "graded-latency", "graded-copy"])
 def test_graded_set_loads_and_grades_noise_and_price_by_size(name: str) -> None:
     graded = load_model_set(name, require_keys=False)
     oracles = sorted(
@@ -177,7 +187,7 @@ def test_graded_set_loads_and_grades_noise_and_price_by_size(name: str) -> None:
     assert any(m.scripted == "adversarial" for m in graded.models)
 
 
-@pytest.mark.parametrize("name", ["graded-gap", "graded-latency"])
+@pytest.mark.parametrize("name", ["graded-gap", "graded-latency", "graded-copy"])
 def test_the_gap_sets_have_a_noiseless_largest_oracle_and_a_random_smallest(name: str) -> None:
     gap = load_model_set(name, require_keys=False)
     oracles = sorted((m for m in gap.models if m.scripted == "oracle"), key=lambda m: m.parameters)
@@ -263,3 +273,80 @@ def test_relative_references_lie_beside_the_set_file(tmp_path: Path) -> None:
         'references = "lib"\n[[models]]\nname = "o"\nparameters = 1\nscripted = "oracle"\n'
     )
     assert load_model_set(path, require_keys=False).references == str(tmp_path / "lib")
+
+
+def _point(index: int, kind: str, block: str, value: Any, **more: Any) -> TracePoint:
+    return TracePoint(index, kind, block, more.pop("label", block), value, **more)
+
+
+def test_decision_copies_align_points_and_keep_trace_order() -> None:
+    unroll = dict(candidates=(0, 16, 64), ann_key=UNROLL_KEYS[0])
+    program = [
+        _point(7, "SampleComputeLocation", "pad", 2),
+        _point(1, "SamplePerfectTile", "conv", (4, 4), loop="x", label="x", extent=16),
+        _point(2, "SamplePerfectTile", "conv", (2, 8), loop="y", label="y", extent=16),
+        _point(9, "SampleCategorical", "conv", 0, **unroll),
+        _point(11, "Annotate", "conv", 32, ann_key=PARALLEL_KEY),
+        _point(12, "SampleCategorical", "conv", 1, candidates=(1, 2), ann_key="vectorize"),
+    ]
+    reference = [
+        _point(1, "SamplePerfectTile", "conv", (16, 1), loop="x", label="x", extent=16),
+        _point(2, "SamplePerfectTile", "conv", (2, 8), loop="y", label="y", extent=16),
+        _point(5, "SampleComputeLocation", "pad", -1),
+        _point(9, "SampleCategorical", "conv", 2, **unroll),
+        _point(11, "Annotate", "conv", 64, ann_key=PARALLEL_KEY),
+        _point(12, "SampleCategorical", "conv", 0, candidates=(1, 2), ann_key="vectorize"),
+    ]
+    assert decision_copies(program, reference) == [
+        Edit("TileSize", (("loop", "conv.x"), ("factors", (16, 1)))),
+        Edit("ComputeLocation", (("block", "pad"), ("location", -1))),
+        Edit("Unroll", (("value", 64),)),
+        Edit("Parallel", (("extent", 64),)),
+    ]  # the equal tile and the vectorize choice (not in the vocabulary) are left alone
+    assert decision_copies(program, program) == []
+    assert decision_copies(program, []) == []
+
+
+COPIES = [Edit("TileSize", (("loop", f"l{i}"),)) for i in range(5)]
+
+
+def _copy_context(guide: Any) -> PromptContext:
+    context = _context(0.6, 0.5, 1, guide=guide)
+    return replace(context, copies=lambda: list(COPIES), children=2)
+
+
+def test_a_copying_oracle_splits_the_copies_between_its_children_in_order() -> None:
+    oracle = ScriptedProposer("oracle", "self", rng=np.random.default_rng(0), copies=3)
+    proposal = oracle.propose("large", _copy_context(lambda n: GUIDED[:n]))
+    assert proposal.action is not None and proposal.action.edits == tuple(COPIES[:3])
+    # the second child gets what is left, and nothing that is not a copy besides it
+    assert [a.edits for a in proposal.more] == [tuple(COPIES[3:])]
+
+
+def test_a_noisy_oracle_takes_random_candidates_instead_of_copies() -> None:
+    random_one = ScriptedProposer("oracle", "self", rng=np.random.default_rng(0), noise=1.0)
+    for seed in range(20):
+        random_one.rng = np.random.default_rng(seed)
+        proposal = random_one.propose("small", _copy_context(lambda n: GUIDED[:n]))
+        edits = [e for a in (proposal.action, *proposal.more) if a for e in a.edits]
+        assert edits and not set(edits) & set(COPIES)
+    # an oracle with no copy left decides by its guide, one edit per child
+    done = ScriptedProposer("oracle", "self", rng=np.random.default_rng(0), copies=8)
+    context = replace(_copy_context(lambda n: GUIDED[:n]), copies=lambda: [])
+    proposal = done.propose("large", context)
+    assert proposal.action is not None and proposal.action.edits == (NEAR,)
+
+
+def test_one_action_never_edits_one_site_twice() -> None:
+    same_loop = [Edit("TileSize", (("loop", "l0"), ("factors", f))) for f in ((2, 8), (4, 4))]
+    oracle = ScriptedProposer("oracle", "self", rng=np.random.default_rng(0), copies=4)
+    context = replace(_copy_context(lambda n: []), copies=lambda: same_loop, children=1)
+    proposal = oracle.propose("large", context)
+    assert proposal.action is not None and proposal.action.edits == (same_loop[0],)
+    assert site_of(Edit("Unroll", (("value", 16),))) == ("Unroll", "")
+
+
+def test_the_copy_set_grades_what_its_oracles_copy_by_size() -> None:
+    copy = load_model_set("graded-copy", require_keys=False)
+    oracles = sorted((m for m in copy.models if m.scripted == "oracle"), key=lambda m: m.parameters)
+    assert copy.guide == "copy" and [m.copies for m in oracles] == [1, 4, 8]

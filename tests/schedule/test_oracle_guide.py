@@ -1,20 +1,24 @@
 """The oracle's guide on real MetaSchedule traces: distances from reference schedules, a held-out
-cost model's predictions, and the references read from a real record library."""
+cost model's predictions, the references read from a real record library, and the edits that
+copy a reference's decisions (with the compute locations a new tiling moves)."""
 
 from __future__ import annotations
 
 import json
 
 import numpy as np
+import pytest
 import tvm
 from tvm import te
 
 from colt.records_library import LibraryRecord, RecordLibrary, json_default
-from colt.schedule.edits import CPU_VOCABULARY
+from colt.schedule.cpu_vocabulary import _tile_moves
+from colt.schedule.edits import CPU_VOCABULARY, apply_repaired, point_at
 from colt.schedule.environment import CostModel, TraceEnvironment
-from colt.schedule.oracle import distance_oracle, latency_oracle
-from colt.schedule.program import ProgramSpace, host_target
+from colt.schedule.oracle import copy_moves, distance_oracle, latency_oracle, sketch_of
+from colt.schedule.program import IllegalEdit, ProgramSpace, host_target
 from colt.schedule.trace_distance import decisions_of, nearest_distance
+from colt.search.base import Edit
 
 SIZE = 64
 
@@ -90,3 +94,75 @@ def test_library_records_round_trip_into_references(tmp_path) -> None:  # type: 
     library.append("t", [LibraryRecord("w", "mm", 1e-3, (1e-3,), trace, "2026-12-06")])
     (record,) = library.of_workload("t", "w")
     assert decisions_of(record.trace) == decisions_of(space.to_json(program))
+
+
+def _conv() -> tvm.tirx.PrimFunc:
+    """A small conv2d with a padding block: tiles, compute locations, unroll and parallel."""
+    data = te.placeholder((1, 8, 16, 16), name="data")
+    weight = te.placeholder((16, 8, 3, 3), name="weight")
+    padded = te.compute(
+        (1, 8, 18, 18),
+        lambda n, c, y, x: tvm.tirx.if_then_else(
+            tvm.tirx.all(y >= 1, y <= 16, x >= 1, x <= 16), data[n, c, y - 1, x - 1], 0.0
+        ),
+        name="pad",
+    )
+    rc, ry, rx = (te.reduce_axis((0, e), name=n) for e, n in ((8, "rc"), (3, "ry"), (3, "rx")))
+    out = te.compute(
+        (1, 16, 16, 16),
+        lambda n, f, y, x: te.sum(
+            padded[n, rc, y + ry, x + rx] * weight[f, rc, ry, rx], axis=[rc, ry, rx]
+        ),
+        name="conv",
+    )
+    return te.create_prim_func([data, weight, out])
+
+
+def test_copying_every_decision_of_a_reference_reproduces_it() -> None:
+    space = ProgramSpace(_conv(), host_target(2))
+    samples = space.random_samples(np.random.default_rng(5), 12)
+    reference = samples[0]
+    stored = _stored(space, reference)
+    moves = copy_moves(space, [stored])
+    assert moves is not None and moves(reference) == []  # nothing left to copy
+    env = TraceEnvironment(
+        space, CostModel(space.context), CPU_VOCABULARY, oracle=None, moves=moves
+    )
+    same_sketch = [p for p in samples[1:] if sketch_of(space.to_json(p)) == sketch_of(stored)]
+    assert same_sketch
+    for start in same_sketch:  # one action of all the copies writes the whole schedule down
+        edits = env.copies(start)
+        assert edits and {e.name for e in edits} <= {t.name for t in CPU_VOCABULARY}
+        result = env.apply(start, edits, np.random.default_rng(0))
+        assert not result.invalid and result.state.key == reference.key
+        assert env.copies(result.state) == []
+    assert env.cost_model.samples == 0
+    assert copy_moves(space, []) is None and copy_moves(space, [["not", "a trace"]]) is None
+
+
+def test_a_tiling_that_moves_a_later_compute_location_is_applied_and_noted() -> None:
+    space = ProgramSpace(_conv(), host_target(2))
+    found = None
+    for program in space.random_samples(np.random.default_rng(5), 12):
+        for site in (p for p in program.points if p.kind == "SamplePerfectTile"):
+            for factors in _tile_moves(list(site.value), site.max_innermost):
+                trace = space.with_decision(program, site.index, factors)
+                try:
+                    space.replay(trace)
+                except IllegalEdit as error:
+                    if "SampleComputeLocation" in str(error):
+                        found = program, site, factors
+                        break
+            if found:
+                break
+        if found:
+            break
+    assert found is not None, "no tiling of the conv moved a compute location"
+    program, site, factors = found
+    edit = Edit("TileSize", (("loop", f"{site.block}.{site.loop}"), ("factors", tuple(factors))))
+    result, applied, notes = apply_repaired(space, program, edit, np.random.default_rng(0))
+    assert point_at(result, site.index).value == tuple(factors)  # the decision asked for holds
+    assert notes and all("ComputeLocation" in n and "depended on this edit" in n for n in notes)
+    assert space.replay(result.trace).key == result.key  # the moved location is now its own
+    with pytest.raises(IllegalEdit, match="altered"):  # nothing up to `keep` may move
+        space.replay_adjusted(space.with_decision(program, site.index, factors), keep=10**6)
