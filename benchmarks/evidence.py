@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tomllib
 from collections import defaultdict
@@ -249,12 +250,27 @@ def claims(table: dict[str, dict[tuple[str, int], dict[str, Any]]], largest: str
     for ablation in ABLATIONS:
         if ablation in table:
             effect = comparison(table, ablation, "colt")
+            price = cost_ratio(table[ablation], table["colt"])
             verdicts[ablation] = {
                 "claim": f"switching off what {ablation} removes makes COLT slower",
                 **{b: mechanism_effect(_interval(effect[b])) for b in ("samples", "cost")},
                 "figures": effect,
+                "charged_ratio": price.as_json() if price else None,
             }
     return verdicts
+
+
+def cost_ratio(
+    first: dict[tuple[str, int], dict[str, Any]], second: dict[tuple[str, int], dict[str, Any]]
+) -> Any:
+    """The paired ratio of whole runs' charged seconds (``first`` ÷ ``second``): what the
+    configuration costs at equal samples, with its interval."""
+    logs = [
+        math.log(first[key]["charged_s"] / second[key]["charged_s"])
+        for key in sorted(set(first) & set(second))
+        if first[key]["charged_s"] and second[key]["charged_s"]
+    ]
+    return ratio_interval(logs)
 
 
 def per_config(table: dict[str, dict[tuple[str, int], dict[str, Any]]]) -> dict[str, Any]:
@@ -313,6 +329,12 @@ def markdown(figures: dict[str, Any]) -> str:
             power = data["detectable_effect"]
             detect = f", detects ≥ {power:.1%}" if power is not None else ""
             parts.append(f"at equal {budget}: {_word(found[budget])} (ratio {shown}{detect})")
+        price = found.get("charged_ratio")
+        if price:
+            parts.append(
+                f"its runs' charged seconds ÷ COLT's {price['median']:.3f} "
+                f"[{price['low']:.3f}, {price['high']:.3f}]"
+            )
         lines.append(f"- **{found['claim']}**: " + "; ".join(parts))
         lines += per_workload_lines(found["figures"])
     lines += ["", *best_table(figures.get("per_config", {}))]

@@ -13,7 +13,7 @@ from tvm.target import Target
 
 from colt.schedule.cpu_vocabulary import CPU_VOCABULARY
 from colt.schedule.program import Program, ProgramSpace
-from colt.schedule.trace_points import IllegalEdit
+from colt.schedule.trace_points import ALTERED, IllegalEdit
 from colt.schedule.transformation import Args, Site, Transformation, point_at
 from colt.search.base import Edit
 
@@ -47,9 +47,11 @@ def _apply_at(
         return result
     try:
         return space.replay(trace)
-    except IllegalEdit:
-        # the decision asked for holds, but a later one depended on it (a compute location
-        # into a loop the new tiling removed): TVM recomputes those, noted as repairs
+    except IllegalEdit as error:
+        if ALTERED not in str(error):
+            raise
+        # perhaps the decision asked for holds, but a later one depended on it (a compute
+        # location into a loop the new tiling removed): TVM recomputes those, noted as repairs
         result, moved = space.replay_adjusted(trace, keep=site.index)
         args.repairs += [f"{line}: it depended on this edit" for line in moved]
         return result

@@ -37,9 +37,10 @@ from colt.schedule.lru import Lru
 from colt.schedule.trace_points import (
     IllegalEdit,
     TracePoint,
+    altered_decisions,
     check_tiles,
+    check_unaltered,
     history_line,
-    plain,
     trace_points,
 )
 
@@ -193,7 +194,7 @@ class ProgramSpace:
         program, and one line per decision it moved. Raises IllegalEdit when replay fails or
         a decision up to ``keep`` did not survive."""
         program = self._replay(trace, seed=self.seed, resample=False, check=False)
-        moved = _altered(trace, program.trace)
+        moved = altered_decisions(trace, program.trace)
         kept = [index for index, _ in moved if index <= keep]
         if kept:
             raise IllegalEdit(dict(moved)[kept[0]])
@@ -308,7 +309,7 @@ class ProgramSpace:
             raise IllegalEdit(f"replay failed: {last_line(err)}") from err
         replayed = _sub_trace(sch.trace, list(sch.trace.insts))  # detached: postprocs append
         if check and not resample:
-            _check_unaltered(trace, replayed)
+            check_unaltered(trace, replayed)
         points = trace_points(replayed, notes.facts)
         check_tiles(points)
         unprocessed = sch.mod  # a snapshot: postprocessing copies what it rewrites
@@ -388,22 +389,3 @@ def _trace_key(trace: Trace) -> int:
     TVM's JSON form is hashed as it comes (~0.1 ms); ``Trace.as_json`` converts it to Python
     lists first (~0.6 ms on a conv2d)."""
     return int(tvm_ffi.structural_hash(_trace_ffi.TraceAsJSON(trace, True)))
-
-
-def _check_unaltered(requested: Trace, replayed: Trace) -> None:
-    """Raises when replay changed a decision (TVM snaps or recomputes invalid ones silently)."""
-    moved = _altered(requested, replayed)
-    if moved:
-        raise IllegalEdit(moved[0][1])
-
-
-def _altered(requested: Trace, replayed: Trace) -> list[tuple[int, str]]:
-    """(instruction index, one line) per decision replay changed."""
-    moved = []
-    for index, (asked, got) in enumerate(zip(requested.insts, replayed.insts, strict=False)):
-        want = plain(requested.get_decision(asked))
-        have = plain(replayed.get_decision(got))
-        if want is not None and want != have:
-            line = f"TVM altered {asked.kind.name} (instruction {index}) from {want} to {have}"
-            moved.append((index, line))
-    return moved

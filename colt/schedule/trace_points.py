@@ -17,6 +17,7 @@ VECTORIZE_KEY = "meta_schedule.vectorize"
 UNROLL_KEYS = ("meta_schedule.unroll_explicit", "meta_schedule.unroll_implicit")
 ROOT_LOCATION = -1  # SampleComputeLocation: compute at the root (no loop)
 INLINE_LOCATION = -2  # SampleComputeLocation: inline into the consumers
+ALTERED = "TVM altered"  # how a replay that changed a decision is reported
 
 
 class IllegalEdit(Exception):
@@ -73,6 +74,25 @@ def check_tiles(points: tuple[TracePoint, ...]) -> None:
             raise IllegalEdit(
                 f"innermost tile {point.value[-1]} of {point.label} exceeds {point.max_innermost}"
             )
+
+
+def check_unaltered(requested: Trace, replayed: Trace) -> None:
+    """Raises when replay changed a decision (TVM snaps or recomputes invalid ones silently)."""
+    moved = altered_decisions(requested, replayed)
+    if moved:
+        raise IllegalEdit(moved[0][1])
+
+
+def altered_decisions(requested: Trace, replayed: Trace) -> list[tuple[int, str]]:
+    """(instruction index, one line) per decision replay changed."""
+    moved = []
+    for index, (asked, got) in enumerate(zip(requested.insts, replayed.insts, strict=False)):
+        want = plain(requested.get_decision(asked))
+        have = plain(replayed.get_decision(got))
+        if want is not None and want != have:
+            line = f"{ALTERED} {asked.kind.name} (instruction {index}) from {want} to {have}"
+            moved.append((index, line))
+    return moved
 
 
 def trace_points(trace: Trace, facts: dict[int, dict[str, Any]]) -> tuple[TracePoint, ...]:
