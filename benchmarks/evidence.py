@@ -49,7 +49,7 @@ from evidence_stats import (  # noqa: E402  (a script beside its module, not a p
     time_to_best,
 )
 
-from colt.bench_config import ABLATIONS, make_bench  # noqa: E402
+from colt.bench_config import ABLATIONS, VARIANTS, make_bench  # noqa: E402
 from colt.config import SearchConfig, TuneConfig  # noqa: E402
 from colt.errors import UserError  # noqa: E402
 from colt.llm.sets import load_model_set  # noqa: E402
@@ -249,15 +249,40 @@ def claims(table: dict[str, dict[tuple[str, int], dict[str, Any]]], largest: str
     }
     for ablation in ABLATIONS:
         if ablation in table:
-            effect = comparison(table, ablation, "colt")
-            price = cost_ratio(table[ablation], table["colt"])
-            verdicts[ablation] = {
-                "claim": f"switching off what {ablation} removes makes COLT slower",
-                **{b: mechanism_effect(_interval(effect[b])) for b in ("samples", "cost")},
-                "figures": effect,
-                "charged_ratio": price.as_json() if price else None,
-            }
+            claim = (
+                f"what {ablation} switches off makes COLT faster (the mechanism: helps, hurts "
+                f"or no effect; ratio {ablation} ÷ COLT, above 1: it helps)"
+            )
+            verdicts[ablation] = against_colt(table, ablation, claim, {})
+    for variant in VARIANTS:
+        if variant in table:
+            claim = (
+                f"{variant} is faster than COLT (faster, slower or no effect; ratio {variant} "
+                "÷ COLT, below 1: faster)"
+            )
+            # a variant replaces what it changes: a ratio below 1 means the variant is faster
+            read = {"helps": "slower", "hurts": "faster"}
+            verdicts[variant] = against_colt(table, variant, claim, read)
     return verdicts
+
+
+def against_colt(
+    table: dict[str, dict[tuple[str, int], dict[str, Any]]],
+    config: str,
+    claim: str,
+    read: dict[str, str],
+) -> dict[str, Any]:
+    """``config`` ÷ COLT at both budgets, read as ``mechanism_effect`` words (renamed by
+    ``read``), with the ratio of their runs' charged seconds."""
+    effect = comparison(table, config, "colt")
+    price = cost_ratio(table[config], table["colt"])
+    words = {b: mechanism_effect(_interval(effect[b])) for b in ("samples", "cost")}
+    return {
+        "claim": claim,
+        **{b: read.get(word, word) for b, word in words.items()},
+        "figures": effect,
+        "charged_ratio": price.as_json() if price else None,
+    }
 
 
 def cost_ratio(

@@ -50,14 +50,16 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "colt-no-fresh": {"fresh_share": 0.0},
     "colt-uniform-choice": {"model_choice": "uniform"},
 }
+# COLT with a mechanism changed rather than switched off: the search settings each variant changes.
+VARIANTS: dict[str, dict[str, Any]] = {"colt-prior-fades": {"prior_fades": True}}
 # "single:NAME": the set's model NAME alone (single-small and single-large name two sizes)
 SINGLE_PREFIX = "single:"
-CONFIG_CHOICES = (*CONFIGS, *ABLATIONS, f"{SINGLE_PREFIX}MODEL")
+CONFIG_CHOICES = (*CONFIGS, *ABLATIONS, *VARIANTS, f"{SINGLE_PREFIX}MODEL")
 
 
 def check_config(config: str) -> str:
     """``config`` when it names a configuration, else the sentence that lists them."""
-    if config in CONFIGS or config in ABLATIONS:
+    if config in CONFIGS or config in ABLATIONS or config in VARIANTS:
         return config
     model = config.removeprefix(SINGLE_PREFIX)
     if config.startswith(SINGLE_PREFIX) and model and "/" not in model:

@@ -24,6 +24,7 @@ from colt.bench_config import (
     FAILURES_FILE,
     GRID_FILE,
     SINGLE_PREFIX,
+    VARIANTS,
     BenchConfig,
     make_bench,
 )
@@ -123,8 +124,9 @@ def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> Tu
         return base.model_copy(update={"proposer": "random"})
     if config in ("evolutionary", "random"):
         return base.model_copy(update={"strategy": config})
-    if config in ABLATIONS:
-        return base.model_copy(update={"search": bench.search.model_copy(update=ABLATIONS[config])})
+    changed = ABLATIONS.get(config) or VARIANTS.get(config)
+    if changed:
+        return base.model_copy(update={"search": bench.search.model_copy(update=changed)})
     if config.startswith(SINGLE_PREFIX):
         model = config.removeprefix(SINGLE_PREFIX)
     else:

@@ -203,8 +203,8 @@ def test_every_search_setting_with_a_flag_reaches_the_run_configuration() -> Non
             continue
         flag = option.flag
         default = getattr(defaults, name)
-        if option.negate:
-            argv, expected = ["tune", flag], False
+        if option.negate or option.enable:
+            argv, expected = ["tune", flag], option.enable
         elif isinstance(default, str):  # a choice: another one
             choices = get_args(SearchConfig.model_fields[name].annotation)
             expected = next(choice for choice in choices if choice != default)

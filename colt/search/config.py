@@ -25,11 +25,14 @@ def setting(
     low: float | None = None,
     high: float | None = None,
     negate: bool = False,
+    enable: bool = False,
 ) -> Any:
     """A search setting; ``flag`` makes it a ``colt tune`` option (``negate``: a --no-X switch
-    that sets False; ``colt.options.flag_of`` reads them), and ``low``/``high`` bound it
-    (checked when a ``SearchConfig`` is made)."""
+    that sets False, ``enable``: a switch that sets True; ``colt.options.flag_of`` reads them),
+    and ``low``/``high`` bound it (checked when a ``SearchConfig`` is made)."""
     extra: Any = {"flag": flag, "help": help, "low": low, "high": high, "negate": negate}
+    if enable:
+        extra["enable"] = True
     return Field(default, ge=low, le=high, json_schema_extra=extra)
 
 
@@ -41,6 +44,16 @@ class SearchConfig(BaseModel):
 
     lam: float = setting(
         0.5, flag="--lam", low=0.0, high=1.0, help="MA-UCT weight λ of the small-model prior"
+    )
+    # The paper's prior is a constant bonus: with λ = 0.5 it outweighs the values, so a node
+    # the largest model expands is rarely descended into however well it did; with a largest
+    # model that knows much more, λ = 0 was 17 % faster (docs/results/2026-12-07-evidence-copy).
+    # Fading it as 1/√N keeps the small models first and lets measured values decide later.
+    prior_fades: bool = setting(
+        False,
+        flag="--prior-fades",
+        enable=True,
+        help="fade MA-UCT's small-model prior as a node is visited (λ·φ/√N instead of λ·φ)",
     )
     exploration: float = setting(
         math.sqrt(2),

@@ -175,9 +175,8 @@ class Search:
             children = self.tree.live_children(node.id)
             if not children:
                 return node
-            node = best_child(
-                children, node.visits, self.phi, lam=self.config.lam, c=self.config.exploration
-            )
+            lam, c, fades = self.config.lam, self.config.exploration, self.config.prior_fades
+            node = best_child(children, node.visits, self.phi, lam=lam, c=c, fades=fades)
         return node
 
     def _expandable(self, node: Node) -> bool:

@@ -37,13 +37,17 @@ def ma_uct(
     *,
     lam: float = 0.5,
     c: float = math.sqrt(2),
+    fades: bool = False,
 ) -> float:
-    """(1−λ)·W/N + λ·φ_small(m) + c·√(ln N_parent / N); unvisited nodes score +∞."""
+    """(1−λ)·W/N + λ·φ_small(m) + c·√(ln N_parent / N); unvisited nodes score +∞. ``fades``:
+    the prior term is λ·φ_small(m)/√N, so that a node's measured value outweighs it as the node
+    is visited."""
     if visits == 0:
         return UNVISITED_SCORE
     exploit = value_sum / visits
     explore = math.sqrt(math.log(max(parent_visits, 1)) / visits)
-    return (1.0 - lam) * exploit + lam * phi + c * explore
+    prior = lam * phi / math.sqrt(visits) if fades else lam * phi
+    return (1.0 - lam) * exploit + prior + c * explore
 
 
 def best_child(
@@ -53,15 +57,17 @@ def best_child(
     *,
     lam: float = 0.5,
     c: float = math.sqrt(2),
+    fades: bool = False,
 ) -> Node:
     """The child MA-UCT prefers, each scored with its own model's φ; a tie goes to the oldest."""
-    return max(
-        children,
-        key=lambda child: (
-            ma_uct(child.value_sum, child.visits, parent_visits, phi[child.model], lam=lam, c=c),
-            -child.id,
-        ),
-    )
+
+    def score(child: Node) -> float:
+        phi_child = phi[child.model]
+        return ma_uct(
+            child.value_sum, child.visits, parent_visits, phi_child, lam=lam, c=c, fades=fades
+        )
+
+    return max(children, key=lambda child: (score(child), -child.id))
 
 
 # -- the acting model -------------------------------------------------------------------------

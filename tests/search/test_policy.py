@@ -36,6 +36,19 @@ def test_ma_uct_matches_hand_computation() -> None:
     assert ma_uct(3.0, 4, 10, 0.5, lam=0.0, c=0.0) == pytest.approx(0.75)
 
 
+def test_a_fading_prior_gives_way_to_values_as_a_node_is_visited() -> None:
+    # the prior term is λ·φ/√N: a quarter at N = 16 of what it is at N = 1
+    assert ma_uct(0.75, 1, 10, 1.0, c=0.0, fades=True) == pytest.approx(0.375 + 0.5)
+    assert ma_uct(12.0, 16, 10, 1.0, c=0.0, fades=True) == pytest.approx(0.375 + 0.125)
+    # a large model's better node, visited 16 times, beats a small model's worse one only
+    # once the prior fades
+    small, large = phi_small("small", MODELS), phi_small("large", MODELS)
+    for fades, large_wins in ((False, False), (True, True)):
+        worse = ma_uct(16 * 0.6, 16, 64, small, c=0.0, fades=fades)
+        better = ma_uct(16 * 0.9, 16, 64, large, c=0.0, fades=fades)
+        assert (better > worse) is large_wins
+
+
 def test_unvisited_node_goes_first() -> None:
     assert ma_uct(0.0, 0, 5, 0.0) == math.inf
 
