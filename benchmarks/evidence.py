@@ -136,6 +136,8 @@ def run_figures(run: RunRecord) -> dict[str, Any] | None:
         "time_to_best_s": when,
         "charged_s": max((e for e in elapsed if e is not None), default=None),
         "largest_share": rates.largest_total_share if rates else None,
+        "floor_share": rates.floor_share if rates else None,
+        "alteration_rate": rates.course_alteration_rate if rates else None,
     }
 
 
@@ -392,14 +394,10 @@ def costs(table: dict[str, dict[tuple[str, int], dict[str, Any]]]) -> dict[str, 
     """config -> the median charged seconds of its whole runs and its largest model's share."""
     out: dict[str, Any] = {}
     for config, runs in sorted(table.items()):
-        charged = bootstrap_median([f["charged_s"] for f in runs.values() if f["charged_s"]])
-        share = bootstrap_median(
-            [f["largest_share"] for f in runs.values() if f["largest_share"] is not None]
-        )
-        out[config] = {
-            "charged_s": charged.as_json() if charged else None,
-            "largest_share": share.as_json() if share else None,
-        }
+        out[config] = {}
+        for name in ("charged_s", "largest_share", "floor_share", "alteration_rate"):
+            found = bootstrap_median([f[name] for f in runs.values() if f.get(name) is not None])
+            out[config][name] = found.as_json() if found else None
     return out
 
 
@@ -409,19 +407,19 @@ def cost_table(found: dict[str, Any]) -> list[str]:
     if not found:
         return []
     lines = [
-        "What each configuration's runs cost (medians over all its runs):",
+        "What each configuration's runs cost (medians over all its runs; shares of all calls,",
+        "course alterations per small-model call):",
         "",
-        "| configuration | charged seconds per run | largest model's share of calls |",
-        "|---|---:|---:|",
+        "| configuration | charged seconds per run | largest model's share | floor calls' share "
+        "| course alterations |",
+        "|---|---:|---:|---:|---:|",
     ]
     for config, figures in found.items():
-        charged, share = figures["charged_s"], figures["largest_share"]
-        seconds = f"{charged['median']:.0f} s" if charged else "—"
-        lines.append(
-            f"| {config} | {seconds} | {share['median']:.1%} |"
-            if share
-            else f"| {config} | {seconds} | — |"
-        )
+        charged = figures["charged_s"]
+        cells = [f"{charged['median']:.0f} s" if charged else "—"]
+        for name in ("largest_share", "floor_share", "alteration_rate"):
+            cells.append(f"{figures[name]['median']:.1%}" if figures.get(name) else "—")
+        lines.append(f"| {config} | " + " | ".join(cells) + " |")
     return lines
 
 
