@@ -45,10 +45,11 @@ class SearchConfig(BaseModel):
     lam: float = setting(
         0.5, flag="--lam", low=0.0, high=1.0, help="MA-UCT weight λ of the small-model prior"
     )
-    # The paper's prior is a constant bonus: with λ = 0.5 it outweighs the values, so a node
-    # the largest model expands is rarely descended into however well it did; with a largest
-    # model that knows much more, λ = 0 was 17 % faster (docs/results/2026-12-07-evidence-copy).
-    # Fading it as 1/√N keeps the small models first and lets measured values decide later.
+    # The paper's prior is a constant bonus: with λ = 0.5 it can outweigh the values, so a node
+    # the largest model expands is seldom descended into however well it did. With a largest
+    # model that knows much more, λ = 0 was 10 % faster at equal charged cost; fading the prior
+    # as 1/√N (small models first, measured values later) showed no effect, so it stays off
+    # (docs/results/2026-12-07-evidence-copy).
     prior_fades: bool = setting(
         False,
         flag="--prior-fades",

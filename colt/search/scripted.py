@@ -129,8 +129,8 @@ class ScriptedProposer:
         self.copies = copies
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
-        """One edit and a next model per child asked for (``context.children``), from one set
-        of candidates; ``latency_s`` is the call's own time plus ``charged_s``."""
+        """One action (its edits) and a next model per child asked for (``context.children``),
+        from one set of candidates; ``latency_s`` is the call's own time plus ``charged_s``."""
         start = time.perf_counter()
         edits = self._edits(context, max(1, context.children))
         escalate = escalates(context, escalate_depth=self.escalate_depth)
