@@ -20,7 +20,9 @@ of the issue, each measured on the runs (medians over seeds):
    the shorter of the two runs' walls (same seed);
 3. COLT + random's wall excluding timing the candidates against evolutionary's (same samples);
 4. wall for COLT (default models) to reach evolutionary@N's final latency, over evolutionary's
-   own wall.
+   own wall; with ``--stock GRID`` also against evolutionary runs timed in full, as stock
+   MetaSchedule times (``colt bench --screen 0``);
+5. per configuration, the seconds spent timing candidates and the share of samples screened.
 """
 
 from __future__ import annotations
@@ -127,13 +129,16 @@ def search_cost(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> d
 
 
 def reach(
-    runs: dict[tuple[str, str, int], RunRecord], workload: str, label: str = "colt"
+    runs: dict[tuple[str, str, int], RunRecord],
+    workload: str,
+    label: str = "colt",
+    baseline: str = "evolutionary",
 ) -> dict[str, Any]:
-    """Wall for ``label`` (default: COLT with the models) to reach evolutionary's final latency,
-    over evolutionary's wall."""
+    """Wall for ``label`` (default: COLT with the models) to reach ``baseline``'s final
+    latency, over ``baseline``'s wall (same seed)."""
     ratios, pairs = [], []
     for (w, config, seed), run in runs.items():
-        stock = runs.get((w, "evolutionary", seed))
+        stock = runs.get((w, baseline, seed))
         if w != workload or config != label or stock is None or not stock.best_latency_s:
             continue
         reached = reach_time(run, stock.best_latency_s)
@@ -144,10 +149,33 @@ def reach(
     return {
         "workload": workload,
         "config": label,
+        "baseline": baseline,
         "runs": pairs,
         "median_ratio": median,
         "met": median is not None and median <= 0.5,
     }
+
+
+def timing(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> list[dict[str, Any]]:
+    """Per configuration, the median seconds spent timing candidates on the device, and the
+    share of samples screened (timed once, being far slower than the best so far)."""
+    rows = []
+    for label in sorted({c for (w, c, _) in runs if w == workload}):
+        mine = [r for (w, c, _), r in runs.items() if w == workload and c == label]
+        screened = []
+        for run in mine:
+            curve = load_results(run.path / "results.json").curve
+            screened.append(sum(p.screened for p in curve) / len(curve) if curve else 0.0)
+        rows.append(
+            {
+                "workload": workload,
+                "config": label,
+                "device_s": _median([r.time_s.get("run", 0.0) for r in mine]),
+                "wall_s": _median([r.time_s.get("total", 0.0) for r in mine]),
+                "screened_share": _median(screened),
+            }
+        )
+    return rows
 
 
 PHASES = ("search", "sampling", "build", "verify", "cost_model")
@@ -258,6 +286,27 @@ def markdown(figures: dict[str, Any]) -> str:
         ("COLT + random: time to evolutionary's final best (s)", "evolutionary's wall (s)"),
         lambda run: (_s(run["reached_s"]), f"{run['evolutionary_s']:.0f}"),
     )
+    if any(r["runs"] for r in figures["reach_stock"]):
+        lines += _seed_table(
+            figures["reach_stock"],
+            ("COLT + models: time to stock's final best (s)", "stock evolutionary's wall (s)"),
+            lambda run: (_s(run["reached_s"]), f"{run['evolutionary_s']:.0f}"),
+        )
+    lines += ["", "| Workload | Reached by | Against | median time ÷ baseline's wall | met |"]
+    lines += ["|---|---|---|---:|---|"] + [
+        f"| {r['workload']} | {r['config']} | {r['baseline']} | "
+        + ("—" if r["median_ratio"] is None else f"{r['median_ratio']:.2f}")
+        + f" | {r['met']} |"
+        for key in ("reach_evolutionary", "reach_evolutionary_random", "reach_stock")
+        for r in figures[key]
+        if r["runs"]
+    ]
+    lines += ["", "| Workload | Configuration | wall (s) | timing candidates (s) | screened |"]
+    lines += ["|---|---|---:|---:|---:|"] + [
+        f"| {r['workload']} | {r['config']} | {r['wall_s']:.1f} | {r['device_s']:.1f} | "
+        f"{100 * r['screened_share']:.0f} % |"
+        for r in figures["timing"]
+    ]
     lines += [
         "",
         "| Workload | Configuration | untimed wall | " + " | ".join(PHASES) + " | other |",
@@ -276,10 +325,19 @@ def main() -> None:
     parser.add_argument("grid", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--default-workload", default="matmul")
+    parser.add_argument(
+        "--stock",
+        type=Path,
+        help="a grid of evolutionary runs timed as stock MetaSchedule times (every candidate "
+        "in full: colt bench --screen 0); compared as configuration 'stock-evolutionary'",
+    )
     args = parser.parse_args()
     grid = load_grid(args.grid)
     runs = list(grid.runs)
     indexed = _by(runs)
+    if args.stock is not None:
+        stock = _by([r for r in load_grid(args.stock).runs if r.label == "evolutionary"])
+        indexed |= {(w, "stock-evolutionary", seed): r for (w, _, seed), r in stock.items()}
     workloads = sorted({r.workload for r in runs})
     figures: dict[str, Any] = {
         "machine": runs[0].machine if runs else {},
@@ -288,6 +346,8 @@ def main() -> None:
         "search_cost": [search_cost(indexed, w) for w in workloads],
         "reach_evolutionary": [reach(indexed, w) for w in workloads],
         "reach_evolutionary_random": [reach(indexed, w, "colt-random") for w in workloads],
+        "reach_stock": [reach(indexed, w, baseline="stock-evolutionary") for w in workloads],
+        "timing": [row for w in workloads for row in timing(indexed, w)],
         "untimed_phases": [row for w in workloads for row in untimed_phases(indexed, w)],
         "runs": [
             {

@@ -11,10 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from colt.config import (
     Duration,
+    ScreenRatio,
     SearchConfig,
     explain,
     option,
     rpc_option,
+    screen_option,
     threads_option,
     time_option,
     trials_option,
@@ -123,6 +125,7 @@ class BenchConfig(BaseModel):
     )
     num_threads: int | None = threads_option()
     rpc: str | None = rpc_option()
+    screen: ScreenRatio = screen_option()
     search: SearchConfig = Field(default_factory=SearchConfig)
     baseline: Config = option(
         "single-small",

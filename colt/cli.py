@@ -141,7 +141,10 @@ def _add_tune(commands: argparse._SubParsersAction) -> None:
     add_field_options(
         tune,
         TuneConfig,
-        ["trials", "time_budget_s", "seed", "target", "num_threads", "rpc", "overlap", "out_dir"],
+        [
+            *("trials", "time_budget_s", "seed", "target", "num_threads", "rpc", "screen"),
+            *("overlap", "out_dir"),
+        ],
     )
     remote = tune.add_argument_group("remote devices (--rpc)")
     add_field_options(remote, TuneConfig, ["device_deadline_s", "local_fallback"])

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from colt.errors import UserError, unknown_choice
 from colt.options import Flag, flag_of
@@ -84,6 +84,28 @@ def time_option() -> Any:
         gt=0,
         parse=parse_duration,
         positive="a positive duration",
+    )
+
+
+def _screen_ratio(ratio: float) -> float:
+    if 0 < ratio < 1:  # a new best a little slower than the ratio would be timed once only
+        raise ValueError("must be 0 (time every candidate in full) or at least 1")
+    return ratio
+
+
+ScreenRatio = Annotated[float, AfterValidator(_screen_ratio)]
+
+
+def screen_option() -> Any:
+    # Measured on 3 workloads x 3 seeds: docs/results/2026-12-07-screened-timing.
+    return option(
+        1.5,
+        flag="--screen",
+        metavar="RATIO",
+        help="time a candidate once, and not again, when that timing is slower than RATIO "
+        "times the best so far: it cannot be the best (0: time every candidate in full; "
+        "default 1.5)",
+        ge=0.0,
     )
 
 
@@ -181,6 +203,7 @@ class TuneConfig(BaseModel):
         "--rpc: time a candidate on this machine when no device could (every device lost); "
         "without it, a run whose devices are all lost stops and resumes later",
     )
+    screen: ScreenRatio = screen_option()
     # Model calls for the next round while this round is measured: "auto" when every model is
     # served from another machine (an endpoint on this machine would share the measuring cores).
     overlap: Overlap = option(
@@ -276,6 +299,8 @@ def explain(error: ValidationError, model: type[BaseModel] | None = None) -> str
         bound = problem.get("ctx", {}).get("ge")
         rule = "must not be negative" if bound == 0 else f"must be at least {bound:g}"
         return f"{flag} {rule}, not {value}"
+    if problem["type"] == "value_error":  # a validator's own words, written to follow the flag
+        return f"{flag} {str(problem['msg']).removeprefix('Value error, ')}, not {value!r}"
     return f"{flag}: {problem['msg'].lower()}, not {value!r}"
 
 

@@ -115,6 +115,7 @@ def tune_config(bench: BenchConfig, config: str, workload: str, seed: int) -> Tu
         num_threads=bench.num_threads,
         rpc=bench.rpc,
         search=bench.search,
+        screen=bench.screen,
         out_dir=bench.cell_dir(config, workload, seed),
         use_records=False,  # cells are independent: none starts from another's records
     )
@@ -147,7 +148,8 @@ def _write_definition(bench: BenchConfig) -> None:
         old = json.loads(path.read_text())
         if "search" in old:  # as this version reads it (settings added since take defaults)
             old["search"] = BenchConfig.from_json({"search": old["search"]}).to_json()["search"]
-        for key in ("trials", "model_set", "search"):
+        old.setdefault("screen", 0.0)  # a grid from before screening timed every sample in full
+        for key in ("trials", "model_set", "search", "screen"):
             if old.get(key) != data[key]:
                 raise UserError(
                     f"{bench.grid_dir} was started with {key}={old.get(key)!r}, "
@@ -300,7 +302,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default_set=None,
     )
     add_field_options(
-        parser, BenchConfig, ["small_model", "large_model", "num_threads", "rpc", "baseline"]
+        parser,
+        BenchConfig,
+        ["small_model", "large_model", "num_threads", "rpc", "screen", "baseline"],
     )
     parser.add_argument(
         "--no-compare",

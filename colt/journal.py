@@ -62,6 +62,7 @@ class SampleMeasured(Event):
     # faster sample of its batch was checked instead, so it can never be the best; None: not
     # a new best when measured (and an older journal's sample: each new best was checked then)
     verified: bool | None = None
+    screened: bool = False  # timed once: far slower than the best when measured
 
 
 class DeviceStateChanged(Event):

@@ -45,6 +45,10 @@ def test_a_run_with_retired_search_settings_is_refused_by_name() -> None:
         (lambda: TuneConfig(trials=0), "--trials must be a positive number of samples, not 0"),
         (lambda: TuneConfig(num_threads=0), "--threads must be positive, not 0"),
         (
+            lambda: TuneConfig(screen=0.5),
+            "--screen must be 0 (time every candidate in full) or at least 1, not 0.5",
+        ),
+        (
             lambda: TuneConfig(strategy="annealing"),  # type: ignore[arg-type]
             "unknown strategy 'annealing'; valid choices: colt, evolutionary, random",
         ),

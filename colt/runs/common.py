@@ -77,7 +77,8 @@ def run_facts(
     from colt.schedule.measure import EVALUATOR
     from colt.schedule.targets import target_json, toolchain_versions
 
-    measurement = dict(EVALUATOR) | ({"devices": devices} if devices is not None else {})
+    measurement: dict[str, Any] = dict(EVALUATOR) | {"screen": config.screen}
+    measurement |= {"devices": devices} if devices is not None else {}
     return RunFacts(
         colt_version=__version__,
         workload=workload,

@@ -47,6 +47,7 @@ class KernelRun:
         journal = run.journal()
         recorder = Recorder(session, journal, timer, naive_latency(session, journal), config.budget)
         recorder.deadline_s = config.time_budget_s
+        recorder.screen_ratio = config.screen or None
         facts = run_facts(
             config,
             kernel_facts(session),

@@ -183,6 +183,7 @@ class NetworkRun:
         assert task.naive_latency_s is not None
         task.recorder = Recorder(session, journal, self.timer, task.naive_latency_s, 0)
         task.recorder.deadline_s = self.config.time_budget_s
+        task.recorder.screen_ratio = self.config.screen or None
         taught = (self.shared_warm or {}).get("pretrained_other", 0)
         task.warm_start = network_records.task_warm_start(
             self.config, session, task.recorder, self._task_dir(task), shared_pretrained=taught

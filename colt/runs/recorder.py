@@ -16,7 +16,7 @@ from colt.disk import write_atomic
 from colt.journal import DeviceStateChanged, Journal, SampleMeasured
 from colt.records import CurvePoint, VerificationFailure
 from colt.run import Timer, write_json
-from colt.schedule.devices import DeviceFault, Measurement
+from colt.schedule.devices import DeviceFault, Measurement, Screen
 from colt.schedule.session import UNVERIFIED, WRONG_RESULT, TuningSession
 
 if TYPE_CHECKING:  # only for annotations: TVM is used through the session
@@ -40,6 +40,9 @@ class Recorder:
     naive_latency_s: float
     budget: int = 0  # samples the strategy may spend so far (a network's scheduler raises it)
     deadline_s: float | None = None  # wall-clock budget of the whole run (``--time``)
+    # A candidate whose first timing is slower than this times the best so far is timed once
+    # (``colt.schedule.devices.Screen``); None: every candidate gets every repeat.
+    screen_ratio: float | None = None
     curve: list[CurvePoint] = field(default_factory=list)
     best_latency_s: float | None = None
     best_schedule: tvm.s_tir.Schedule | None = None
@@ -90,7 +93,11 @@ class Recorder:
         measured: dict[int, Measurement] = {}
         try:
             if live:
-                results, times = self.session.measurer.measure([candidates[i] for i in live])
+                ratio, best = self.screen_ratio, self.best_latency_s
+                screen = Screen(ratio, best) if ratio else None
+                results, times = self.session.measurer.measure(
+                    [candidates[i] for i in live], screen
+                )
                 interrupt.check()  # an interrupted batch may have "failed": journal none of it
                 self.timer.add("build", times.build_s)
                 self.timer.add("run", times.run_s)
@@ -172,6 +179,7 @@ class Recorder:
             elapsed_s=self.timer.elapsed(),
             trace=candidate.sch.trace.as_json(remove_postproc=True),
             verified=verified,
+            screened=m.screened,
         )
         if self.library is not None:  # before the journal: a journaled sample is in the library
             self.library([event])
@@ -204,6 +212,7 @@ class Recorder:
                 device=event.device,
                 retries=tuple(event.retries),
                 elapsed_s=event.elapsed_s,
+                screened=event.screened,
             )
         )
         return latency

@@ -9,6 +9,7 @@ candidate whose device vanished, which ``RPCRunner``'s results cannot say.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import tempfile
@@ -39,6 +40,51 @@ class Measurement:
     error: str | None
     device: str | None = None  # which device timed it ("local" or the server's host:port)
     retries: tuple[str, ...] = ()  # "device: why" for each attempt that a device fault ended
+    screened: bool = False  # timed once only: that timing was far slower than the best
+
+
+@dataclass
+class Screen:
+    """Stops timing a candidate after its first timing when that is slower than ``ratio``
+    times the best latency known (before its batch, or earlier in it): such a candidate cannot
+    be the best, and its one timing is all the cost model needs. The others get every repeat.
+
+    Most candidates of a search are far from its best, and each repeat of a slow one costs its
+    whole latency (five timings of at least 50 ms each); stock MetaSchedule times every one in
+    full."""
+
+    ratio: float
+    best_s: float | None = None
+
+    def above_s(self) -> float | None:
+        return None if self.best_s is None else self.ratio * self.best_s
+
+    def saw(self, measured: Measurement) -> Measurement:
+        """Keeps the best of a fully timed ``measured``; returns it."""
+        latency = measured.latency_s
+        if latency is not None and not measured.screened:
+            self.best_s = latency if self.best_s is None else min(self.best_s, latency)
+        return measured
+
+
+def screened_evaluator(
+    rt_mod: Any, device: Any, config: Any, repeated_args: Any, *, above_s: float
+) -> list[float]:
+    """MetaSchedule's evaluator in two steps: one timing, then the ``repeat - 1`` others only
+    when the first was no slower than ``above_s`` (a worker or an RPC session runs it)."""
+    from tvm.s_tir.meta_schedule.runner.utils import run_evaluator_common
+
+    first = run_evaluator_common(rt_mod, device, config._replace(repeat=1), repeated_args)
+    if config.repeat <= 1 or statistics.median(first) > above_s:
+        return first
+    rest = config._replace(repeat=config.repeat - 1)
+    return first + run_evaluator_common(rt_mod, device, rest, repeated_args)
+
+
+def _evaluator(screen: Screen | None) -> Callable[..., list[float]] | None:
+    """The evaluator a candidate is timed with now; None: MetaSchedule's own."""
+    above_s = screen.above_s() if screen is not None else None
+    return None if above_s is None else functools.partial(screened_evaluator, above_s=above_s)
 
 
 class DeviceFault(RuntimeError):
@@ -51,12 +97,19 @@ class DevicesLost(UserError):
 
 
 def to_measurement(
-    run_secs: list[float] | None, error: str | None, device: str, retries: tuple[str, ...] = ()
+    run_secs: list[float] | None,
+    error: str | None,
+    device: str,
+    retries: tuple[str, ...] = (),
+    *,
+    repeat: int,
 ) -> Measurement:
+    """``repeat``: the timings a full measurement has (fewer: it was screened)."""
     if error is not None or not run_secs:
         return Measurement(None, (), f"run failed: {last_line(error)}", device, retries)
     secs = tuple(float(s) for s in run_secs)
-    return Measurement(statistics.median(secs), secs, None, device, retries)
+    screened = len(secs) < repeat
+    return Measurement(statistics.median(secs), secs, None, device, retries, screened)
 
 
 def use_threads(num_threads: int) -> None:
@@ -86,10 +139,20 @@ class LocalDevice:
             evaluator_config=ms.runner.EvaluatorConfig(**evaluator),
             initializer=worker_initializer(),  # a killed run leaves no timing running
         )
+        self.repeat = self.runner.evaluator_config.repeat
 
-    def time(self, inputs: list[ms.runner.RunnerInput]) -> list[Measurement]:
-        futures = self.runner.run(inputs)
-        return [_local_result(future.result()) for future in futures]
+    def time(
+        self, inputs: list[ms.runner.RunnerInput], screen: Screen | None = None
+    ) -> list[Measurement]:
+        if screen is None:
+            return [_local_result(f.result(), self.repeat) for f in self.runner.run(inputs)]
+        measured = []
+        for runner_input in inputs:  # one at a time: each is screened against the best so far
+            self.runner.f_run_evaluator = _evaluator(screen)
+            (future,) = self.runner.run([runner_input])
+            measured.append(screen.saw(_local_result(future.result(), self.repeat)))
+        self.runner.f_run_evaluator = None
+        return measured
 
     def take_changes(self) -> list[StateChange]:
         return []  # this machine is never lost
@@ -101,9 +164,9 @@ class LocalDevice:
         return [t.numpy() for t in tensors]
 
 
-def _local_result(result: ms.runner.RunnerResult) -> Measurement:
+def _local_result(result: ms.runner.RunnerResult, repeat: int) -> Measurement:
     secs = list(result.run_secs) if result.run_secs else None
-    return to_measurement(secs, result.error_msg, LOCAL)
+    return to_measurement(secs, result.error_msg, LOCAL, repeat=repeat)
 
 
 class TrackedDevices:
@@ -168,15 +231,24 @@ class TrackedDevices:
         """The devices' state changes since the last call (lost, readmitted)."""
         return self.health.take_changes()
 
-    def time(self, inputs: list[ms.runner.RunnerInput]) -> list[Measurement]:
+    def time(
+        self, inputs: list[ms.runner.RunnerInput], screen: Screen | None = None
+    ) -> list[Measurement]:
+        """Times ``inputs`` on every device at once (so each is screened against the best
+        known before it started)."""
         if not inputs:
             return []
         # Here, not in a pool thread: a worker started from a thread dies when it ends.
         self._local_device()
+
+        def time_one(runner_input: ms.runner.RunnerInput) -> Measurement:
+            measured = self._time_one(runner_input, screen)
+            return screen.saw(measured) if screen is not None else measured
+
         with self.health.beating():
             workers = min(len(inputs), self._device_count())
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colt-rpc") as pool:
-                return list(pool.map(self._time_one, inputs))
+                return list(pool.map(time_one, inputs))
 
     def run_once(self, lib: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:
         """Runs ``lib`` once on a device (here, when every device failed and the fallback is
@@ -210,21 +282,25 @@ class TrackedDevices:
                 self._local = self.local_fallback()
             return self._local
 
-    def _time_one(self, runner_input: ms.runner.RunnerInput) -> Measurement:
+    def _time_one(self, runner_input: ms.runner.RunnerInput, screen: Screen | None) -> Measurement:
         artifact = Path(str(runner_input.artifact_path))
         args_info = tuple(arg.as_json() for arg in runner_input.args_info)
+        evaluate = _evaluator(screen)
         run_secs, device, retries = self._with_device(
-            lambda session, dev: _time_remote(session, dev, artifact, args_info, self.evaluator)
+            lambda session, dev: _time_remote(
+                session, dev, artifact, args_info, self.evaluator, evaluate
+            )
         )
         if run_secs is None:
             local = self._local_device()
             if local is not None:
                 with self._local_lock:
-                    (measured,) = local.time([runner_input])
+                    (measured,) = local.time([runner_input], screen)
                 return replace(measured, retries=retries)
             error = "no device could time it: " + "; ".join(retries)
             return Measurement(None, (), f"run failed: {error}", None, retries)
-        return to_measurement(run_secs, None, device or "", retries)
+        repeat = self.evaluator.repeat
+        return to_measurement(run_secs, None, device or "", retries, repeat=repeat)
 
     def _with_device(self, work: Callable[[Any, Any], T]) -> tuple[T | None, str | None, tuple]:
         """Runs ``work(session, device)`` on devices the tracker hands out until one finishes
@@ -302,14 +378,22 @@ class TrackedDevices:
 
 
 def _time_remote(
-    session: Any, dev: Any, artifact: Path, args_info: tuple, evaluator: Any
+    session: Any,
+    dev: Any,
+    artifact: Path,
+    args_info: tuple,
+    evaluator: Any,
+    evaluate: Callable[..., list[float]] | None = None,
 ) -> list[float]:
+    """``evaluate``: a screening evaluator (``screened_evaluator``), None: MetaSchedule's."""
     from tvm.s_tir.meta_schedule.runner import rpc_runner
 
     remote_path = artifact.name
     try:
         rt_mod = rpc_runner.default_upload_module(session, str(artifact), remote_path)
         args = rpc_runner.default_alloc_argument(session, dev, args_info, 1)
+        if evaluate is not None:
+            return list(evaluate(rt_mod, dev, evaluator, args))
         return list(rpc_runner.default_run_evaluator(session, rt_mod, dev, evaluator, args))
     finally:
         rpc_runner.default_cleanup(session, remote_path)

@@ -21,7 +21,7 @@ from tvm.support.popen_pool import PopenPoolExecutor, StatusKind
 
 from colt.errors import last_line
 from colt.lifeline import worker_initializer
-from colt.schedule.devices import LocalDevice, Measurement, TrackedDevices, use_threads
+from colt.schedule.devices import LocalDevice, Measurement, Screen, TrackedDevices, use_threads
 
 # One run per timing: ``min_repeat_ms`` already raises the count for fast kernels, and for slow
 # ones (most early candidates take 0.1–1 s) three runs per timing only multiplied the time while
@@ -164,8 +164,9 @@ class Measurer:
         self.builder = pooled_builder(build_timeout_s)
 
     def measure(
-        self, candidates: list[ms.MeasureCandidate]
+        self, candidates: list[ms.MeasureCandidate], screen: Screen | None = None
     ) -> tuple[list[Measurement], BatchTimes]:
+        """Builds and times ``candidates``; ``screen``: time the slow ones only once."""
         started = time.perf_counter()
         built = self.builder.build(
             [ms.builder.BuilderInput(c.sch.mod, self.target) for c in candidates]
@@ -176,7 +177,7 @@ class Measurer:
             for i, b in enumerate(built)
             if b.error_msg is None
         ]
-        timed = self.devices.time([inp for _, inp in runnable])
+        timed = self.devices.time([inp for _, inp in runnable], screen)
         results: list[Measurement] = [
             Measurement(None, (), f"build failed: {last_line(b.error_msg)}") for b in built
         ]

@@ -236,3 +236,18 @@ def test_command_line_overrides(tmp_path: Path) -> None:
     assert config.baseline == "colt-random" and config.search.lam == 0.25
     assert config.search.course_alteration is False and config.search.branching_factor == 2
     assert config.configs == CONFIGS and config.grid_dir == tmp_path / "g"
+
+
+def test_every_cell_is_timed_by_the_grid_s_screen_and_an_older_grid_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    config = bench(tmp_path, configs=("colt", "evolutionary"), screen=0.0)
+    assert {tune_config(config, *cell).screen for cell in config.cells()} == {0.0}
+    run_grid(config, api=FakeAPI(), progress=False)
+    # grid.json from before screening has no "screen": its cells were timed in full
+    path = config.grid_dir / "grid.json"
+    older = {k: v for k, v in json.loads(path.read_text()).items() if k != "screen"}
+    path.write_text(json.dumps(older))
+    with pytest.raises(UserError, match=r"started with screen=0\.0, not 1\.5"):
+        run_grid(config.model_copy(update={"screen": 1.5}), api=FakeAPI(), progress=False)
+    run_grid(config, api=FakeAPI(), progress=False)  # the same rule continues it

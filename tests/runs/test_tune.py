@@ -129,6 +129,24 @@ def test_colt_random_proposer_run(tmp_path: Path) -> None:
     tree = json.loads((run_dir / "tree.json").read_text())
     assert len(tree["nodes"]) == results["search"]["tree_size"] + 1
     assert sum(n["measured"] for n in tree["nodes"]) >= 1
+    _check_screening(run_dir, results)
+
+
+def _check_screening(run_dir: Path, results: dict) -> None:
+    """A sample timed once was slower than 1.5x every fully timed sample before it; the best
+    was timed in full."""
+    full_before: list[float] = []
+    for event, point in zip(_measure_events(run_dir), results["curve"], strict=True):
+        assert point["screened"] == event["screened"] == (len(event["run_secs"]) == 1)
+        if event["latency_s"] is None:
+            continue
+        if event["screened"]:
+            assert event["latency_s"] > 1.5 * min(full_before)
+        else:
+            assert len(event["run_secs"]) == 5
+            full_before.append(event["latency_s"])
+    assert results["best_latency_s"] in full_before
+    assert results["measurement"]["screen"] == 1.5
 
 
 def test_user_kernel_is_tuned_and_verified(tmp_path: Path) -> None:
