@@ -140,10 +140,22 @@ class Recorder:
         )
         checks: dict[int, str | None] = {}
         for index in faster:
+            if measured[index].screened:
+                # timed once against a faster sample of its batch that then computed wrong
+                # numbers: a best is reported from every repeat, so it is timed again in full
+                measured[index] = self._time_in_full(candidates[index])
+                if not _beats(measured[index].latency_s, best):
+                    continue
             checks[index] = self._verification_error(candidates[index])
             if checks[index] is None:
                 break
         return checks
+
+    def _time_in_full(self, candidate: ms.MeasureCandidate) -> Measurement:
+        (measured,), times = self.session.measurer.measure([candidate])
+        self.timer.add("build", times.build_s)
+        self.timer.add("run", times.run_s)
+        return measured
 
     def _verification_error(self, candidate: ms.MeasureCandidate) -> str | None:
         started = time.perf_counter()

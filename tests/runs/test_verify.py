@@ -113,6 +113,39 @@ def test_only_a_batchs_fastest_new_best_is_checked(
     assert [p.best_latency_s for p in resumed.curve] == [None, None, 2.0]  # replayed alike
 
 
+def test_a_screened_sample_is_timed_in_full_before_it_can_be_the_best(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch [wrong 1 s in full, correct 2 s timed once against it]: the wrong one is refused,
+    so the screened sample is timed again in full (2.2 s) and checked; the best and the
+    journal carry every repeat. Latencies scripted, checks real."""
+    session = TuningSession(
+        get_workload("matmul-small"), host_target(), num_threads=1, database_dir=tmp_path / "db"
+    )
+    correct = session.space.design_spaces()[0].sch.mod
+    full = (2.2,) * 5
+    scripted = iter(
+        [
+            [Measurement(1.0, (1.0,) * 5, None), Measurement(2.0, (2.0,), None, screened=True)],
+            [Measurement(2.2, full, None)],
+        ]
+    )
+    screens: list[object] = []
+
+    def measure(candidates: list, screen: object = None) -> tuple[list[Measurement], BatchTimes]:
+        screens.append(screen)
+        return next(scripted), BatchTimes(0.0, 0.0)
+
+    monkeypatch.setattr(session.measurer, "measure", measure)
+    journal = Journal(tmp_path / "journal.jsonl")
+    recorder = Recorder(session, journal, Timer(), naive_latency_s=10.0, screen_ratio=1.5)
+    latencies = recorder.measure([1, 2], [_candidate(m) for m in (_wrong_matmul(session), correct)])
+    assert latencies == [None, 2.2] and recorder.best_latency_s == 2.2
+    assert screens[0] is not None and screens[1] is None  # the second timing is in full
+    event = journal.of_kind(SampleMeasured)[-1]
+    assert (event.verified, event.screened, tuple(event.run_secs)) == (True, False, full)
+
+
 def test_the_unscheduled_record_is_what_the_database_finds(session: TuningSession) -> None:
     """A sample slower than the unscheduled program never wins ``compile_relax``'s lookup:
     MetaSchedule's database passes over a record with an empty trace, so the unscheduled
