@@ -178,6 +178,26 @@ def timing(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> list[d
     return rows
 
 
+def first_timing_error(runs: list[RunRecord]) -> dict[str, Any]:
+    """How far a first timing strays from its sample's median, over every sample timed in
+    full: how often screening at ratio r would wrongly drop a new best needs first ÷ median
+    above r."""
+    ratios = []
+    for run in runs:
+        for line in (run.path / "journal.jsonl").read_text().splitlines():
+            event = json.loads(line)
+            secs = event.get("run_secs") or []
+            if event.get("kind") == "measure" and len(secs) > 1:
+                ratios.append(secs[0] / statistics.median(secs))
+    ratios.sort()
+    quantiles = (0.01, 0.1, 0.5, 0.9, 0.99)
+    return {
+        "samples": len(ratios),
+        "quantiles": {q: ratios[int(q * (len(ratios) - 1))] for q in quantiles} if ratios else {},
+        "above_1_5": sum(r > 1.5 for r in ratios) / len(ratios) if ratios else None,
+    }
+
+
 PHASES = ("search", "sampling", "build", "verify", "cost_model")
 
 
@@ -307,6 +327,14 @@ def markdown(figures: dict[str, Any]) -> str:
         f"{100 * r['screened_share']:.0f} % |"
         for r in figures["timing"]
     ]
+    error = figures["first_timing_error"]
+    if error["samples"]:
+        spread = ", ".join(f"{q:g}: {v:.3f}" for q, v in error["quantiles"].items())
+        lines += [
+            "",
+            f"First timing ÷ median of the five, over {error['samples']} samples timed in full: "
+            f"quantiles {spread}; above 1.5 in {100 * error['above_1_5']:.2f} %.",
+        ]
     lines += [
         "",
         "| Workload | Configuration | untimed wall | " + " | ".join(PHASES) + " | other |",
@@ -348,6 +376,7 @@ def main() -> None:
         "reach_evolutionary_random": [reach(indexed, w, "colt-random") for w in workloads],
         "reach_stock": [reach(indexed, w, baseline="stock-evolutionary") for w in workloads],
         "timing": [row for w in workloads for row in timing(indexed, w)],
+        "first_timing_error": first_timing_error(list(indexed.values())),
         "untimed_phases": [row for w in workloads for row in untimed_phases(indexed, w)],
         "runs": [
             {

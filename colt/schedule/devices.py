@@ -147,11 +147,13 @@ class LocalDevice:
         if screen is None:
             return [_local_result(f.result(), self.repeat) for f in self.runner.run(inputs)]
         measured = []
-        for runner_input in inputs:  # one at a time: each is screened against the best so far
-            self.runner.f_run_evaluator = _evaluator(screen)
-            (future,) = self.runner.run([runner_input])
-            measured.append(screen.saw(_local_result(future.result(), self.repeat)))
-        self.runner.f_run_evaluator = None
+        try:
+            for runner_input in inputs:  # one at a time: each screened against the best so far
+                self.runner.f_run_evaluator = _evaluator(screen)
+                (future,) = self.runner.run([runner_input])
+                measured.append(screen.saw(_local_result(future.result(), self.repeat)))
+        finally:
+            self.runner.f_run_evaluator = None  # MetaSchedule's own evaluator
         return measured
 
     def take_changes(self) -> list[StateChange]:
