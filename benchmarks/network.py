@@ -31,11 +31,15 @@ from colt.search.config import SearchConfig
 from colt.search.tasks import round_size
 
 
-def colt_run(args: argparse.Namespace, proposer: ProposerKind, seed: int) -> dict[str, Any]:
-    run_dir = args.out / f"seed{seed}" / f"colt-{proposer}"
+def colt_run(args: argparse.Namespace, name: str, seed: int) -> dict[str, Any]:
+    """``name``: colt-random or colt-llm, ``-full`` after it to time every candidate in full
+    (``--screen 0``)."""
+    run_dir = args.out / f"seed{seed}" / name
+    proposer: ProposerKind = "random" if name.startswith("colt-random") else "llm"
     config = TuneConfig(
         workload=args.workload,
         proposer=proposer,
+        screen=0.0 if name.endswith("-full") else TuneConfig().screen,
         task_samples=args.task_samples,
         task_cap=args.task_samples,
         seed=seed,
@@ -428,7 +432,10 @@ def main() -> None:
     parser.add_argument("--task-samples", type=int, default=32, help="and the per-task cap")
     parser.add_argument("--seeds", default="0,1", help="comma-separated")
     parser.add_argument(
-        "--configs", default="colt-random,stock-tune-relax", help="comma-separated, in order"
+        "--configs",
+        default="colt-random,stock-tune-relax",
+        help="comma-separated, in order: colt-random, colt-llm (either with -full: every "
+        "candidate timed in full), stock-tune-relax",
     )
     parser.add_argument(
         "--retime",
@@ -468,8 +475,7 @@ def main() -> None:
                 assert baseline, "run a COLT configuration first: it times the unscheduled build"
                 done[str(seed)] = stock_run(args, seed, baseline)
             else:
-                proposer: ProposerKind = "random" if config == "colt-random" else "llm"
-                done[str(seed)] = colt_run(args, proposer, seed)
+                done[str(seed)] = colt_run(args, config, seed)
             path.write_text(json.dumps(figures, indent=2) + "\n")
             print(config, seed, {k: done[str(seed)][k] for k in ("wall_s", "samples", "tuned_s")})
     # every seed the benchmark holds, not only this invocation's (runs accumulate)
