@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import numpy as np
 import tvm_ffi
 from tvm.s_tir import meta_schedule as ms
 
@@ -49,10 +48,6 @@ def metaschedule_rounds(
         task_name=session.workload.name,
         rand_state=metaschedule_rand_state(config.seed),
     )
-    # Until it has data, MetaSchedule's XGBModel predicts numbers from numpy's global stream,
-    # and the evolutionary search picks its first batch by them: unseeded, two runs of one seed
-    # shared 0-2 of their 64 first programs (docs/results/2026-12-07-screened-timing).
-    np.random.seed(metaschedule_rand_state(config.seed))
     cost_model = ms.cost_model.XGBModel()
     context.pre_tuning(
         max_trials=config.budget,
