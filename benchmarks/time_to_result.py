@@ -29,13 +29,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
 from colt.records import load_results
 from colt.report.runs import RunRecord, load_grid
 from colt.report.time_to_result import reach_time
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from evidence_stats import mechanism_effect, ratio_interval  # noqa: E402  (a script beside it)
 
 
 def best_at(run: RunRecord, seconds: float) -> float | None:
@@ -181,6 +187,47 @@ def timing(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> list[d
             }
         )
     return rows
+
+
+def screening_pairs(runs: dict[tuple[str, str, int], RunRecord], config: str) -> dict[str, Any]:
+    """``config`` screened against the same configuration timed in full, same workload and
+    seed: each pair's best latency in full ÷ screened, at equal samples (each run's end) and
+    at equal wall (the shorter run's); below 1, timing in full found the faster program."""
+    pairs: list[dict[str, Any]] = []
+    for (w, c, seed), run in sorted(runs.items()):
+        full = runs.get((w, full_timing(config), seed))
+        if c != config or full is None or not run.best_latency_s or not full.best_latency_s:
+            continue
+        at = min(run.time_s.get("total", 0.0), full.time_s.get("total", 0.0))
+        mine, theirs = best_at(run, at), best_at(full, at)
+        pairs.append(
+            {
+                "workload": w,
+                "seed": seed,
+                "equal_samples": full.best_latency_s / run.best_latency_s,
+                "equal_wall": theirs / mine if mine and theirs else None,
+                "wall_s": run.time_s.get("total", 0.0),
+                "full_wall_s": full.time_s.get("total", 0.0),
+            }
+        )
+
+    def summary(key: str) -> dict[str, Any]:
+        values: list[float] = [p[key] for p in pairs if p[key] is not None]
+        interval = ratio_interval([math.log(v) for v in values])
+        return {
+            "median": _median(values),
+            "interval": interval.as_json() if interval else None,
+            # read as "timing in full" against screening: "hurts" means screening found faster
+            "full_timing": mechanism_effect(interval),
+            "screened_wins": sum(v > 1 for v in values),
+        }
+
+    return {
+        "config": config,
+        "pairs": pairs,
+        "equal_samples": summary("equal_samples"),
+        "equal_wall": summary("equal_wall"),
+    }
 
 
 def first_timing_error(runs: list[RunRecord]) -> dict[str, Any]:
@@ -332,6 +379,30 @@ def markdown(figures: dict[str, Any]) -> str:
         f"{100 * r['screened_share']:.0f} % |"
         for r in figures["timing"]
     ]
+    screening = figures["screening_pairs"]
+    if screening["pairs"]:
+        lines += [
+            "",
+            f"{screening['config']} timed in full ÷ screened, best latency (below 1: timing in "
+            "full found the faster program):",
+            "",
+            "| Workload | Seed | equal samples | equal wall | wall screened / in full (s) |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {p['workload']} | {p['seed']} | {p['equal_samples']:.2f} | "
+            + ("—" if p["equal_wall"] is None else f"{p['equal_wall']:.2f}")
+            + f" | {p['wall_s']:.0f} / {p['full_wall_s']:.0f} |"
+            for p in screening["pairs"]
+        ]
+        for key in ("equal_samples", "equal_wall"):
+            got = screening[key]
+            low, high = (got["interval"] or {}).get("low"), (got["interval"] or {}).get("high")
+            lines.append(
+                f"\n{key.replace('_', ' ')}: median {got['median']:.2f} "
+                + (f"[{low:.2f}, {high:.2f}]" if low is not None else "")
+                + f", screening faster in {got['screened_wins']} of {len(screening['pairs'])}."
+            )
     error = figures["first_timing_error"]
     if error["samples"]:
         spread = ", ".join(f"{q:g}: {v:.3f}" for q, v in error["quantiles"].items())
@@ -382,6 +453,7 @@ def main() -> None:
         "reach_stock": [reach(indexed, w, baseline="stock-evolutionary") for w in workloads],
         "timing": [row for w in workloads for row in timing(indexed, w)],
         "first_timing_error": first_timing_error(list(indexed.values())),
+        "screening_pairs": screening_pairs(indexed, "colt-random"),
         "untimed_phases": [row for w in workloads for row in untimed_phases(indexed, w)],
         "runs": [
             {
