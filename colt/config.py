@@ -97,7 +97,9 @@ ScreenRatio = Annotated[float, AfterValidator(_screen_ratio)]
 
 
 def screen_option() -> Any:
-    # Measured on 3 workloads x 3 seeds: docs/results/2026-12-07-screened-timing.
+    # Timing candidates cost 36-61 % fewer seconds with it; COLT's result at equal wall was
+    # level, and at equal samples a cost of up to 13 % was not excluded (18 pairs,
+    # docs/results/2026-12-07-screened-timing). A user pays by the wall, so it is on.
     return option(
         1.5,
         flag="--screen",
