@@ -43,7 +43,7 @@ class CurvePoint(_Record):
     device: str | None = None  # what timed it: "local", or an RPC server's host:port
     retries: tuple[str, ...] = ()  # "device: why" for each try a device fault ended
     elapsed_s: float | None = None  # wall seconds since the run started (across resumes)
-    screened: bool = False  # timed once: far slower than the best (colt.schedule.devices.Screen)
+    screened: bool = False  # timed once: far slower than the best (colt.schedule.screening.Screen)
 
 
 class ModelEntry(_Record):

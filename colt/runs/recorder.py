@@ -16,7 +16,8 @@ from colt.disk import write_atomic
 from colt.journal import DeviceStateChanged, Journal, SampleMeasured
 from colt.records import CurvePoint, VerificationFailure
 from colt.run import Timer, write_json
-from colt.schedule.devices import DeviceFault, Measurement, Screen
+from colt.schedule.devices import DeviceFault, Measurement
+from colt.schedule.screening import Screen
 from colt.schedule.session import UNVERIFIED, WRONG_RESULT, TuningSession
 
 if TYPE_CHECKING:  # only for annotations: TVM is used through the session
@@ -41,7 +42,7 @@ class Recorder:
     budget: int = 0  # samples the strategy may spend so far (a network's scheduler raises it)
     deadline_s: float | None = None  # wall-clock budget of the whole run (``--time``)
     # A candidate whose first timing is slower than this times the best so far is timed once
-    # (``colt.schedule.devices.Screen``); None: every candidate gets every repeat.
+    # (``colt.schedule.screening.Screen``); None: every candidate gets every repeat.
     screen_ratio: float | None = None
     curve: list[CurvePoint] = field(default_factory=list)
     best_latency_s: float | None = None

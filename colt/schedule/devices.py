@@ -9,7 +9,6 @@ candidate whose device vanished, which ``RPCRunner``'s results cannot say.
 
 from __future__ import annotations
 
-import functools
 import os
 import statistics
 import tempfile
@@ -27,6 +26,7 @@ from tvm.s_tir import meta_schedule as ms
 from colt.errors import UserError, last_line
 from colt.lifeline import worker_initializer
 from colt.schedule.device_health import DeviceHealth, StateChange
+from colt.schedule.screening import Screen, evaluator_for
 from colt.schedule.tracker import TrackerAddress, TrackerLink, tracker_devices
 
 LOCAL = "local"
@@ -41,50 +41,6 @@ class Measurement:
     device: str | None = None  # which device timed it ("local" or the server's host:port)
     retries: tuple[str, ...] = ()  # "device: why" for each attempt that a device fault ended
     screened: bool = False  # timed once only: that timing was far slower than the best
-
-
-@dataclass
-class Screen:
-    """Stops timing a candidate after its first timing when that is slower than ``ratio``
-    times the best latency known (before its batch, or earlier in it): such a candidate cannot
-    be the best, and its one timing is all the cost model needs. The others get every repeat.
-
-    Most candidates of a search are far from its best, and each repeat of a slow one costs its
-    whole latency (five timings of at least 50 ms each); stock MetaSchedule times every one in
-    full."""
-
-    ratio: float
-    best_s: float | None = None
-
-    def above_s(self) -> float | None:
-        return None if self.best_s is None else self.ratio * self.best_s
-
-    def saw(self, measured: Measurement) -> Measurement:
-        """Keeps the best of a fully timed ``measured``; returns it."""
-        latency = measured.latency_s
-        if latency is not None and not measured.screened:
-            self.best_s = latency if self.best_s is None else min(self.best_s, latency)
-        return measured
-
-
-def screened_evaluator(
-    rt_mod: Any, device: Any, config: Any, repeated_args: Any, *, above_s: float
-) -> list[float]:
-    """MetaSchedule's evaluator in two steps: one timing, then the ``repeat - 1`` others only
-    when the first was no slower than ``above_s`` (a worker or an RPC session runs it)."""
-    from tvm.s_tir.meta_schedule.runner.utils import run_evaluator_common
-
-    first = run_evaluator_common(rt_mod, device, config._replace(repeat=1), repeated_args)
-    if config.repeat <= 1 or statistics.median(first) > above_s:
-        return first
-    rest = config._replace(repeat=config.repeat - 1)
-    return first + run_evaluator_common(rt_mod, device, rest, repeated_args)
-
-
-def _evaluator(screen: Screen | None) -> Callable[..., list[float]] | None:
-    """The evaluator a candidate is timed with now; None: MetaSchedule's own."""
-    above_s = screen.above_s() if screen is not None else None
-    return None if above_s is None else functools.partial(screened_evaluator, above_s=above_s)
 
 
 class DeviceFault(RuntimeError):
@@ -149,7 +105,7 @@ class LocalDevice:
         measured = []
         try:
             for runner_input in inputs:  # one at a time: each screened against the best so far
-                self.runner.f_run_evaluator = _evaluator(screen)
+                self.runner.f_run_evaluator = evaluator_for(screen)
                 (future,) = self.runner.run([runner_input])
                 measured.append(screen.saw(_local_result(future.result(), self.repeat)))
         finally:
@@ -287,7 +243,7 @@ class TrackedDevices:
     def _time_one(self, runner_input: ms.runner.RunnerInput, screen: Screen | None) -> Measurement:
         artifact = Path(str(runner_input.artifact_path))
         args_info = tuple(arg.as_json() for arg in runner_input.args_info)
-        evaluate = _evaluator(screen)
+        evaluate = evaluator_for(screen)
         run_secs, device, retries = self._with_device(
             lambda session, dev: _time_remote(
                 session, dev, artifact, args_info, self.evaluator, evaluate

@@ -21,7 +21,8 @@ from tvm.support.popen_pool import PopenPoolExecutor, StatusKind
 
 from colt.errors import last_line
 from colt.lifeline import worker_initializer
-from colt.schedule.devices import LocalDevice, Measurement, Screen, TrackedDevices, use_threads
+from colt.schedule.devices import LocalDevice, Measurement, TrackedDevices, use_threads
+from colt.schedule.screening import Screen
 
 # One run per timing: ``min_repeat_ms`` already raises the count for fast kernels, and for slow
 # ones (most early candidates take 0.1–1 s) three runs per timing only multiplied the time while

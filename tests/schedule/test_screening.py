@@ -9,9 +9,10 @@ import pytest
 import tvm
 from tvm import te
 
-from colt.schedule.devices import Measurement, Screen, open_devices
+from colt.schedule.devices import Measurement, open_devices
 from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S, Measurer, naive_candidate
 from colt.schedule.program import host_target
+from colt.schedule.screening import Screen
 
 CORES = os.cpu_count() or 1
 REPEAT = EVALUATOR["repeat"]

@@ -1,0 +1,58 @@
+"""Screened timing: a candidate whose first timing is already far slower than the best known
+is not timed again (``--screen``). Pure bookkeeping plus the evaluator a timing worker or an
+RPC session runs; ``colt.schedule.devices`` applies it."""
+
+from __future__ import annotations
+
+import functools
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # devices imports this module
+    from colt.schedule.devices import Measurement
+
+
+@dataclass
+class Screen:
+    """Stops timing a candidate after its first timing when that is slower than ``ratio``
+    times the best latency known (before its batch, or earlier in it): such a candidate cannot
+    be the best, and its one timing is all the cost model needs. The others get every repeat.
+
+    Most candidates of a search are far from its best, and each repeat of a slow one costs its
+    whole latency (five timings of at least 50 ms each); stock MetaSchedule times every one in
+    full."""
+
+    ratio: float
+    best_s: float | None = None
+
+    def above_s(self) -> float | None:
+        return None if self.best_s is None else self.ratio * self.best_s
+
+    def saw(self, measured: Measurement) -> Measurement:
+        """Keeps the best of a fully timed ``measured``; returns it."""
+        latency = measured.latency_s
+        if latency is not None and not measured.screened:
+            self.best_s = latency if self.best_s is None else min(self.best_s, latency)
+        return measured
+
+
+def screened_evaluator(
+    rt_mod: Any, device: Any, config: Any, repeated_args: Any, *, above_s: float
+) -> list[float]:
+    """MetaSchedule's evaluator in two steps: one timing, then the ``repeat - 1`` others only
+    when the first was no slower than ``above_s`` (a worker or an RPC session runs it)."""
+    from tvm.s_tir.meta_schedule.runner.utils import run_evaluator_common
+
+    first = run_evaluator_common(rt_mod, device, config._replace(repeat=1), repeated_args)
+    if config.repeat <= 1 or statistics.median(first) > above_s:
+        return first
+    rest = config._replace(repeat=config.repeat - 1)
+    return first + run_evaluator_common(rt_mod, device, rest, repeated_args)
+
+
+def evaluator_for(screen: Screen | None) -> Callable[..., list[float]] | None:
+    """The evaluator a candidate is timed with now; None: MetaSchedule's own."""
+    above_s = screen.above_s() if screen is not None else None
+    return None if above_s is None else functools.partial(screened_evaluator, above_s=above_s)
