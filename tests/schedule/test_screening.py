@@ -33,15 +33,20 @@ def measurer() -> Measurer:
 
 
 def test_a_slow_candidate_is_timed_once_and_the_others_in_full(measurer: Measurer) -> None:
-    # unscheduled: 16^3 takes microseconds, 256^3 tens of milliseconds (over 1000x slower)
-    fast, slow = naive_candidate(_matmul(16)), naive_candidate(_matmul(256))
+    # unscheduled: 64^3 takes about a tenth of a millisecond, 256^3 64 times the work
+    fast, slow = naive_candidate(_matmul(64)), naive_candidate(_matmul(256))
     screen = Screen(1.5)
     (first, slower, again), _ = measurer.measure([fast, slow, fast], screen)
     assert not first.screened and len(first.run_secs) == REPEAT  # no best yet: in full
     assert slower.screened and len(slower.run_secs) == 1
     assert slower.latency_s is not None and first.latency_s is not None
     assert slower.latency_s > 1.5 * first.latency_s
-    assert not again.screened and len(again.run_secs) == REPEAT  # as fast as the best
+    # the same kernel again: timed in full unless its first timing strayed past the bar
+    assert again.latency_s is not None
+    if again.screened:
+        assert again.latency_s > 1.5 * first.latency_s
+    else:
+        assert len(again.run_secs) == REPEAT
     assert screen.best_s == min(first.latency_s, again.latency_s or first.latency_s)
 
 
