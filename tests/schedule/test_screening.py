@@ -4,6 +4,7 @@ other candidate gets every repeat, and a run's best is always a fully timed samp
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import tvm
@@ -27,9 +28,10 @@ def _matmul(n: int) -> tvm.IRModule:
 
 
 @pytest.fixture(scope="module")
-def measurer() -> Measurer:
+def measurer() -> Iterator[Measurer]:
     devices = open_devices(None, EVALUATOR, RUN_TIMEOUT_S, num_threads=CORES)
-    return Measurer(host_target(), devices, num_threads=CORES)
+    yield Measurer(host_target(), devices, num_threads=CORES)
+    devices.runner.pool.shutdown()  # type: ignore[union-attr]  (a local device: its timing worker)
 
 
 def test_a_slow_candidate_is_timed_once_and_the_others_in_full(measurer: Measurer) -> None:
