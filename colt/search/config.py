@@ -116,15 +116,17 @@ class SearchConfig(BaseModel):
         "among them",
     )
     # Drawing and ranking the fresh pool anew every round took 16 of a conv2d run's 50 s of
-    # search (docs/results/2026-12-06-time-to-result): the draws a round did not take are kept
-    # for the next, whose pool renews only this share with new draws.
+    # search (docs/results/2026-12-06-time-to-result); a first whole pool of 256 and a quarter
+    # renewed each round still took 7.5-9.8 s of a 64-sample flux-conv run on Zen 3, enough to
+    # put COLT's search cost above evolutionary search's (2026-12-07-screened-timing). The
+    # pool now grows by this share each round (the draws not taken yet are kept).
     fresh_renewal: float = setting(
-        0.25,
+        0.125,
         flag="--fresh-renewal",
         low=0.0,
         high=1.0,
-        help="share of the fresh pool drawn anew each round after the first; the draws not "
-        "taken yet make up the rest (1: a whole new pool every round)",
+        help="share of --fresh-pool drawn anew each round; the draws not taken yet are kept, "
+        "the newest --fresh-pool of them (1: a whole new pool every round)",
     )
     trials_per_round: int = setting(
         8, flag="--trials-per-round", low=1, help="samples measured after each round of expansions"

@@ -295,10 +295,12 @@ def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list
 
 class FreshDraws:
     """The design-space draws a round's fresh samples are chosen from (the cost model ranks
-    them): a whole pool the first time, and after that the draws not taken yet (their
-    features are cached) with a renewed share of new ones. The kept draws live only in memory:
-    a resumed run draws a whole pool at its first live round (what it offers is journaled, so
-    nothing measured changes; its later draws differ from an uninterrupted run's)."""
+    them): each round a renewed share of new draws joins the draws not taken yet (their
+    features are cached), the newest ``fresh_pool`` kept. The pool grows while the cost model
+    learns, so the early rounds, whose ranking is weakest, draw least. The kept draws live
+    only in memory: a resumed run starts a new pool at its first live round (what it offers
+    is journaled, so nothing measured changes; its later draws differ from an uninterrupted
+    run's)."""
 
     def __init__(
         self,
@@ -316,7 +318,7 @@ class FreshDraws:
 
     def __call__(self) -> list[Any]:
         self.kept = [state for state in self.kept if not self.seen(state.key)]
-        drawn = _draws(self.session, self.rng, self.renewed if self.kept else self.size)
+        drawn = _draws(self.session, self.rng, self.renewed)
         self.kept = [*self.kept, *drawn][-self.size :] if self.size else []
         return list(self.kept)
 

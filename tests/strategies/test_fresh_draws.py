@@ -1,4 +1,4 @@
-"""The fresh pool: drawn whole once, then kept and renewed by a share each round."""
+"""The fresh pool: grows by a share of its size each round, keeping the draws not taken."""
 
 from __future__ import annotations
 
@@ -31,25 +31,23 @@ def _draws(renewal: float, taken: set[int]) -> tuple[FreshDraws, _Space]:
     return draws, space
 
 
-def test_later_rounds_draw_only_the_renewed_share_and_drop_taken_draws() -> None:
+def test_each_round_draws_the_renewed_share_and_keeps_the_draws_not_taken() -> None:
     taken: set[int] = set()
     draws, space = _draws(0.25, taken)
-    first = [p.key for p in draws()]
-    assert first == list(range(8)) and space.drawn == 8
-    taken.update({0, 1})  # the first round measured two of them
-    second = [p.key for p in draws()]
-    assert space.drawn == 10  # 2 new draws: a quarter of the pool
-    assert second == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert [p.key for p in draws()] == [0, 1] and space.drawn == 2  # a quarter of the pool
+    taken.add(0)  # the first round measured one of them
+    assert [p.key for p in draws()] == [1, 2, 3] and space.drawn == 4
 
 
-def test_the_pool_keeps_its_size_with_the_newest_draws() -> None:
-    draws, space = _draws(0.5, set())
+def test_the_pool_grows_to_its_size_then_keeps_the_newest_draws() -> None:
+    draws, _ = _draws(0.5, set())
     draws()
+    assert [p.key for p in draws()] == [0, 1, 2, 3, 4, 5, 6, 7]
     assert [p.key for p in draws()] == [4, 5, 6, 7, 8, 9, 10, 11]
 
 
 def test_full_renewal_draws_a_whole_pool_every_round() -> None:
-    draws, space = _draws(1.0, set())
+    draws, _ = _draws(1.0, set())
     draws()
     assert [p.key for p in draws()] == list(range(8, 16))
 
