@@ -18,11 +18,14 @@ of the issue, each measured on the runs (medians over seeds):
 1. default job (``colt`` on matmul): model calls' share of the wall, calls per expansion;
 2. equal wall time: COLT + embedded models against COLT + random, each run's best latency at
    the shorter of the two runs' walls (same seed);
-3. COLT + random's wall excluding timing the candidates against evolutionary's (same samples);
+3. COLT + random's wall excluding timing the candidates against evolutionary's (same samples),
+   and with ``--stock`` against stock evolutionary's;
 4. wall for COLT (default models) to reach evolutionary@N's final latency, over evolutionary's
    own wall; with ``--stock GRID`` also against evolutionary runs timed in full, as stock
    MetaSchedule times (``colt bench --screen 0``);
-5. per configuration, the seconds spent timing candidates and the share of samples screened.
+5. per configuration, the seconds spent timing candidates and the share of samples screened;
+6. pairs, same workload and seed, of COLT + random against its runs timed in full (``--stock``)
+   and against the code before a change (``--before GRID``, run on the same machine).
 """
 
 from __future__ import annotations
@@ -119,12 +122,17 @@ def equal_wall(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> di
     }
 
 
-def search_cost(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> dict[str, Any]:
-    """COLT + random's wall excluding device time against evolutionary's, same seed."""
+def search_cost(
+    runs: dict[tuple[str, str, int], RunRecord],
+    workload: str,
+    label: str = "colt-random",
+    baseline: str = "evolutionary",
+) -> dict[str, Any]:
+    """``label``'s wall excluding device time against ``baseline``'s, same seed."""
     ratios, pairs = [], []
     for (w, config, seed), run in runs.items():
-        stock = runs.get((w, "evolutionary", seed))
-        if w != workload or config != "colt-random" or stock is None:
+        stock = runs.get((w, baseline, seed))
+        if w != workload or config != label or stock is None:
             continue
         mine, theirs = untimed_wall(run), untimed_wall(stock)
         pairs.append({"seed": seed, "colt_random_s": mine, "evolutionary_s": theirs})
@@ -133,9 +141,12 @@ def search_cost(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> d
     median = _median(ratios)
     return {
         "workload": workload,
+        "config": label,
+        "baseline": baseline,
         "runs": pairs,
         "median_ratio": median,
-        "met": bool(ratios) and max(ratios) <= 1.0,
+        "worst_ratio": max(ratios) if ratios else None,
+        "met": median is not None and median <= 1.0,
     }
 
 
@@ -189,25 +200,26 @@ def timing(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> list[d
     return rows
 
 
-def screening_pairs(runs: dict[tuple[str, str, int], RunRecord], config: str) -> dict[str, Any]:
-    """``config`` screened against the same configuration timed in full, same workload and
-    seed: each pair's best latency in full ÷ screened, at equal samples (each run's end) and
-    at equal wall (the shorter run's); below 1, timing in full found the faster program."""
+def paired(runs: dict[tuple[str, str, int], RunRecord], config: str, control: str) -> dict:
+    """``config`` against ``control`` (the same configuration timed in full, or run by the
+    code before a change), same workload and seed: each pair's best latency, control ÷
+    config, at equal samples (each run's end) and at equal wall (the shorter run's); below 1,
+    the control found the faster program."""
     pairs: list[dict[str, Any]] = []
     for (w, c, seed), run in sorted(runs.items()):
-        full = runs.get((w, full_timing(config), seed))
-        if c != config or full is None or not run.best_latency_s or not full.best_latency_s:
+        other = runs.get((w, control, seed))
+        if c != config or other is None or not run.best_latency_s or not other.best_latency_s:
             continue
-        at = min(run.time_s.get("total", 0.0), full.time_s.get("total", 0.0))
-        mine, theirs = best_at(run, at), best_at(full, at)
+        at = min(run.time_s.get("total", 0.0), other.time_s.get("total", 0.0))
+        mine, theirs = best_at(run, at), best_at(other, at)
         pairs.append(
             {
                 "workload": w,
                 "seed": seed,
-                "equal_samples": full.best_latency_s / run.best_latency_s,
+                "equal_samples": other.best_latency_s / run.best_latency_s,
                 "equal_wall": theirs / mine if mine and theirs else None,
                 "wall_s": run.time_s.get("total", 0.0),
-                "full_wall_s": full.time_s.get("total", 0.0),
+                "control_wall_s": other.time_s.get("total", 0.0),
             }
         )
 
@@ -217,13 +229,14 @@ def screening_pairs(runs: dict[tuple[str, str, int], RunRecord], config: str) ->
         return {
             "median": _median(values),
             "interval": interval.as_json() if interval else None,
-            # read as "timing in full" against screening: "hurts" means screening found faster
-            "full_timing": mechanism_effect(interval),
-            "screened_wins": sum(v > 1 for v in values),
+            # read as the control against the configuration: "hurts" means config was faster
+            "control": mechanism_effect(interval),
+            "config_wins": sum(v > 1 for v in values),
         }
 
     return {
         "config": config,
+        "control": control,
         "pairs": pairs,
         "equal_samples": summary("equal_samples"),
         "equal_wall": summary("equal_wall"),
@@ -251,13 +264,15 @@ def first_timing_error(runs: list[RunRecord]) -> dict[str, Any]:
 
 
 PHASES = ("search", "sampling", "build", "verify", "cost_model")
+PLOTTED = ("colt", "colt-random", "evolutionary", "stock-evolutionary")
+UNTIMED_LABELS = ("colt-random", "colt-random, before", "evolutionary", "stock-evolutionary")
 
 
 def untimed_phases(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> list[dict]:
     """Per configuration, the median seconds of each part of the wall less device time (the
     rest: the unscheduled kernel's timing, set-up and writing the run)."""
     rows = []
-    for label in ("colt-random", "evolutionary"):
+    for label in UNTIMED_LABELS:
         mine = [r for (w, c, _), r in runs.items() if w == workload and c == label]
         if not mine:
             continue
@@ -279,7 +294,12 @@ def plot(runs: list[RunRecord], path: Path) -> None:
 
     workloads = sorted({r.workload for r in runs})
     fig, axes = plt.subplots(1, len(workloads), figsize=(5 * len(workloads), 4), squeeze=False)
-    colors = {"colt": "tab:blue", "colt-random": "tab:orange", "evolutionary": "tab:green"}
+    colors = {
+        "colt": "tab:blue",
+        "colt-random": "tab:orange",
+        "evolutionary": "tab:green",
+        "stock-evolutionary": "tab:red",
+    }
     for ax, workload in zip(axes[0], workloads, strict=True):
         for run in sorted(runs, key=lambda r: (r.label, r.seed)):
             if run.workload != workload or not run.naive_latency_s:
@@ -323,6 +343,56 @@ def _seed_table(rows: list[dict[str, Any]], headers: tuple[str, ...], cells: Any
     return lines
 
 
+def _untimed_by_seed(runs: list[dict[str, Any]]) -> list[str]:
+    """Each run's wall less device time, a row per workload and seed."""
+    walls = {
+        (r["workload"], r["seed"], r["config"]): r["time_s"].get("total", 0.0)
+        - r["time_s"].get("run", 0.0)
+        for r in runs
+    }
+    labels = [c for c in UNTIMED_LABELS if any(key[2] == c for key in walls)]
+    lines = ["", "Wall less device time (s):", ""]
+    lines += ["| Workload | Seed | " + " | ".join(labels) + " |"]
+    lines += ["|---|---:|" + "---:|" * len(labels)]
+    for workload, seed in sorted({key[:2] for key in walls}):
+        cells = [walls.get((workload, seed, c)) for c in labels]
+        lines.append(
+            f"| {workload} | {seed} | "
+            + " | ".join("—" if c is None else f"{c:.1f}" for c in cells)
+            + " |"
+        )
+    return lines
+
+
+def _pairs_table(pairs: dict[str, Any]) -> list[str]:
+    """One ``paired`` comparison: its pairs, then the medians with their intervals."""
+    if not pairs["pairs"]:
+        return []
+    config, control = pairs["config"], pairs["control"]
+    lines = [
+        "",
+        f"{control} ÷ {config}, best latency (below 1: {control} found the faster program):",
+        "",
+        f"| Workload | Seed | equal samples | equal wall | wall {config} / {control} (s) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {p['workload']} | {p['seed']} | {p['equal_samples']:.2f} | "
+        + ("—" if p["equal_wall"] is None else f"{p['equal_wall']:.2f}")
+        + f" | {p['wall_s']:.0f} / {p['control_wall_s']:.0f} |"
+        for p in pairs["pairs"]
+    ]
+    for key in ("equal_samples", "equal_wall"):
+        got = pairs[key]
+        low, high = (got["interval"] or {}).get("low"), (got["interval"] or {}).get("high")
+        lines.append(
+            f"\n{key.replace('_', ' ')}: median {got['median']:.2f} "
+            + (f"[{low:.2f}, {high:.2f}]" if low is not None else "")
+            + f", {config} faster in {got['config_wins']} of {len(pairs['pairs'])}."
+        )
+    return lines
+
+
 def markdown(figures: dict[str, Any]) -> str:
     """The figures as the tables of the results page."""
     job = figures["default_job"]
@@ -343,11 +413,14 @@ def markdown(figures: dict[str, Any]) -> str:
         f"| {r['workload']} | {r['median_speed_ratio']:.2f} | {r['met']} |"
         for r in figures["equal_wall"]
     ]
-    lines += _seed_table(
-        figures["search_cost"],
-        ("COLT + random, wall less device time (s)", "evolutionary, same (s)"),
-        lambda run: (f"{run['colt_random_s']:.0f}", f"{run['evolutionary_s']:.0f}"),
-    )
+    lines += _untimed_by_seed(figures["runs"])
+    lines += ["", "| Workload | Configuration | Against | median ratio | worst ratio | met |"]
+    lines += ["|---|---|---|---:|---:|---|"] + [
+        f"| {r['workload']} | {r['config']} | {r['baseline']} | {r['median_ratio']:.2f} | "
+        f"{r['worst_ratio']:.2f} | {r['met']} |"
+        for r in figures["search_cost"]
+        if r["runs"]
+    ]
     lines += _seed_table(
         figures["reach_evolutionary"],
         ("COLT + models: time to evolutionary's final best (s)", "evolutionary's wall (s)"),
@@ -369,7 +442,12 @@ def markdown(figures: dict[str, Any]) -> str:
         f"| {r['workload']} | {r['config']} | {r['baseline']} | "
         + ("—" if r["median_ratio"] is None else f"{r['median_ratio']:.2f}")
         + f" | {r['met']} |"
-        for key in ("reach_evolutionary", "reach_evolutionary_random", "reach_stock")
+        for key in (
+            "reach_evolutionary",
+            "reach_evolutionary_random",
+            "reach_stock",
+            "reach_stock_random",
+        )
         for r in figures[key]
         if r["runs"]
     ]
@@ -379,30 +457,8 @@ def markdown(figures: dict[str, Any]) -> str:
         f"{100 * r['screened_share']:.0f} % |"
         for r in figures["timing"]
     ]
-    screening = figures["screening_pairs"]
-    if screening["pairs"]:
-        lines += [
-            "",
-            f"{screening['config']} timed in full ÷ screened, best latency (below 1: timing in "
-            "full found the faster program):",
-            "",
-            "| Workload | Seed | equal samples | equal wall | wall screened / in full (s) |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {p['workload']} | {p['seed']} | {p['equal_samples']:.2f} | "
-            + ("—" if p["equal_wall"] is None else f"{p['equal_wall']:.2f}")
-            + f" | {p['wall_s']:.0f} / {p['full_wall_s']:.0f} |"
-            for p in screening["pairs"]
-        ]
-        for key in ("equal_samples", "equal_wall"):
-            got = screening[key]
-            low, high = (got["interval"] or {}).get("low"), (got["interval"] or {}).get("high")
-            lines.append(
-                f"\n{key.replace('_', ' ')}: median {got['median']:.2f} "
-                + (f"[{low:.2f}, {high:.2f}]" if low is not None else "")
-                + f", screening faster in {got['screened_wins']} of {len(screening['pairs'])}."
-            )
+    for pairs in figures["pairs"]:
+        lines += _pairs_table(pairs)
     error = figures["first_timing_error"]
     if error["samples"]:
         spread = ", ".join(f"{q:g}: {v:.3f}" for q, v in error["quantiles"].items())
@@ -435,6 +491,18 @@ def main() -> None:
         help="a grid timed as stock MetaSchedule times (every candidate in full: colt bench "
         "--screen 0); its evolutionary runs are 'stock-evolutionary', its others controls",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a grid run by the code before a change, on the same machine; its runs are "
+        "'X, before' and its COLT + random runs are paired with this grid's",
+    )
+    parser.add_argument(
+        "--models-config",
+        default="colt",
+        help="the configuration that stands for COLT with the models in claims 1, 2 and 4 "
+        "(a variant such as colt-probation-2; default: colt)",
+    )
     args = parser.parse_args()
     grid = load_grid(args.grid)
     runs = list(grid.runs)
@@ -442,18 +510,39 @@ def main() -> None:
     if args.stock is not None:  # its evolutionary runs are stock's; the others, controls
         stock = _by(list(load_grid(args.stock).runs))
         indexed |= {(w, full_timing(c), seed): r for (w, c, seed), r in stock.items()}
+    if args.before is not None:
+        before = _by(list(load_grid(args.before).runs))
+        indexed |= {(w, f"{c}, before", seed): r for (w, c, seed), r in before.items()}
+    if args.models_config != "colt":  # the variant answers for COLT with the models
+        indexed = {
+            (w, "colt" if c == args.models_config else c, seed): r
+            for (w, c, seed), r in indexed.items()
+            if c != "colt"
+        }
     workloads = sorted({r.workload for r in runs})
     figures: dict[str, Any] = {
+        "models_config": args.models_config,
         "machine": runs[0].machine if runs else {},
         "default_job": default_job(indexed, args.default_workload),
         "equal_wall": [equal_wall(indexed, w) for w in workloads],
-        "search_cost": [search_cost(indexed, w) for w in workloads],
+        "search_cost": [
+            search_cost(indexed, w, label, baseline)
+            for w in workloads
+            for label in ("colt-random", "colt-random, before")
+            for baseline in ("evolutionary", "stock-evolutionary")
+        ],
         "reach_evolutionary": [reach(indexed, w) for w in workloads],
         "reach_evolutionary_random": [reach(indexed, w, "colt-random") for w in workloads],
         "reach_stock": [reach(indexed, w, baseline="stock-evolutionary") for w in workloads],
+        "reach_stock_random": [
+            reach(indexed, w, "colt-random", "stock-evolutionary") for w in workloads
+        ],
         "timing": [row for w in workloads for row in timing(indexed, w)],
         "first_timing_error": first_timing_error(list(indexed.values())),
-        "screening_pairs": screening_pairs(indexed, "colt-random"),
+        "pairs": [
+            paired(indexed, "colt-random", full_timing("colt-random")),
+            paired(indexed, "colt-random", "colt-random, before"),
+        ],
         "untimed_phases": [row for w in workloads for row in untimed_phases(indexed, w)],
         "runs": [
             {
@@ -464,15 +553,15 @@ def main() -> None:
                 "best_latency_s": r.best_latency_s,
                 "time_s": r.time_s,
             }
-            for r in runs
+            for r in indexed.values()
         ],
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ttr.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
     (args.out / "tables.md").write_text(markdown(figures))
-    plot(runs, args.out / "latency-vs-wall.png")
+    plot([r for (_, c, _), r in indexed.items() if c in PLOTTED], args.out / "latency-vs-wall.png")
     print(f"default job: {figures['default_job']}")
-    for key in ("equal_wall", "search_cost", "reach_evolutionary"):
+    for key in ("equal_wall", "search_cost", "reach_evolutionary", "reach_stock"):
         rows: list[dict[str, Any]] = figures[key]
         for row in rows:
             print(key, row["workload"], {k: v for k, v in row.items() if k != "runs"})

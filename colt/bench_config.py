@@ -53,7 +53,10 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "colt-uniform-choice": {"model_choice": "uniform"},
 }
 # COLT with a mechanism changed rather than switched off: the search settings each variant changes.
-VARIANTS: dict[str, dict[str, Any]] = {"colt-prior-fades": {"prior_fades": True}}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "colt-prior-fades": {"prior_fades": True},
+    "colt-probation-2": {"probation_calls": 2},
+}
 # "single:NAME": the set's model NAME alone (single-small and single-large name two sizes)
 SINGLE_PREFIX = "single:"
 CONFIG_CHOICES = (*CONFIGS, *ABLATIONS, *VARIANTS, f"{SINGLE_PREFIX}MODEL")
