@@ -229,8 +229,8 @@ def paired(runs: dict[tuple[str, str, int], RunRecord], config: str, control: st
         return {
             "median": _median(values),
             "interval": interval.as_json() if interval else None,
-            # read as the control against the configuration: "hurts" means config was faster
-            "control": mechanism_effect(interval),
+            # "helps": the interval lies above 1, config found the faster programs
+            "effect_of_config": mechanism_effect(interval),
             "config_wins": sum(v > 1 for v in values),
         }
 
@@ -286,13 +286,14 @@ def untimed_phases(runs: dict[tuple[str, str, int], RunRecord], workload: str) -
     return rows
 
 
-def plot(runs: list[RunRecord], path: Path) -> None:
+def plot(runs: list[tuple[str, RunRecord]], path: Path) -> None:
+    """Best latency against wall seconds, a panel per workload, a line per run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    workloads = sorted({r.workload for r in runs})
+    workloads = sorted({r.workload for _, r in runs})
     fig, axes = plt.subplots(1, len(workloads), figsize=(5 * len(workloads), 4), squeeze=False)
     colors = {
         "colt": "tab:blue",
@@ -301,7 +302,7 @@ def plot(runs: list[RunRecord], path: Path) -> None:
         "stock-evolutionary": "tab:red",
     }
     for ax, workload in zip(axes[0], workloads, strict=True):
-        for run in sorted(runs, key=lambda r: (r.label, r.seed)):
+        for label, run in sorted(runs, key=lambda lr: (lr[0], lr[1].seed)):
             if run.workload != workload or not run.naive_latency_s:
                 continue
             points = [
@@ -314,8 +315,8 @@ def plot(runs: list[RunRecord], path: Path) -> None:
                     *zip(*points, strict=True),
                     where="post",
                     alpha=0.7,
-                    color=colors.get(run.label),
-                    label=f"{run.label} s{run.seed}",
+                    color=colors.get(label),
+                    label=f"{label} s{run.seed}",
                 )
         ax.set(title=workload, xlabel="wall seconds", ylabel="best latency (ms)", yscale="log")
         ax.legend(fontsize=6)
@@ -501,7 +502,7 @@ def main() -> None:
         "--models-config",
         default="colt",
         help="the configuration that stands for COLT with the models in claims 1, 2 and 4 "
-        "(a variant such as colt-probation-2; default: colt)",
+        "(a variant such as colt-probation-4; default: colt)",
     )
     args = parser.parse_args()
     grid = load_grid(args.grid)
@@ -546,20 +547,21 @@ def main() -> None:
         "untimed_phases": [row for w in workloads for row in untimed_phases(indexed, w)],
         "runs": [
             {
-                "workload": r.workload,
-                "config": r.label,
-                "seed": r.seed,
+                "workload": w,
+                "config": c,
+                "seed": seed,
                 "samples": r.samples,
                 "best_latency_s": r.best_latency_s,
                 "time_s": r.time_s,
             }
-            for r in indexed.values()
+            for (w, c, seed), r in indexed.items()
         ],
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ttr.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
     (args.out / "tables.md").write_text(markdown(figures))
-    plot([r for (_, c, _), r in indexed.items() if c in PLOTTED], args.out / "latency-vs-wall.png")
+    plotted = [(c, r) for (_, c, _), r in indexed.items() if c in PLOTTED]
+    plot(plotted, args.out / "latency-vs-wall.png")
     print(f"default job: {figures['default_job']}")
     for key in ("equal_wall", "search_cost", "reach_evolutionary", "reach_stock"):
         rows: list[dict[str, Any]] = figures[key]

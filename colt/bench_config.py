@@ -55,7 +55,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
 # COLT with a mechanism changed rather than switched off: the search settings each variant changes.
 VARIANTS: dict[str, dict[str, Any]] = {
     "colt-prior-fades": {"prior_fades": True},
-    "colt-probation-2": {"probation_calls": 2},
+    "colt-probation-4": {"probation_calls": 4},
 }
 # "single:NAME": the set's model NAME alone (single-small and single-large name two sizes)
 SINGLE_PREFIX = "single:"

@@ -82,7 +82,8 @@ def test_models_whose_proposals_never_lead_give_way_after_their_probation() -> N
     assert losing.summary()["model_share"]["gain"] == 0.0
     assert winning.summary()["model_share"]["at_end"] == 0.4
     assert winning.summary()["model_share"]["gain"] > 0.0
-    assert losing_calls.calls >= 4  # the probation
+    probation = losing.config.probation_calls
+    assert probation > 0 and losing_calls.calls >= probation
     assert losing_calls.calls < winning_calls.calls / 2
     model_s = sum(c.latency_s for n, c in losing.counters.items() if n != "random")
-    assert model_s <= 0.1 * losing.time_share.wall() + 4.0 + 1.0  # probation + one crossing
+    assert model_s <= 0.1 * losing.time_share.wall() + probation * 1.0 + 1.0  # + one crossing
