@@ -25,7 +25,8 @@ of the issue, each measured on the runs (medians over seeds):
    MetaSchedule times (``colt bench --screen 0``);
 5. per configuration, the seconds spent timing candidates and the share of samples screened;
 6. pairs, same workload and seed, of COLT + random against its runs timed in full (``--stock``)
-   and against the code before a change (``--before GRID``, run on the same machine).
+   and against the code before a change (``--before GRID``, run on the same machine), and of
+   COLT against its grid's ``colt`` runs when ``--models-config`` names the new default.
 """
 
 from __future__ import annotations
@@ -501,8 +502,9 @@ def main() -> None:
     parser.add_argument(
         "--models-config",
         default="colt",
-        help="the configuration that stands for COLT with the models in claims 1, 2 and 4 "
-        "(a variant such as colt-probation-4; default: colt)",
+        help="the configuration that stands for COLT with the models in claims 1, 2 and 4, "
+        "when a grid ran the new default as a variant; the grid's colt runs are then "
+        "'colt, before' and paired with it (default: colt)",
     )
     args = parser.parse_args()
     grid = load_grid(args.grid)
@@ -514,12 +516,9 @@ def main() -> None:
     if args.before is not None:
         before = _by(list(load_grid(args.before).runs))
         indexed |= {(w, f"{c}, before", seed): r for (w, c, seed), r in before.items()}
-    if args.models_config != "colt":  # the variant answers for COLT with the models
-        indexed = {
-            (w, "colt" if c == args.models_config else c, seed): r
-            for (w, c, seed), r in indexed.items()
-            if c != "colt"
-        }
+    if args.models_config != "colt":  # the variant answers for COLT, COLT's runs are before
+        renamed = {"colt": "colt, before", args.models_config: "colt"}
+        indexed = {(w, renamed.get(c, c), seed): r for (w, c, seed), r in indexed.items()}
     workloads = sorted({r.workload for r in runs})
     figures: dict[str, Any] = {
         "models_config": args.models_config,
@@ -543,6 +542,7 @@ def main() -> None:
         "pairs": [
             paired(indexed, "colt-random", full_timing("colt-random")),
             paired(indexed, "colt-random", "colt-random, before"),
+            paired(indexed, "colt", "colt, before"),
         ],
         "untimed_phases": [row for w in workloads for row in untimed_phases(indexed, w)],
         "runs": [
