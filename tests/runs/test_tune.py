@@ -264,15 +264,15 @@ def test_terminated_run_stops_its_workers(tmp_path: Path) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def test_the_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's Python block, on the small matmul at 8 samples, in a scratch directory."""
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+def test_the_usage_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/usage.md's Python block, on the small matmul at 8 samples, in a scratch directory."""
+    readme = (Path(__file__).parents[2] / "docs" / "usage.md").read_text()
     (block,) = [part.split("```")[0] for part in readme.split("```python\n")[1:]]
     assert 'workload="matmul"' in block and "trials=64" in block
     small = block.replace('workload="matmul"', 'workload="matmul-small"')
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(small.replace("trials=64", "trials=8"), "README.md", "exec"), namespace)
+    exec(compile(small.replace("trials=64", "trials=8"), "usage.md", "exec"), namespace)
     results = json.loads((namespace["run_dir"] / "results.json").read_text())
     assert results["status"] == "complete" and results["verified"]
     assert namespace["tune"](namespace["config"], resume=True) == namespace["run_dir"]
