@@ -36,6 +36,7 @@ import json
 import math
 import statistics
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +103,24 @@ def default_job(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> d
     }
 
 
+def same_seed(
+    runs: dict[tuple[str, str, int], RunRecord],
+    label: str,
+    baseline: str,
+    workload: str | None = None,
+) -> Iterator[tuple[str, int, RunRecord, RunRecord]]:
+    """Each run of ``label`` (of ``workload``, or of every workload) with ``baseline``'s run of
+    the same workload and seed, in workload and seed order; runs without one are skipped."""
+    for (w, config, seed), run in sorted(runs.items()):
+        other = runs.get((w, baseline, seed))
+        if config == label and other is not None and workload in (None, w):
+            yield w, seed, run, other
+
+
 def equal_wall(runs: dict[tuple[str, str, int], RunRecord], workload: str) -> dict[str, Any]:
     """COLT + models against COLT + random, each at the shorter run's wall (same seed)."""
     ratios, pairs = [], []
-    for (w, config, seed), run in runs.items():
-        other = runs.get((w, "colt-random", seed))
-        if w != workload or config != "colt" or other is None:
-            continue
+    for _, seed, run, other in same_seed(runs, "colt", "colt-random", workload):
         at = min(run.time_s.get("total", 0.0), other.time_s.get("total", 0.0))
         mine, theirs = best_at(run, at), best_at(other, at)
         pairs.append({"seed": seed, "at_s": at, "colt_s": mine, "colt_random_s": theirs})
@@ -132,10 +144,7 @@ def search_cost(
     """``label``'s wall excluding device time against ``baseline``'s, same seed; met when the
     median ratio over seeds is at most 1 (the worst seed's is reported beside it)."""
     ratios, pairs = [], []
-    for (w, config, seed), run in runs.items():
-        stock = runs.get((w, baseline, seed))
-        if w != workload or config != label or stock is None:
-            continue
+    for _, seed, run, stock in same_seed(runs, label, baseline, workload):
         mine, theirs = untimed_wall(run), untimed_wall(stock)
         pairs.append({"seed": seed, "config_s": mine, "baseline_s": theirs})
         if theirs:
@@ -161,9 +170,8 @@ def reach(
     """Wall for ``label`` (default: COLT with the models) to reach ``baseline``'s final
     latency, over ``baseline``'s wall (same seed)."""
     ratios, pairs = [], []
-    for (w, config, seed), run in runs.items():
-        stock = runs.get((w, baseline, seed))
-        if w != workload or config != label or stock is None or not stock.best_latency_s:
+    for _, seed, run, stock in same_seed(runs, label, baseline, workload):
+        if not stock.best_latency_s:
             continue
         reached = reach_time(run, stock.best_latency_s)
         own = stock.time_s.get("total", 0.0)
@@ -208,9 +216,8 @@ def paired(runs: dict[tuple[str, str, int], RunRecord], config: str, control: st
     config, at equal samples (each run's end) and at equal wall (the shorter run's); below 1,
     the control found the faster program."""
     pairs: list[dict[str, Any]] = []
-    for (w, c, seed), run in sorted(runs.items()):
-        other = runs.get((w, control, seed))
-        if c != config or other is None or not run.best_latency_s or not other.best_latency_s:
+    for w, seed, run, other in same_seed(runs, config, control):
+        if not run.best_latency_s or not other.best_latency_s:
             continue
         at = min(run.time_s.get("total", 0.0), other.time_s.get("total", 0.0))
         mine, theirs = best_at(run, at), best_at(other, at)
