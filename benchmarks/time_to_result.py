@@ -514,6 +514,11 @@ def main() -> None:
         "when a grid ran the new default as a variant; the grid's colt runs are then "
         "'colt, before' and paired with it (default: colt)",
     )
+    parser.add_argument(
+        "--before-config",
+        help="a configuration of this grid that runs COLT as it was before a change (a "
+        "variant); its runs are 'colt, before' and paired with the grid's colt runs",
+    )
     args = parser.parse_args()
     grid = load_grid(args.grid)
     runs = list(grid.runs)
@@ -526,6 +531,9 @@ def main() -> None:
         indexed |= {(w, f"{c}, before", seed): r for (w, c, seed), r in before.items()}
     if args.models_config != "colt":  # the variant answers for COLT, COLT's runs are before
         renamed = {"colt": "colt, before", args.models_config: "colt"}
+        indexed = {(w, renamed.get(c, c), seed): r for (w, c, seed), r in indexed.items()}
+    if args.before_config is not None:
+        renamed = {args.before_config: "colt, before"}
         indexed = {(w, renamed.get(c, c), seed): r for (w, c, seed), r in indexed.items()}
     workloads = sorted({r.workload for r in runs})
     figures: dict[str, Any] = {

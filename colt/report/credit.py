@@ -59,6 +59,17 @@ def _cut(run: RunRecord) -> str:
     )
 
 
+def _waited(run: RunRecord) -> str:
+    """A sentence when the models were asked only after rounds that found nothing faster."""
+    share = (run.search or {}).get("model_share") or {}
+    if not share.get("on_stall") or share.get("cap", 1.0) >= 1.0:
+        return ""
+    return (
+        f" They were asked only in rounds after one that found nothing faster: "
+        f"{share.get('stalled_rounds', 0)} of {share.get('rounds', 0)} rounds stalled."
+    )
+
+
 def credit_verdict(run: RunRecord) -> Paragraph | None:
     """Whether the models' proposals beat the random samples of the same run, in one sentence."""
     credit = (run.search or {}).get("credit") or {}
@@ -76,10 +87,11 @@ def credit_verdict(run: RunRecord) -> Paragraph | None:
         return Paragraph(
             f"The models did no better than random in this run: their proposals' best was "
             f"{_ms(model_best)} ms against {_ms(random_best)} ms from random samples, for "
-            f"{seconds:.0f} s of model calls ({_share(share)} of the speed-up).{_cut(run)}"
+            f"{seconds:.0f} s of model calls ({_share(share)} of the speed-up)."
+            f"{_cut(run)}{_waited(run)}"
         )
     return Paragraph(
         f"The models' proposals reached the run's best, {_ms(model_best)} ms, against "
         f"{_ms(random_best)} ms from random samples, for {seconds:.0f} s of model calls "
-        f"({_share(share)} of the speed-up)."
+        f"({_share(share)} of the speed-up).{_waited(run)}"
     )

@@ -163,6 +163,16 @@ class SearchConfig(BaseModel):
     # (1.08 [1.04, 1.31]) and took 24 % of the wall in model calls instead of 33 %
     # (docs/results/2026-12-07-fresh-pool-probation).
     probation_calls: int = Field(default=2, ge=0)
+    # Under a time share, the models are asked only in rounds after one that measured nothing
+    # faster: while cheap random proposals still find faster programs, a call (4-7 s with the
+    # embedded models on 2 cores) only delays the result.
+    models_on_stall: bool = setting(
+        True,
+        flag="--models-from-start",
+        negate=True,
+        help="ask the models from the first round, not only after a round that found nothing "
+        "faster (with --model-share below 1)",
+    )
     expansions_per_round: int | None = setting(
         None,
         flag="--expansions-per-round",

@@ -44,7 +44,7 @@ from colt.search.record import SearchEvents, hashable
 from colt.search.seeds import streams
 from colt.search.stats import ModelCounters, SearchTimes
 from colt.search.summary import search_summary
-from colt.search.time_share import ModelTimeShare
+from colt.search.time_share import ModelTimeShare, Stall
 from colt.search.tree import ROOT, Node, Tree
 
 
@@ -87,6 +87,7 @@ class Search:
         self.stand_in = RandomProposer(rngs.stand_in)
         self.tree = Tree(self.root_model)
         self.counters = {m.name: ModelCounters() for m in self.models}
+        self.stall = Stall()  # the models wait for a round that found nothing faster
         self.time_share = self._time_share(wall)
         self.times = SearchTimes()
         self.help = transformation_help or {}
@@ -126,6 +127,7 @@ class Search:
             search_gain=lambda: self.feedback.gain_of(set(self.feedback.credit) - {"initial"}),
             unearned_share=self.config.unearned_model_share,
             probation_calls=self.config.probation_calls,
+            stalled=(lambda: self.stall.stalled) if self.config.models_on_stall else None,
         )
 
     # -- one iteration ----------------------------------------------------------------------
@@ -378,6 +380,7 @@ class Search:
         """After a measurement round and the cost model's retraining: re-predict what is new,
         and note the search's own overhead so far (a run shows whether it stays linear)."""
         self.measurements.repredict()
+        self.stall.end_round(self.best_latency_s)
         self.overhead_marks.append(
             {
                 "samples": self.trials_done,

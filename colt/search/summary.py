@@ -9,7 +9,7 @@ from colt.search.base import ModelInfo
 from colt.search.measurements import Measurements
 from colt.search.pool import ORIGINS
 from colt.search.stats import ModelCounters, SearchTimes
-from colt.search.time_share import ModelTimeShare
+from colt.search.time_share import ModelTimeShare, Stall
 from colt.search.tree import ROOT, Tree
 
 
@@ -27,6 +27,7 @@ class SearchFacts(Protocol):
     overhead_marks: list[dict[str, float]]
     measurements: Measurements
     time_share: ModelTimeShare
+    stall: Stall
 
 
 def _credit(search: SearchFacts) -> dict[str, dict[str, Any]]:
@@ -54,11 +55,12 @@ def _calls_per_expansion(search: SearchFacts) -> float | None:
     return _model_calls(search) / children if children else None
 
 
-def _model_share(share: ModelTimeShare) -> dict[str, Any] | None:
+def _model_share(share: ModelTimeShare, stall: Stall) -> dict[str, Any] | None:
     """The models' share of the wall: the cap, the share at the end (smaller while their
     proposals earned less than they cost), what they earned and what the whole search earned
-    after the first round (the run's, for a network's task); None when the proposer is random
-    itself."""
+    after the first round (the run's, for a network's task), and whether they waited for
+    rounds that found nothing faster (how many of the measurement rounds did); None when the
+    proposer is random itself."""
     if share.random_run:
         return None
     spent = share.run_spent()
@@ -67,6 +69,9 @@ def _model_share(share: ModelTimeShare) -> dict[str, Any] | None:
         "at_end": share.current_share(spent),
         "gain": spent.gain,
         "search_gain": spent.search_gain,
+        "on_stall": share.stalled is not None,
+        "rounds": stall.rounds,
+        "stalled_rounds": stall.stalled_rounds,
     }
 
 
@@ -87,7 +92,7 @@ def search_summary(search: SearchFacts) -> dict[str, Any]:
         "model_calls": _model_calls(search),
         # one call answers for all a node's children: at most 1 (less with branching > 1)
         "calls_per_expansion": _calls_per_expansion(search),
-        "model_share": _model_share(search.time_share),
+        "model_share": _model_share(search.time_share, search.stall),
         "credit": _credit(search),
         "expansions_by_depth": {
             str(depth): dict(calls) for depth, calls in sorted(search.depth_calls.items())

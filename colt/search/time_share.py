@@ -8,7 +8,10 @@ keep it only while their proposals' share of the search's gain (the speed-up won
 first round, by every source: the models, the random stand-in, fresh samples, rollout ends) is
 at least their calls' share of the wall. Otherwise they get ``unearned_share`` until they catch
 up (in any of a network's tasks). One lucky early proposal no longer keeps the whole share for
-the rest of a run (docs/results/2026-12-06-time-to-result-earned)."""
+the rest of a run (docs/results/2026-12-06-time-to-result-earned).
+
+With ``SearchConfig.models_on_stall`` the models also wait for the search to stall: they are
+asked only in rounds after one that measured nothing faster than the rounds before it."""
 
 from __future__ import annotations
 
@@ -51,6 +54,21 @@ class ModelSpend(NamedTuple):
         return self.gain / self.search_gain >= self.seconds / wall_s
 
 
+class Stall:
+    """Whether a search's last measurement round found nothing faster than the rounds before."""
+
+    def __init__(self) -> None:
+        self.best: float | None = None  # the best measured latency when the last round ended
+        self.stalled = False
+        self.rounds = self.stalled_rounds = 0
+
+    def end_round(self, best: float | None) -> None:
+        self.stalled = best is not None and self.best is not None and not best < self.best
+        self.rounds += 1
+        self.stalled_rounds += self.stalled
+        self.best = best
+
+
 class ModelTimeShare:
     def __init__(
         self,
@@ -63,16 +81,20 @@ class ModelTimeShare:
         search_gain: Callable[[], float] = lambda: 0.0,
         unearned_share: float | None = None,
         probation_calls: int = 0,
+        stalled: Callable[[], bool] | None = None,
     ) -> None:
         """``counters``: the search's per-model counters (read as they grow). ``wall``: the
         run's wall seconds so far; None: no clock, no cap. ``random_run``: the proposer is
         random itself, with no model to spare. ``gain``: what the models' measured proposals
         earned this search (``ModelSpend.gain``), ``search_gain``: what every source earned
         after the first round; ``unearned_share``: their share while they earn less than they
-        cost, after ``probation_calls`` calls (None: the share is theirs whatever they earn)."""
+        cost, after ``probation_calls`` calls (None: the share is theirs whatever they earn).
+        ``stalled``: whether the search's last round measured nothing faster; the models wait
+        for such a round (None: they never wait)."""
         self.counters, self.share, self.wall, self.random_run = counters, share, wall, random_run
         self.gain, self.search_gain = gain, search_gain
         self.unearned_share, self.probation_calls = unearned_share, probation_calls
+        self.stalled = stalled
         # The models' spending in the run's other searches, counted against the same share of
         # its wall (a network run's other tasks); None: this search is the run's only.
         self.other_models: Callable[[], ModelSpend] | None = None
@@ -106,9 +128,12 @@ class ModelTimeShare:
         return min(self.share, self.unearned_share)
 
     def used_up(self) -> bool:
-        """Whether the models' next call would take them past their share of the wall."""
+        """Whether the models sit the next expansion out: it would take them past their share of
+        the wall, or the search's last round found a faster program without them."""
         if self.wall is None or self.share >= 1.0 or self.random_run:
             return False
+        if self.stalled is not None and not self.stalled():
+            return True
         spent, wall_s = self.run_spent(), self.wall()
         share = self.current_share(spent, wall_s)
         return models_out_of_time(spent.seconds, spent.calls, wall_s, share=share)

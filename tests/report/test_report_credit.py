@@ -77,3 +77,13 @@ def test_the_verdict_says_when_the_models_share_was_cut_for_earning_nothing() ->
     assert "share of the wall fell from 40 % to 10 %" in text
     kept = _run(credit, model_share={"cap": 0.4, "at_end": 0.4, "gain": 0.0})
     assert "fell" not in credit_verdict(kept).text  # type: ignore[union-attr]
+
+
+def test_the_verdict_says_when_the_models_waited_for_the_search_to_stall() -> None:
+    credit = {"fresh": _source(0.001, 1.0), "smollm2": _source(0.002, 0.0, seconds=9.0)}
+    share = {"cap": 0.4, "at_end": 0.4, "gain": 0.0, "rounds": 8, "stalled_rounds": 3}
+    waited = _run(credit, model_share={**share, "on_stall": True})
+    text = credit_verdict(waited).text  # type: ignore[union-attr]
+    assert "asked only in rounds after one that found nothing faster: 3 of 8" in text
+    eager = _run(credit, model_share={**share, "on_stall": False})
+    assert "asked only" not in credit_verdict(eager).text  # type: ignore[union-attr]

@@ -128,7 +128,7 @@ def simulate(
             steps += 1
         for pick in search.pick_for_measurement(batch, fresh):
             search.record_measurement(pick.key, fake_latency(pick.key))
-        search.repredict()
+        search.end_round()
 
 
 def line_search(  # type: ignore[no-untyped-def]

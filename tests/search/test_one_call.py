@@ -132,6 +132,10 @@ def test_credit_names_each_source_of_measured_samples() -> None:
     assert credit["small"]["calls"] + credit["large"]["calls"] == search.calls
 
 
+# the models asked from the first round: what these tests check does not wait for a stall
+FROM_START = {"models_on_stall": False}
+
+
 class SlowProposer(CountingProposer):
     """Every call takes ``seconds`` of model time."""
 
@@ -147,7 +151,7 @@ class SlowProposer(CountingProposer):
 def test_past_their_time_share_the_models_make_way_for_a_random_stand_in() -> None:
     proposer = SlowProposer(seconds=1.0)
     wall = itertools.count(0.0, 0.5)  # half a second of run wall time per question
-    search = _search(proposer, model_time_share=0.4, largest_model_floor=0.0)
+    search = _search(proposer, model_time_share=0.4, largest_model_floor=0.0, **FROM_START)
     search.time_share.wall = lambda: next(wall)
     simulate(search, rounds=4, expansions=8)
     stand_in = search.counters["random"]
@@ -178,7 +182,9 @@ def test_a_network_s_tasks_share_one_model_time_share() -> None:
     search.time_share.other_models = lambda: ModelSpend(60.0, 50)
     simulate(search, rounds=2, expansions=4)
     assert len(proposer.calls) == 0 and search.counters["random"].calls > 0
-    alone = _search(SlowProposer(seconds=0.1), model_time_share=0.4, largest_model_floor=0.0)
+    alone = _search(
+        SlowProposer(seconds=0.1), model_time_share=0.4, largest_model_floor=0.0, **FROM_START
+    )
     alone.time_share.wall = lambda: 100.0
     simulate(alone, rounds=2, expansions=4)
     assert "random" not in alone.counters  # on its own it was far under its share

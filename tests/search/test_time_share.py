@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 from colt.search.base import Edit, JointAction, ModelInfo, PromptContext, Proposal
 from colt.search.mcts import Search
@@ -67,7 +68,12 @@ class OneWayProposer:
 def _run(direction: str) -> tuple[Search, OneWayProposer]:
     proposer = OneWayProposer(direction)
     search = two_root_search(
-        proposer, MODELS, model_time_share=0.4, largest_model_floor=0.0, course_alteration=False
+        proposer,
+        MODELS,
+        model_time_share=0.4,
+        largest_model_floor=0.0,
+        course_alteration=False,
+        models_on_stall=False,
     )
     wall = itertools.count(0.0, 2.0)  # two seconds of run wall time per question
     search.time_share.wall = lambda: next(wall)
@@ -87,3 +93,53 @@ def test_models_whose_proposals_never_lead_give_way_after_their_probation() -> N
     assert losing_calls.calls < winning_calls.calls / 2
     model_s = sum(c.latency_s for n, c in losing.counters.items() if n != "random")
     assert model_s <= 0.1 * losing.time_share.wall() + probation * 1.0 + 1.0  # + one crossing
+
+
+def _model_calls(search: Search) -> int:
+    return sum(search.counters[m.name].calls for m in MODELS)
+
+
+def _rounds(search: Search, latencies: Iterator[float], rounds: int) -> list[int]:
+    """The tuning loop with every measurement taking the next of ``latencies``; the models'
+    calls made in each round of expansions."""
+    calls_by_round = []
+    for index in range(rounds + 1):
+        before = _model_calls(search)
+        for _ in range(8 if index else 0):
+            search.step()
+        calls_by_round.append(_model_calls(search) - before)
+        for pick in search.pick_for_measurement(8):
+            search.record_measurement(pick.key, next(latencies))
+        search.end_round()
+    return calls_by_round[1:]
+
+
+def _waiting_search(proposer: OneWayProposer) -> Search:
+    search = two_root_search(proposer, MODELS, model_time_share=0.4, largest_model_floor=0.0)
+    search.time_share.wall = lambda: 1000.0  # far under their share: only the stall decides
+    return search
+
+
+def test_the_models_wait_for_a_round_that_found_nothing_faster() -> None:
+    proposer = OneWayProposer("Up")
+    stalling = _waiting_search(proposer)
+    calls = _rounds(stalling, itertools.repeat(1.0), rounds=4)  # nothing is ever faster
+    # round 1 follows the initial round, which set the first best: the stand-in expands it;
+    # every later round follows one that measured nothing faster
+    assert calls[0] == 0 and all(c > 0 for c in calls[1:])
+    share = stalling.summary()["model_share"]
+    assert share["on_stall"] and (share["rounds"], share["stalled_rounds"]) == (5, 4)
+
+    improving = _waiting_search(OneWayProposer("Up"))
+    _rounds(improving, (1.0 / n for n in itertools.count(1)), rounds=4)  # always faster
+    assert _model_calls(improving) == 0 and improving.counters["random"].calls > 0
+    assert improving.summary()["model_share"]["stalled_rounds"] == 0
+
+
+def test_asked_from_the_start_the_models_do_not_wait() -> None:
+    eager = two_root_search(
+        OneWayProposer("Up"), MODELS, model_time_share=0.4, models_on_stall=False
+    )
+    eager.time_share.wall = lambda: 1000.0
+    assert _rounds(eager, (1.0 / n for n in itertools.count(1)), rounds=2)[0] > 0
+    assert eager.summary()["model_share"]["on_stall"] is False
