@@ -56,6 +56,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
 VARIANTS: dict[str, dict[str, Any]] = {
     "colt-prior-fades": {"prior_fades": True},
     "colt-probation-4": {"probation_calls": 4},
+    "colt-probation-1": {"probation_calls": 1},
     "colt-models-from-start": {"models_on_stall": False},
 }
 # "single:NAME": the set's model NAME alone (single-small and single-large name two sizes)

@@ -95,8 +95,9 @@ class SearchRecord(_Record):
     credit: dict[str, dict[str, float | int | None]] = Field(default_factory=dict)
     # the models' share of the wall: cap, share at the end (smaller while they earned less
     # than they cost), their gain and the search's (search_gain: absent in runs written before
-    # it was weighed); None in runs written before the share had to be earned
-    model_share: dict[str, float] | None = None
+    # it was weighed), whether they waited for a stalled round and how many of the rounds
+    # stalled (absent before they waited); None in runs written before the share was earned
+    model_share: dict[str, bool | int | float] | None = None
 
 
 class DeviceCounts(_Record):

@@ -66,7 +66,7 @@ def _waited(run: RunRecord) -> str:
         return ""
     return (
         f" They were asked only in rounds after one that found nothing faster: "
-        f"{share.get('stalled_rounds', 0)} of {share.get('rounds', 0)} rounds stalled."
+        f"{int(share.get('stalled_rounds', 0))} of {int(share.get('rounds', 0))} rounds stalled."
     )
 
 

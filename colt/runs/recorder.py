@@ -113,6 +113,7 @@ class Recorder:
                 latencies.append(self._add_point(event, candidate.sch, sources[index]))
         finally:  # a run that stops because its devices are lost says which and why
             self.journal_device_changes()
+            self.session.measurer.clean()  # the batch's artifacts, verified or not needed
         return latencies
 
     def journal_device_changes(self) -> None:
@@ -147,7 +148,7 @@ class Recorder:
                 measured[index] = self._time_in_full(candidates[index])
                 if not _beats(measured[index].latency_s, best):
                     continue
-            checks[index] = self._verification_error(candidates[index])
+            checks[index] = self._verification_error(candidates[index], measured[index])
             if checks[index] is None:
                 break
         return checks
@@ -158,10 +159,12 @@ class Recorder:
         self.timer.add("run", times.run_s)
         return measured
 
-    def _verification_error(self, candidate: ms.MeasureCandidate) -> str | None:
+    def _verification_error(
+        self, candidate: ms.MeasureCandidate, measured: Measurement
+    ) -> str | None:
         started = time.perf_counter()
         try:
-            error = self.session.verify(candidate.sch.mod)
+            error = self.session.verify(candidate.sch.mod, measured.artifact)
             if error is not None:
                 error = f"{WRONG_RESULT}: {error}"
         except DeviceFault as fault:

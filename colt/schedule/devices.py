@@ -41,6 +41,9 @@ class Measurement:
     device: str | None = None  # which device timed it ("local" or the server's host:port)
     retries: tuple[str, ...] = ()  # "device: why" for each attempt that a device fault ended
     screened: bool = False  # timed once only: that timing was far slower than the best
+    # the built library that was timed (MetaSchedule's exported .tar); verification runs it
+    # instead of building the program again; None when nothing was built
+    artifact: str | None = None
 
 
 class DeviceFault(RuntimeError):
@@ -120,6 +123,13 @@ class LocalDevice:
         tensors = [tvm.runtime.tensor(array, dev) for array in arrays]
         lib["main"](*tensors)
         return [t.numpy() for t in tensors]
+
+    def run_artifact(self, artifact: Path, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """``run_once`` on a built artifact: the shared library the runner linked it into
+        when it timed it, else the archive (linked now)."""
+        linked = artifact.with_name(artifact.name + ".so")
+        lib = tvm.runtime.load_module(str(linked if linked.exists() else artifact))
+        return self.run_once(lib, arrays)
 
 
 def _local_result(result: ms.runner.RunnerResult, repeat: int) -> Measurement:
@@ -216,13 +226,17 @@ class TrackedDevices:
         with tempfile.TemporaryDirectory(prefix="colt-verify-") as folder:
             path = Path(folder) / "colt_verify.tar"
             lib.export_library(str(path), fcompile=tar)
-            with self.health.beating():
-                outputs, _, retries = self._with_device(lambda s, d: _run_remote(s, path, arrays))
+            return self.run_artifact(path, arrays)
+
+    def run_artifact(self, artifact: Path, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """``run_once`` on a built artifact (an exported .tar)."""
+        with self.health.beating():
+            outputs, _, retries = self._with_device(lambda s, d: _run_remote(s, artifact, arrays))
         if outputs is None:
             local = self._local_device()
             if local is not None:
                 with self._local_lock:
-                    return local.run_once(lib, arrays)
+                    return local.run_artifact(artifact, arrays)
             raise DeviceFault("; ".join(retries))
         return outputs
 

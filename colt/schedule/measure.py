@@ -10,8 +10,11 @@ process that ran kernels); verification runs in this process afterwards, never c
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import tvm
@@ -163,6 +166,9 @@ class Measurer:
         self.devices = devices
         self.num_threads = num_threads
         self.builder = pooled_builder(build_timeout_s)
+        # the folders of the artifacts built since the last ``clean``: MetaSchedule's builder
+        # makes one per candidate and nothing removes them (a 64-sample run left 64 in /tmp)
+        self._built: list[Path | None] = []
 
     def measure(
         self, candidates: list[ms.MeasureCandidate], screen: Screen | None = None
@@ -182,9 +188,24 @@ class Measurer:
         results: list[Measurement] = [
             Measurement(None, (), f"build failed: {last_line(b.error_msg)}") for b in built
         ]
-        for (index, _), measurement in zip(runnable, timed, strict=True):
-            results[index] = measurement
+        for (index, runner_input), measurement in zip(runnable, timed, strict=True):
+            results[index] = replace(measurement, artifact=runner_input.artifact_path)
+        self._built += [_own_folder(b.artifact_path) for b in built if b.artifact_path]
         return results, BatchTimes(build_s, time.perf_counter() - started - build_s)
+
+    def clean(self) -> None:
+        """Removes the artifacts built so far: call it once their measurements are verified."""
+        for folder in self._built:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._built.clear()
+
+
+def _own_folder(artifact_path: str) -> Path | None:
+    """The folder MetaSchedule's export made for this artifact alone (``tempfile.mkdtemp``);
+    None for an artifact anywhere else, which is not ours to remove."""
+    folder = Path(artifact_path).parent
+    return folder if folder.parent == Path(tempfile.gettempdir()) else None
 
 
 def naive_candidate(mod: tvm.IRModule) -> ms.MeasureCandidate:

@@ -279,12 +279,14 @@ def settle_one_point(session: TuningSession) -> dict[str, Any]:
     program = programs[0]
     (measured,), _ = session.measurer.measure([to_candidate(session.space, program)])
     error = measured.error
-    if error is None and measured.latency_s is not None:
-        try:
-            wrong = session.verify(program.sch.mod)
+    try:
+        if error is None and measured.latency_s is not None:
+            wrong = session.verify(program.sch.mod, measured.artifact)
             error = f"{WRONG_RESULT}: {wrong}" if wrong is not None else None
-        except DeviceFault as fault:
-            error = f"{UNVERIFIED}: no device could run the check ({fault})"
+    except DeviceFault as fault:
+        error = f"{UNVERIFIED}: no device could run the check ({fault})"
+    finally:
+        session.measurer.clean()
     latency = measured.latency_s if error is None else None
     if latency is not None:
         session.commit(program.sch, tuple(measured.run_secs))

@@ -21,6 +21,7 @@ from colt.schedule.measure import (
     run_once,
 )
 from colt.schedule.program import ProgramSpace
+from colt.schedule.weight_layouts import LAYOUT_FREE
 from colt.workloads import Workload, make_inputs
 
 VERIFY_SEED = 20260202  # fixed, so every run of a workload is checked on the same inputs
@@ -59,18 +60,30 @@ class TuningSession:
         with appending_lines(Path(self.database.path_workload), expected=not known):
             self.db_workload = self.database.commit_workload(self.mod)
         self.inputs = make_inputs(workload, self.func, np.random.default_rng(VERIFY_SEED))
+        # A network task's kernel is built without the copies of its weights into the layouts
+        # the tuner chose (colt.schedule.weight_layouts): only a build of the whole program
+        # runs on the inputs as they are, so its timed artifact is never the one checked.
+        self._checks_artifacts = LAYOUT_FREE not in (self.func.attrs or {})
         self._expected: list[np.ndarray] | None = None
 
     def measure_naive(self) -> Measurement:
-        (result,), _ = self.measurer.measure([naive_candidate(self.mod)])
+        try:
+            (result,), _ = self.measurer.measure([naive_candidate(self.mod)])
+        finally:
+            self.measurer.clean()
         return result
 
-    def verify(self, mod: tvm.IRModule) -> str | None:
-        """None when ``mod`` computes what the reference computes on random inputs, else why not.
+    def verify(self, mod: tvm.IRModule, artifact: str | None = None) -> str | None:
+        """None when ``mod`` computes what the reference computes on random inputs, else why not;
+        ``artifact``: ``mod`` as built and timed (``Measurement.artifact``), run as it is.
         Raises DeviceFault when no device could run it: that says nothing about the kernel."""
         expected = self._expected_all()  # first: it may redraw the inputs
         try:
-            got = self._run(mod)
+            if artifact is not None and self._checks_artifacts and Path(artifact).exists():
+                inputs = [a.copy() for a in self.inputs]
+                got = self.devices.run_artifact(Path(artifact), inputs)
+            else:
+                got = self._run(mod)
         except DeviceFault:
             raise
         except Exception as error:  # a kernel that cannot even run is a failed verification

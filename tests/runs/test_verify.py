@@ -15,9 +15,11 @@ from colt.journal import Journal, SampleMeasured
 from colt.run import Timer
 from colt.runs.recorder import Recorder
 from colt.schedule.devices import Measurement
+from colt.schedule.environment import to_candidate
 from colt.schedule.measure import BatchTimes
 from colt.schedule.program import host_target
 from colt.schedule.session import TuningSession, root_block_name
+from colt.schedule.weight_layouts import LAYOUT_FREE
 from colt.workloads import get_workload
 
 pytestmark = pytest.mark.slow
@@ -94,7 +96,9 @@ def test_only_a_batchs_fastest_new_best_is_checked(
     checked: list[tvm.IRModule] = []
     verify = session.verify
     monkeypatch.setattr(session.measurer, "measure", measure)
-    monkeypatch.setattr(session, "verify", lambda mod: checked.append(mod) or verify(mod))
+    monkeypatch.setattr(
+        session, "verify", lambda mod, artifact=None: checked.append(mod) or verify(mod, artifact)
+    )
     journal = Journal(tmp_path / "journal.jsonl")
     recorder = Recorder(session, journal, Timer(), naive_latency_s=10.0)
     wrong = _wrong_matmul(session)
@@ -212,3 +216,47 @@ def test_a_task_whose_random_inputs_leave_its_domain_still_verifies(tmp_path: Pa
     wrong = tvm.IRModule({"main": _rms_scale(16, 32, wrong=True)})
     error = session.verify(wrong)
     assert error is not None and "differs from the reference" in error
+
+
+def test_a_new_best_is_checked_as_built_and_timed_and_no_artifact_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verification runs the library that was timed (no second build), a wrong one is still
+    refused, and a round leaves none of its builds behind."""
+    session = TuningSession(
+        get_workload("matmul-small"), host_target(), num_threads=1, database_dir=tmp_path / "db"
+    )
+    ran: list[Path] = []
+    run_artifact = session.devices.run_artifact
+
+    def spy(artifact: Path, arrays: list) -> list:
+        assert artifact.exists()
+        ran.append(artifact)
+        return run_artifact(artifact, arrays)
+
+    monkeypatch.setattr(session.devices, "run_artifact", spy)
+    recorder = Recorder(session, Journal(tmp_path / "journal.jsonl"), Timer(), naive_latency_s=1.0)
+    assert recorder.measure([1], [_candidate(_wrong_matmul(session))]) == [None]
+    assert len(ran) == 1 and recorder.verification_failures
+    correct = session.space.design_spaces()[0].sch.mod
+    (latency,) = recorder.measure([2], [_candidate(correct)])
+    assert latency is not None and recorder.best_latency_s == latency and len(ran) == 2
+    assert not any(path.parent.exists() for path in ran)
+
+
+def test_a_layout_free_task_is_checked_on_a_build_of_its_whole_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its kernels are built without the copies of its weights into their tuned layouts, so
+    their artifacts would read the inputs in the wrong layout: never checked as timed."""
+    session = _task_session(_rms_scale(8, 16).with_attr(LAYOUT_FREE, [1]), tmp_path)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("a layout-free task's artifact was checked")
+
+    monkeypatch.setattr(session.devices, "run_artifact", refuse)
+    recorder = Recorder(session, Journal(tmp_path / "journal.jsonl"), Timer(), naive_latency_s=1.0)
+    program = session.space.design_spaces()[0]
+    assert "layout_rewrite_preproc" in program.sch.mod.script()  # S is copied into (2, 4)
+    (latency,) = recorder.measure([1], [to_candidate(session.space, program)])
+    assert latency is not None and recorder.curve[0].error is None
