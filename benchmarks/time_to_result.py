@@ -342,7 +342,10 @@ def _s(seconds: float | None) -> str:
 
 
 def _seed_table(rows: list[dict[str, Any]], headers: tuple[str, ...], cells: Any) -> list[str]:
-    """A markdown table of one claim's runs: workload, seed, then ``cells(run)``."""
+    """A markdown table of one claim's runs: workload, seed, then ``cells(run)``; none when
+    the grids hold no such runs (a claim against a configuration that was not run)."""
+    if not any(row["runs"] for row in rows):
+        return []
     lines = ["", "| Workload | Seed | " + " | ".join(headers) + " |"]
     lines.append("|---|---:|" + "---:|" * len(headers))
     for row in rows:
@@ -441,12 +444,11 @@ def markdown(figures: dict[str, Any]) -> str:
         ("COLT + random: time to evolutionary's final best (s)", "evolutionary's wall (s)"),
         lambda run: (_s(run["reached_s"]), f"{run['evolutionary_s']:.0f}"),
     )
-    if any(r["runs"] for r in figures["reach_stock"]):
-        lines += _seed_table(
-            figures["reach_stock"],
-            ("COLT + models: time to stock's final best (s)", "stock evolutionary's wall (s)"),
-            lambda run: (_s(run["reached_s"]), f"{run['evolutionary_s']:.0f}"),
-        )
+    lines += _seed_table(
+        figures["reach_stock"],
+        ("COLT + models: time to stock's final best (s)", "stock evolutionary's wall (s)"),
+        lambda run: (_s(run["reached_s"]), f"{run['evolutionary_s']:.0f}"),
+    )
     lines += ["", "| Workload | Reached by | Against | median time ÷ baseline's wall | met |"]
     lines += ["|---|---|---|---:|---|"] + [
         f"| {r['workload']} | {r['config']} | {r['baseline']} | "
