@@ -26,6 +26,7 @@ from tvm.s_tir import meta_schedule as ms
 from colt.errors import UserError, last_line
 from colt.lifeline import worker_initializer
 from colt.schedule.device_health import DeviceHealth, StateChange
+from colt.schedule.remote import run_remote, time_remote
 from colt.schedule.screening import Screen, evaluator_for
 from colt.schedule.tracker import TrackerAddress, TrackerLink, tracker_devices
 
@@ -231,7 +232,7 @@ class TrackedDevices:
     def run_artifact(self, artifact: Path, arrays: list[np.ndarray]) -> list[np.ndarray]:
         """``run_once`` on a built artifact (an exported .tar)."""
         with self.health.beating():
-            outputs, _, retries = self._with_device(lambda s, d: _run_remote(s, artifact, arrays))
+            outputs, _, retries = self._with_device(lambda s, d: run_remote(s, artifact, arrays))
         if outputs is None:
             local = self._local_device()
             if local is not None:
@@ -259,7 +260,7 @@ class TrackedDevices:
         args_info = tuple(arg.as_json() for arg in runner_input.args_info)
         evaluate = evaluator_for(screen)
         run_secs, device, retries = self._with_device(
-            lambda session, dev: _time_remote(
+            lambda session, dev: time_remote(
                 session, dev, artifact, args_info, self.evaluator, evaluate
             )
         )
@@ -347,40 +348,6 @@ class TrackedDevices:
             self.health.check(device, f"its session failed ({last_line(error)}) and it is silent")
             raise error
         return outcome["value"]  # type: ignore[no-any-return]
-
-
-def _time_remote(
-    session: Any,
-    dev: Any,
-    artifact: Path,
-    args_info: tuple,
-    evaluator: Any,
-    evaluate: Callable[..., list[float]] | None = None,
-) -> list[float]:
-    """``evaluate``: a screening evaluator (``screened_evaluator``), None: MetaSchedule's."""
-    from tvm.s_tir.meta_schedule.runner import rpc_runner
-
-    remote_path = artifact.name
-    try:
-        rt_mod = rpc_runner.default_upload_module(session, str(artifact), remote_path)
-        args = rpc_runner.default_alloc_argument(session, dev, args_info, 1)
-        if evaluate is not None:
-            return list(evaluate(rt_mod, dev, evaluator, args))
-        return list(rpc_runner.default_run_evaluator(session, rt_mod, dev, evaluator, args))
-    finally:
-        rpc_runner.default_cleanup(session, remote_path)
-
-
-def _run_remote(session: Any, path: Path, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    session.upload(str(path), path.name)
-    try:
-        lib = session.load_module(path.name)
-        dev = session.cpu(0)
-        tensors = [tvm.runtime.tensor(array, dev) for array in arrays]
-        lib["main"](*tensors)
-        return [t.numpy() for t in tensors]
-    finally:
-        session.remove(path.name)
 
 
 def open_devices(

@@ -21,7 +21,9 @@ from colt.api import tune
 from colt.config import SearchConfig, TuneConfig
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
-FAST_ROUNDS = SearchConfig(trials_per_round=4, expansions_per_round=4)
+# Runs of 8 samples have one round of proposals: the models are asked from the start there,
+# not only after a round that found nothing faster.
+FAST_ROUNDS = SearchConfig(trials_per_round=4, expansions_per_round=4, models_on_stall=False)
 SECRET = "sk-colt-run-secret-9f8e7d6c5b4a"
 
 
