@@ -129,7 +129,7 @@ class ModelTimeShare:
 
     def used_up(self) -> bool:
         """Whether the models sit the next expansion out: it would take them past their share of
-        the wall, or the search's last round found a faster program without them."""
+        the wall, or (waiting for a stall) the search's last round found a faster program."""
         if self.wall is None or self.share >= 1.0 or self.random_run:
             return False
         if self.stalled is not None and not self.stalled():
