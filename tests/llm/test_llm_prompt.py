@@ -206,3 +206,17 @@ def test_the_fastest_program_is_not_repeated_when_it_is_the_current_one() -> Non
     _, user = build_prompt(same, max_prompt_tokens=8000)
     assert "Fastest program measured so far: the current one (0.5 ms)" in user
     assert "its last steps" not in user
+
+
+def test_the_compact_model_lines_leave_out_what_says_nothing() -> None:
+    """A model not called yet has no statistics, zero course alterations are not news, and the
+    score changes are the history's scores subtracted: each token costs the small models time."""
+    context = _context(blocks=40, history=60)
+    stats = {"gpt-5-mini": ModelStats(calls=3, hits=1)}
+    context = PromptContext(**{**context.__dict__, "model_stats": stats})
+    _, user = build_prompt(context, max_prompt_tokens=1400)
+    line = next(line for line in user.splitlines() if line.startswith("Model stats: "))
+    assert line == "Model stats: gpt-5-mini calls 3, hit rate 0.33, errors 0; gpt-5.2 no calls yet"
+    assert "Predicted score change" not in user and "diff omitted" not in user
+    _, full = build_prompt(_context(), max_prompt_tokens=8000)
+    assert "Predicted score change parent -> current" in full  # the paper's form keeps them
