@@ -92,8 +92,10 @@ class KernelRun:
         journal.close()
 
     def _session(self, threads: int) -> Any:
+        from colt.schedule.measure import warm_builders
         from colt.schedule.session import TuningSession
 
+        warm_builders(threads)  # their imports overlap the runner worker's, awaited next
         devices = open_devices(self.config, threads)
         try:
             return TuningSession(

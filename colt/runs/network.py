@@ -62,12 +62,13 @@ class NetworkRun:
 
     def execute(self) -> None:
         from colt.schedule.devices import open_devices
-        from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S
+        from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S, warm_builders
         from colt.schedule.network import NetworkSession
         from colt.strategies import make_strategy
 
         threads = self.config.num_threads or os.cpu_count() or 1
         roofs = measured_roofs_or_none(self.config, self.target, threads)
+        warm_builders(threads)  # their imports overlap the runner worker's, awaited next
         devices = open_devices(None, EVALUATOR, RUN_TIMEOUT_S, num_threads=threads)
         self.session = NetworkSession(
             self.network,

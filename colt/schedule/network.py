@@ -16,8 +16,11 @@ runs in this process on Relax's virtual machine, never while anything else is ti
 
 from __future__ import annotations
 
+import functools
 import math
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -338,26 +341,34 @@ def stock_tune_relax(
     The one change is the builder, COLT's: the stock build function imports every tensor
     intrinsic (CUDA's included) in each worker, and on 2 busy cores that alone ran past the
     stock 30 s build timeout, so every build of a smoke run failed. The programs built are
-    the same."""
+    the same. Its export writes under one folder, removed afterwards: MetaSchedule's own
+    leaves a folder per candidate in the temporary directory."""
     from colt.lifeline import worker_initializer
-    from colt.schedule.measure import build_without_intrinsics
+    from colt.schedule.measure import build_without_intrinsics, export_under
 
+    artifacts = tempfile.mkdtemp(prefix="colt-stock-")
     builder = ms.builder.LocalBuilder(
-        f_build=build_without_intrinsics, timeout_sec=60.0, initializer=worker_initializer()
+        f_build=build_without_intrinsics,
+        f_export=functools.partial(export_under, artifacts),
+        timeout_sec=60.0,
+        initializer=worker_initializer(),
     )
     started = time.perf_counter()
-    database = ms.relax_integration.tune_relax(
-        mod=mark_layout_free(prepare(forward_only(session.mod), session.target)),
-        params={},
-        target=session.target,
-        work_dir=str(work_dir),
-        max_trials_global=trials,
-        max_trials_per_task=task_cap,
-        num_trials_per_iter=per_round,
-        builder=builder,
-        runner=ms.runner.LocalRunner(initializer=worker_initializer()),
-        seed=seed,
-    )
+    try:
+        database = ms.relax_integration.tune_relax(
+            mod=mark_layout_free(prepare(forward_only(session.mod), session.target)),
+            params={},
+            target=session.target,
+            work_dir=str(work_dir),
+            max_trials_global=trials,
+            max_trials_per_task=task_cap,
+            num_trials_per_iter=per_round,
+            builder=builder,
+            runner=ms.runner.LocalRunner(initializer=worker_initializer()),
+            seed=seed,
+        )
+    finally:
+        shutil.rmtree(artifacts, ignore_errors=True)
     tuning_s = time.perf_counter() - started
     executable = compile_tuned(database, session.mod, session.target)
     outputs, seconds = session.run_and_time(executable)

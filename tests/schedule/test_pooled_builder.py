@@ -3,12 +3,15 @@ kills its children; the pool outlives runs in one process)."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import psutil
 import pytest
 from tvm import te
 from tvm.s_tir import meta_schedule as ms
 
-from colt.schedule.measure import PooledBuilder, build_without_intrinsics
+from colt.schedule.measure import PooledBuilder, build_without_intrinsics, export_under
 from colt.schedule.program import host_target
 
 pytestmark = pytest.mark.slow
@@ -57,3 +60,18 @@ def test_stopped_builders_end_their_workers_and_the_next_build_starts_new_ones()
         assert built.error_msg is None
     finally:
         _stop_build_workers()
+
+
+def test_stock_builds_export_under_a_folder_the_caller_removes(tmp_path: Path) -> None:
+    """The export ``stock_tune_relax`` gives MetaSchedule's own builder: sent to its worker
+    processes, it puts each artifact under one folder, so nothing stays in the temporary
+    directory once that folder is removed."""
+    builder = ms.builder.LocalBuilder(
+        f_build=build_without_intrinsics,
+        f_export=functools.partial(export_under, str(tmp_path)),
+        max_workers=1,
+    )
+    (built,) = builder.build([_input()])
+    assert built.error_msg is None, built.error_msg
+    artifact = Path(built.artifact_path)
+    assert artifact.is_file() and artifact.parent.parent == tmp_path
