@@ -101,7 +101,7 @@ def _server_config(spec: ModelSpec, gguf: Path, port: int, threads: int) -> dict
         "n_threads": threads,
         "n_threads_batch": threads,
         "logits_all": False,  # True took gemma to 2.5 GB
-        "flash_attn": True,  # reads a prompt ~25 % faster on 2 CPU cores
+        "flash_attn": True,  # the same answers ~6 % sooner on 2 CPU cores (A/B, 2026-12-07)
         "verbose": False,
     }
     if weights.chat_format:

@@ -4,6 +4,7 @@ kills its children; the pool outlives runs in one process)."""
 from __future__ import annotations
 
 import functools
+import time
 from pathlib import Path
 
 import psutil
@@ -75,3 +76,27 @@ def test_stock_builds_export_under_a_folder_the_caller_removes(tmp_path: Path) -
     assert built.error_msg is None, built.error_msg
     artifact = Path(built.artifact_path)
     assert artifact.is_file() and artifact.parent.parent == tmp_path
+
+
+def test_warmed_workers_are_up_before_the_first_build() -> None:
+    """``warm`` starts every worker without a build to wait for, so the first (timed) build
+    does not pay their imports."""
+
+    def children() -> set[int]:
+        return {child.pid for child in psutil.Process().children()}
+
+    before = children()
+    builder = PooledBuilder(f_build=build_without_intrinsics, timeout_sec=60.0, max_workers=2)
+    try:
+        assert not children() - before  # a pool starts no worker by itself
+        builder.warm()
+        deadline = time.monotonic() + 60
+        while len(children() - before) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        warmed = children() - before
+        assert len(warmed) == 2
+        (built,) = builder.build([_input()])
+        assert built.error_msg is None, built.error_msg
+        assert children() - before == warmed  # the build ran on a warmed worker
+    finally:
+        builder.close()
