@@ -89,12 +89,6 @@ def _plans() -> list[_Shrink]:
     return plans
 
 
-def _program_text(program: str, level: int) -> str:
-    if level > MAX_LEVEL:
-        return "(omitted: too long for this model's context window)"
-    return shrink_program(program, level)
-
-
 def _history_lines(node: NodeView, keep: int | None) -> list[str]:
     if not node.history:
         return ["(none: the unoptimized program)"]
@@ -106,8 +100,8 @@ def _ancestor(title: str, node: NodeView, current: NodeView, plan: _Shrink) -> l
     if plan.ancestor_diffs and node.program != current.program:
         level = min(plan.program_level, 1)  # the diff of what the prompt shows
         diff = difflib.unified_diff(
-            _program_text(node.program, level).splitlines(),
-            _program_text(current.program, level).splitlines(),
+            shrink_program(node.program, level).splitlines(),
+            shrink_program(current.program, level).splitlines(),
             lineterm="",
             n=1,
         )
@@ -157,7 +151,7 @@ def _history_section(context: PromptContext, plan: _Shrink) -> list[str]:
     if plan.program_level > MAX_LEVEL:
         lines.append("Code: omitted (too long for this model's context window)")
     else:
-        lines += ["Code:", _program_text(current.program, plan.program_level)]
+        lines += ["Code:", shrink_program(current.program, plan.program_level)]
     lines += ["Transformation history:", *_history_lines(current, plan.history_keep)]
     lines.append(_score_line(current))
     if context.parent is not None:
