@@ -57,7 +57,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "colt-prior-fades": {"prior_fades": True},
     "colt-probation-4": {"probation_calls": 4},
     "colt-probation-1": {"probation_calls": 1},
-    "colt-models-from-start": {"models_on_stall": False},
+    "colt-models-from-start": {"stall_rounds": 0},
 }
 # "single:NAME": the set's model NAME alone (single-small and single-large name two sizes)
 SINGLE_PREFIX = "single:"

@@ -56,9 +56,14 @@ class LLMProposer:
         max_edits: int = MAX_EDITS,
         client_factory: Callable[[ModelSpec, str | None], ChatClient] = ChatClient,
         rng: np.random.Generator | None = None,
+        go_live: Callable[[], ModelSet] | None = None,
     ) -> None:
-        """``rng`` seeds the scripted models (None: fresh entropy); served models ignore it."""
+        """``rng`` seeds the scripted models (None: fresh entropy); served models ignore it.
+        ``go_live``: starts the set's embedded servers and returns the set with their
+        addresses, called before the first call to a model that needs one (None: the set is
+        live already)."""
         self.model_set = model_set
+        self._go_live = go_live
         self.all_remote = all(_served_elsewhere(spec) for spec in model_set.models)
         self.transformations = tuple(transformations)
         self.help = dict(help)
@@ -103,6 +108,9 @@ class LLMProposer:
             self._log(model, None, "", "", ChatReply(error_kind="unknown_model"), proposal, 0)
             return proposal
         spec = self.model_set.spec(model)
+        if self._go_live is not None and spec.embedded is not None and not spec.base_url:
+            self.model_set, self._go_live = self._go_live(), None
+            spec = self.model_set.spec(model)
         offered = context.transformations or self.transformations
         context = dataclasses.replace(
             context,

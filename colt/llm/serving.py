@@ -9,7 +9,8 @@ from pathlib import Path
 from colt.config import TuneConfig
 from colt.llm.endpoints import running_endpoints
 from colt.llm.proposer import LLMProposer
-from colt.llm.sets import load_model_set
+from colt.llm.sets import ModelSet, load_model_set
+from colt.llm.weights import EMBEDDED_WEIGHTS
 from colt.search.base import ModelInfo
 from colt.search.seeds import streams
 
@@ -21,14 +22,25 @@ SERVER_LOGS = "servers"
 def llm_proposer(
     config: TuneConfig, run_dir: Path
 ) -> Iterator[tuple[LLMProposer, tuple[ModelInfo, ...]]]:
-    """The run's proposer and its models; embedded servers (logs in ``run_dir/servers``) stop
+    """The run's proposer and its models; embedded servers (logs in ``run_dir/servers``) start
+    when a model is first asked, not before: a run whose search never stalls long enough to ask
+    one pays nothing for them (their start took 2-3 s of a 30-50 s run on 2 cores). They stop
     when the block exits unless ``colt models serve`` keeps them.
 
     The vocabulary and its help come with every ``PromptContext``, so the proposer starts
     without one and this layer never imports the schedule layer.
     """
     model_set = load_model_set(config.model_set).restrict(config.models)
-    with running_endpoints(model_set, run_dir / SERVER_LOGS) as live:
+    for spec in model_set.models:  # missing weights fail now, not at the first call
+        if spec.embedded is not None and not spec.base_url:
+            EMBEDDED_WEIGHTS[str(spec.embedded)].path()
+    with contextlib.ExitStack() as servers:
+
+        def go_live() -> ModelSet:
+            return servers.enter_context(running_endpoints(model_set, run_dir / SERVER_LOGS))
+
         rng = streams(config.seed).proposer  # draws only for the set's scripted models
-        with LLMProposer(live, (), {}, log_path=run_dir / CALL_LOG, rng=rng) as proposer:
-            yield proposer, live.infos()
+        with LLMProposer(
+            model_set, (), {}, log_path=run_dir / CALL_LOG, rng=rng, go_live=go_live
+        ) as proposer:
+            yield proposer, model_set.infos()

@@ -64,8 +64,10 @@ def _waited(run: RunRecord) -> str:
     share = (run.search or {}).get("model_share") or {}
     if not share.get("on_stall") or share.get("cap", 1.0) >= 1.0:
         return ""
+    needed = int(share.get("stall_rounds", 1))
+    after = "one round" if needed == 1 else f"{needed} rounds in a row"
     return (
-        f" They were asked only in rounds after one that found nothing faster: "
+        f" They were asked only after {after} that found nothing faster: "
         f"{int(share.get('stalled_rounds', 0))} of {int(share.get('rounds', 0))} rounds stalled."
     )
 

@@ -163,15 +163,19 @@ class SearchConfig(BaseModel):
     # (1.08 [1.04, 1.31]) and took 24 % of the wall in model calls instead of 33 %
     # (docs/results/2026-12-07-fresh-pool-probation).
     probation_calls: int = Field(default=2, ge=0)
-    # Under a time share, the models are asked only in rounds after one that measured nothing
+    # Under a time share, the models are asked only after rounds in a row that measured nothing
     # faster: while cheap random proposals still find faster programs, a call (4-7 s with the
-    # embedded models on 2 cores) only delays the result.
-    models_on_stall: bool = setting(
-        True,
-        flag="--models-from-start",
-        negate=True,
-        help="ask the models from the first round, not only after a round that found nothing "
-        "faster (with --model-share below 1)",
+    # embedded models on 2 cores) only delays the result. One such round is too weak a sign:
+    # in 2026-12-07's grid 66 of 105 rounds after the first found nothing faster with
+    # --proposer random, and the first such round came before the run reached stock
+    # evolutionary's latency in 5 of the 12 runs that did; two in a row came before it in 1
+    # (docs/results/2026-12-07-plateau).
+    stall_rounds: int = setting(
+        2,
+        flag="--stall-rounds",
+        low=0,
+        help="measurement rounds in a row that found nothing faster before the models are "
+        "asked, with --model-share below 1 (0: from the first round)",
     )
     expansions_per_round: int | None = setting(
         None,

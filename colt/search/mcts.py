@@ -84,10 +84,10 @@ class Search:
         self.root_model = self.largest if config.model_selection else self.models[0].name
         rngs = streams(seed)
         self.rng, self.preview_rng = rngs.search, rngs.preview
-        self.stand_in = RandomProposer(rngs.stand_in)
+        self.stand_in = RandomProposer(rngs.stand_in, choose_model=False)
         self.tree = Tree(self.root_model)
         self.counters = {m.name: ModelCounters() for m in self.models}
-        self.stall = Stall()  # the models wait for a round that found nothing faster
+        self.stall = Stall(config.stall_rounds)  # the models wait for rounds finding nothing
         self.time_share = self._time_share(wall)
         self.times = SearchTimes()
         self.help = transformation_help or {}
@@ -127,7 +127,7 @@ class Search:
             search_gain=lambda: self.feedback.gain_of(set(self.feedback.credit) - {"initial"}),
             unearned_share=self.config.unearned_model_share,
             probation_calls=self.config.probation_calls,
-            stalled=(lambda: self.stall.stalled) if self.config.models_on_stall else None,
+            stalled=(lambda: self.stall.stalled) if self.config.stall_rounds else None,
         )
 
     # -- one iteration ----------------------------------------------------------------------
@@ -144,10 +144,11 @@ class Search:
         return node
 
     def _live_step(self) -> Node:
-        node = self._select()
+        models_sit_out = self.time_share.used_up()
+        node = self._select(prior=not models_sit_out)
         if not self._expandable(node):
             return self._commit(NodeRevisited(node=node.id))
-        model, floor = self._acting_model(node)
+        model, floor = (RANDOM_MODEL, False) if models_sit_out else self._acting_model(node)
         return self._expansion_step(Plan(node.id, model, floor=floor), None)
 
     def _replayed_step(self, event: TreeEvent) -> Node:
@@ -170,15 +171,22 @@ class Search:
         self.expansions += 1
         return child
 
-    def _select(self) -> Node:
-        """Descends by MA-UCT from the virtual root while the node has all its children."""
+    def _select(self, *, prior: bool = True) -> Node:
+        """Descends by MA-UCT from the virtual root while the node has all its children.
+
+        Without ``prior`` (the models sit this step out: their share is spent, or the search
+        has not stalled) the small-model prior is dropped: it favours nodes a cheap model would
+        expand, and the stand-in expands whatever is chosen. The tree then grows as a random
+        run's would, drawing the same random proposals: until the models are first asked, a run
+        with them and one with ``--proposer random`` differ only by measurement noise."""
         node = self.tree.nodes[ROOT]
+        phi = self.phi if prior else dict.fromkeys(self.phi, 0.0)
+        lam, c, fades = self.config.lam, self.config.exploration, self.config.prior_fades
         while node.id == ROOT or not self._expandable(node):
             children = self.tree.live_children(node.id)
             if not children:
                 return node
-            lam, c, fades = self.config.lam, self.config.exploration, self.config.prior_fades
-            node = best_child(children, node.visits, self.phi, lam=lam, c=c, fades=fades)
+            node = best_child(children, node.visits, phi, lam=lam, c=c, fades=fades)
         return node
 
     def _expandable(self, node: Node) -> bool:
@@ -189,11 +197,8 @@ class Search:
         )
 
     def _acting_model(self, node: Node) -> tuple[str, bool]:
-        """Who answers for ``node`` (the floor may call in the largest model) and whether the
-        floor decided; a random stand-in while the models' calls have taken their share of the
-        run's wall time."""
-        if self.time_share.used_up():
-            return RANDOM_MODEL, False
+        """Which model answers for ``node`` (the floor may call in the largest model) and
+        whether the floor decided."""
         calls = {name: c.calls for name, c in self.counters.items() if name != RANDOM_MODEL}
         return acting_model(
             node.model,

@@ -12,9 +12,15 @@ RANDOM_MODEL = "random"  # the pseudo-model name a random-proposer run records i
 
 
 class RandomProposer:
-    def __init__(self, rng: np.random.Generator, *, max_edits: int = 3) -> None:
+    def __init__(
+        self, rng: np.random.Generator, *, max_edits: int = 3, choose_model: bool = True
+    ) -> None:
+        """``choose_model``: draw the next model too; a search's stand-in, whose choice the
+        search ignores, does not, so it draws what a random run's proposer draws (a one-model
+        choice takes nothing from the stream)."""
         self.rng = rng
         self.max_edits = max_edits
+        self.choose_model = choose_model
         self.generators = {"proposer": rng}  # whose state the search's events carry
 
     def propose(self, model: str, context: PromptContext) -> Proposal:
@@ -26,5 +32,6 @@ class RandomProposer:
         count = int(self.rng.integers(1, self.max_edits + 1))
         names: Sequence[str] = context.transformations
         edits = tuple(Edit(str(self.rng.choice(list(names)))) for _ in range(count))
-        next_model = str(self.rng.choice([m.name for m in context.models]))
+        names = [m.name for m in context.models]
+        next_model = str(self.rng.choice(names)) if self.choose_model else names[0]
         return JointAction(edits, next_model)

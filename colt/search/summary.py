@@ -59,7 +59,8 @@ def _model_share(share: ModelTimeShare, stall: Stall) -> dict[str, Any] | None:
     """The models' share of the wall: the cap, the share at the end (smaller while their
     proposals earned less than they cost), what they earned and what the whole search earned
     after the first round (the run's, for a network's task), and whether they waited for
-    rounds that found nothing faster (how many of the measurement rounds did); None when the
+    rounds that found nothing faster (how many in a row, and how many of the measurement rounds
+    did); None when the
     proposer is random itself."""
     if share.random_run:
         return None
@@ -70,6 +71,7 @@ def _model_share(share: ModelTimeShare, stall: Stall) -> dict[str, Any] | None:
         "gain": spent.gain,
         "search_gain": spent.search_gain,
         "on_stall": share.stalled is not None,
+        "stall_rounds": stall.rounds_needed,
         "rounds": stall.rounds,
         "stalled_rounds": stall.stalled_rounds,
     }

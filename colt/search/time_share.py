@@ -10,8 +10,8 @@ at least their calls' share of the wall. Otherwise they get ``unearned_share`` u
 up (in any of a network's tasks). One lucky early proposal no longer keeps the whole share for
 the rest of a run (docs/results/2026-12-06-time-to-result-earned).
 
-With ``SearchConfig.models_on_stall`` the models also wait for the search to stall: they are
-asked only in rounds after one that measured nothing faster than the rounds before it."""
+With ``SearchConfig.stall_rounds`` the models also wait for the search to stall: they are asked
+only after that many measurement rounds in a row found nothing faster than the rounds before."""
 
 from __future__ import annotations
 
@@ -55,17 +55,25 @@ class ModelSpend(NamedTuple):
 
 
 class Stall:
-    """Whether a search's last measurement round found nothing faster than the rounds before."""
+    """How many of a search's last measurement rounds in a row found nothing faster than the
+    rounds before them."""
 
-    def __init__(self) -> None:
+    def __init__(self, rounds_needed: int = 1) -> None:
+        """``rounds_needed``: stalled rounds in a row that make the search ``stalled``."""
+        self.rounds_needed = rounds_needed
         self.best: float | None = None  # the best measured latency when the last round ended
-        self.stalled = False
+        self.in_a_row = 0
         self.rounds = self.stalled_rounds = 0
 
+    @property
+    def stalled(self) -> bool:
+        return self.in_a_row >= self.rounds_needed
+
     def end_round(self, best: float | None) -> None:
-        self.stalled = best is not None and self.best is not None and not best < self.best
+        stalled = best is not None and self.best is not None and not best < self.best
+        self.in_a_row = self.in_a_row + 1 if stalled else 0
         self.rounds += 1
-        self.stalled_rounds += self.stalled
+        self.stalled_rounds += stalled
         self.best = best
 
 

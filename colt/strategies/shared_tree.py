@@ -106,7 +106,7 @@ def open_proposer(
     config: TuneConfig, run_dir: Path
 ) -> Iterator[tuple[Proposer, tuple[ModelInfo, ...]]]:
     if config.proposer == "random":
-        yield RandomProposer(streams(config.seed).proposer), (ModelInfo(RANDOM_MODEL, 1.0),)
+        yield RandomProposer(streams(config.seed).stand_in), (ModelInfo(RANDOM_MODEL, 1.0),)
         return
     from colt.llm.serving import llm_proposer
 

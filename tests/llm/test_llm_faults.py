@@ -276,3 +276,37 @@ def test_run_session_wiring(llm_fake_endpoint: FakeOpenAI, tmp_path: Path) -> No
         proposal = proposer.propose("small", _context())
     assert proposal.error_kind is None  # the vocabulary came with the context
     assert (tmp_path / "run" / "llm_calls.jsonl").is_file()
+
+
+def test_embedded_servers_start_at_the_first_call_and_only_then(
+    llm_fake_endpoint: FakeOpenAI, tmp_path: Path
+) -> None:
+    """A run's embedded servers start when a model is first asked: a search that never asks
+    one pays nothing for them."""
+    not_served = ModelSet(
+        name="fake",
+        models=tuple(
+            _spec(name, llm_fake_endpoint.base_url).model_copy(
+                update={"base_url": None, "embedded": "gemma3-270m"}
+            )
+            for name in ("small", "large")
+        ),
+    )
+    live = _set(llm_fake_endpoint.base_url)
+    started: list[ModelSet] = []
+
+    def go_live() -> ModelSet:
+        started.append(live)
+        return live
+
+    fast = functools.partial(ChatClient, backoff_s=0.01)
+    log = tmp_path / "llm_calls.jsonl"
+    with LLMProposer(
+        not_served, VOCABULARY, {}, log_path=log, client_factory=fast, go_live=go_live
+    ) as proposer:
+        assert started == [] and proposer.model_set is not_served
+        first = proposer.propose("small", _context())
+        second = proposer.propose("large", _context())
+    assert len(started) == 1 and proposer.model_set is live
+    assert first.error_kind is None and second.error_kind is None
+    assert len(llm_fake_endpoint.requests) == 2

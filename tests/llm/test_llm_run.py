@@ -23,7 +23,7 @@ from colt.config import SearchConfig, TuneConfig
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 # Runs of 8 samples have one round of proposals: the models are asked from the start there,
 # not only after a round that found nothing faster.
-FAST_ROUNDS = SearchConfig(trials_per_round=4, expansions_per_round=4, models_on_stall=False)
+FAST_ROUNDS = SearchConfig(trials_per_round=4, expansions_per_round=4, stall_rounds=0)
 SECRET = "sk-colt-run-secret-9f8e7d6c5b4a"
 
 

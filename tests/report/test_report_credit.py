@@ -84,6 +84,9 @@ def test_the_verdict_says_when_the_models_waited_for_the_search_to_stall() -> No
     share = {"cap": 0.4, "at_end": 0.4, "gain": 0.0, "rounds": 8, "stalled_rounds": 3}
     waited = _run(credit, model_share={**share, "on_stall": True})
     text = credit_verdict(waited).text  # type: ignore[union-attr]
-    assert "asked only in rounds after one that found nothing faster: 3 of 8" in text
+    assert "asked only after one round that found nothing faster: 3 of 8" in text
+    two = _run(credit, model_share={**share, "on_stall": True, "stall_rounds": 2})
+    text = credit_verdict(two).text  # type: ignore[union-attr]
+    assert "asked only after 2 rounds in a row that found nothing faster: 3 of 8" in text
     eager = _run(credit, model_share={**share, "on_stall": False})
     assert "asked only" not in credit_verdict(eager).text  # type: ignore[union-attr]

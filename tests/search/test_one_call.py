@@ -133,7 +133,7 @@ def test_credit_names_each_source_of_measured_samples() -> None:
 
 
 # the models asked from the first round: what these tests check does not wait for a stall
-FROM_START = {"models_on_stall": False}
+FROM_START = {"stall_rounds": 0}
 
 
 class SlowProposer(CountingProposer):
