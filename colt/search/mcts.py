@@ -178,7 +178,8 @@ class Search:
         has not stalled) the small-model prior is dropped: it favours nodes a cheap model would
         expand, and the stand-in expands whatever is chosen. The tree then grows as a random
         run's would, drawing the same random proposals: until the models are first asked, a run
-        with them and one with ``--proposer random`` differ only by measurement noise."""
+        with them and one with ``--proposer random`` differ only by measurement noise (which,
+        through the cost model, soon has them measure different candidates)."""
         node = self.tree.nodes[ROOT]
         phi = self.phi if prior else dict.fromkeys(self.phi, 0.0)
         lam, c, fades = self.config.lam, self.config.exploration, self.config.prior_fades

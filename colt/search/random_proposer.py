@@ -32,6 +32,6 @@ class RandomProposer:
         count = int(self.rng.integers(1, self.max_edits + 1))
         names: Sequence[str] = context.transformations
         edits = tuple(Edit(str(self.rng.choice(list(names)))) for _ in range(count))
-        names = [m.name for m in context.models]
-        next_model = str(self.rng.choice(names)) if self.choose_model else names[0]
+        models = [m.name for m in context.models]
+        next_model = str(self.rng.choice(models)) if self.choose_model else models[0]
         return JointAction(edits, next_model)

@@ -60,8 +60,7 @@ def _model_share(share: ModelTimeShare, stall: Stall) -> dict[str, Any] | None:
     proposals earned less than they cost), what they earned and what the whole search earned
     after the first round (the run's, for a network's task), and whether they waited for
     rounds that found nothing faster (how many in a row, and how many of the measurement rounds
-    did); None when the
-    proposer is random itself."""
+    did); None when the proposer is random itself."""
     if share.random_run:
         return None
     spent = share.run_spent()

@@ -137,7 +137,8 @@ class ModelTimeShare:
 
     def used_up(self) -> bool:
         """Whether the models sit the next expansion out: it would take them past their share of
-        the wall, or (waiting for a stall) the search's last round found a faster program."""
+        the wall, or (waiting for a stall) one of the search's last ``stall_rounds`` rounds
+        found a faster program."""
         if self.wall is None or self.share >= 1.0 or self.random_run:
             return False
         if self.stalled is not None and not self.stalled():
