@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+from colt.config import TuneConfig
 from colt.search.base import Edit, JointAction, ModelInfo, PromptContext, Proposal
 from colt.search.mcts import Search
-from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
-from colt.search.seeds import streams
 from colt.search.time_share import ModelSpend, ModelTimeShare
+from colt.strategies.shared_tree import open_proposer
 from tests.search.fakes import simulate, two_root_search
 
 MODELS = (ModelInfo("small", 1e9), ModelInfo("large", 1e11))
@@ -147,7 +148,9 @@ def test_the_models_wait_for_two_rounds_in_a_row_that_found_nothing_faster() -> 
     assert _model_calls(improving) == 0 and improving.counters["random"].calls > 0
 
 
-def test_until_the_models_are_asked_the_tree_grows_as_a_random_runs_would() -> None:
+def test_until_the_models_are_asked_the_tree_grows_as_a_random_runs_would(
+    tmp_path: Path,
+) -> None:
     """The stand-in draws what --proposer random draws, and selection drops the small-model
     prior while the models sit out: same seed, same tree, same programs measured."""
 
@@ -163,11 +166,11 @@ def test_until_the_models_are_asked_the_tree_grows_as_a_random_runs_would() -> N
             search.end_round()
         return [(node.parent, node.state) for node in search.tree.nodes], measured
 
-    random_run = two_root_search(
-        RandomProposer(streams(3).stand_in), (ModelInfo(RANDOM_MODEL, 1.0),)
-    )
-    with_models = _waiting_search(OneWayProposer("Up"))
-    assert grown(with_models) == grown(random_run)
+    with_models = _waiting_search(OneWayProposer("Up"))  # seed 3, as two_root_search's
+    random_config = TuneConfig(proposer="random", seed=3)
+    with open_proposer(random_config, tmp_path) as (random_proposer, random_models):
+        random_run = two_root_search(random_proposer, random_models)
+        assert grown(with_models) == grown(random_run)
     assert _model_calls(with_models) == 0 and len(with_models.tree.nodes) > 20
 
 
