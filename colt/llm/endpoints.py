@@ -48,7 +48,7 @@ def start_embedded(
     model_set: ModelSet, log_dir: Path, *, reuse: bool = True, startup_timeout_s: float = 180.0
 ) -> Iterator[Endpoints]:
     """Starts (or reuses) servers for the set's embedded models; stops the ones it started."""
-    wanted = [m for m in model_set.models if m.embedded is not None and not m.base_url]
+    wanted = [m for m in model_set.models if m.needs_embedded]
     if not wanted:
         yield Endpoints(model_set)
         return

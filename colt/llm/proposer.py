@@ -108,7 +108,7 @@ class LLMProposer:
             self._log(model, None, "", "", ChatReply(error_kind="unknown_model"), proposal, 0)
             return proposal
         spec = self.model_set.spec(model)
-        if self._go_live is not None and spec.embedded is not None and not spec.base_url:
+        if self._go_live is not None and spec.needs_embedded:
             self.model_set, self._go_live = self._go_live(), None
             spec = self.model_set.spec(model)
         offered = context.transformations or self.transformations

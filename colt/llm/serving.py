@@ -32,7 +32,7 @@ def llm_proposer(
     """
     model_set = load_model_set(config.model_set).restrict(config.models)
     for spec in model_set.models:  # missing weights fail now, not at the first call
-        if spec.embedded is not None and not spec.base_url:
+        if spec.needs_embedded:
             EMBEDDED_WEIGHTS[str(spec.embedded)].path()
     with contextlib.ExitStack() as servers:
 

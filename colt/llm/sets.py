@@ -86,6 +86,11 @@ class ModelSpec(BaseModel):
             raise ValueError(f"model {self.name!r} needs base_url (or embedded)")
         return self
 
+    @property
+    def needs_embedded(self) -> bool:
+        """Served by an embedded server COLT starts (local weights, no base_url given)."""
+        return self.embedded is not None and not self.base_url
+
     def _scripted_alone(self) -> ModelSpec:
         # A key variable would be demanded at load time, a base_url or weights would suggest a
         # server: all three say the file mixes up a scripted model and a served one.
@@ -148,7 +153,7 @@ class ModelSet(BaseModel):
 
     @property
     def needs_embedded(self) -> bool:
-        return any(m.embedded is not None and not m.base_url for m in self.models)
+        return any(m.needs_embedded for m in self.models)
 
     def infos(self) -> tuple[ModelInfo, ...]:
         return tuple(ModelInfo(m.name, m.parameters) for m in self.models)

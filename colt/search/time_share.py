@@ -58,7 +58,7 @@ class Stall:
     """How many of a search's last measurement rounds in a row found nothing faster than the
     rounds before them."""
 
-    def __init__(self, rounds_needed: int = 1) -> None:
+    def __init__(self, rounds_needed: int) -> None:
         """``rounds_needed``: stalled rounds in a row that make the search ``stalled``."""
         self.rounds_needed = rounds_needed
         self.best: float | None = None  # the best measured latency when the last round ended
