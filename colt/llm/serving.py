@@ -24,7 +24,7 @@ def llm_proposer(
 ) -> Iterator[tuple[LLMProposer, tuple[ModelInfo, ...]]]:
     """The run's proposer and its models; embedded servers (logs in ``run_dir/servers``) start
     when a model is first asked, not before: a run whose search never stalls long enough to ask
-    one pays nothing for them (their start took 2-3 s of a 30-50 s run on 2 cores). They stop
+    one pays nothing for them (their start took 1.7-2.0 s of a 35-60 s run on 2 cores). They stop
     when the block exits unless ``colt models serve`` keeps them.
 
     The vocabulary and its help come with every ``PromptContext``, so the proposer starts
