@@ -29,6 +29,7 @@ from colt.schedule.device_health import DeviceHealth, StateChange
 from colt.schedule.remote import run_remote, time_remote
 from colt.schedule.screening import Screen, evaluator_for
 from colt.schedule.tracker import TrackerAddress, TrackerLink, tracker_devices
+from colt.worker_site import keep_torch_out_of_workers
 
 LOCAL = "local"
 T = TypeVar("T")
@@ -82,6 +83,13 @@ def use_threads(num_threads: int) -> None:
     os.environ["TVM_NUM_THREADS"] = str(num_threads)
 
 
+def prepare_workers(num_threads: int) -> None:
+    """What every build and timing worker started from now on inherits: the thread count, and
+    a start that leaves PyTorch out (``colt.worker_site``)."""
+    use_threads(num_threads)
+    keep_torch_out_of_workers()
+
+
 class LocalDevice:
     """This machine, through MetaSchedule's local runner (one popen worker per device)."""
 
@@ -93,7 +101,7 @@ class LocalDevice:
         # Before the runner: its constructor already starts the worker that times every
         # kernel, and a worker started without the count ran the first run of each process on
         # one thread.
-        use_threads(num_threads)
+        prepare_workers(num_threads)
         self.runner = ms.runner.LocalRunner(
             timeout_sec=run_timeout_s,
             evaluator_config=ms.runner.EvaluatorConfig(**evaluator),

@@ -19,6 +19,7 @@ from types import TracebackType
 
 from colt.lifeline import lifeline_command
 from colt.schedule.tracker import TrackerAddress, tracker_devices
+from colt.worker_site import pythonpath
 
 HOST = "127.0.0.1"
 
@@ -133,7 +134,11 @@ class LoopbackDevices:
         return len(keys.get(self.key, {}).get("devices", []))
 
     def _spawn(self, module: str, *args: str) -> subprocess.Popen[bytes]:
-        env = dict(os.environ, TVM_NUM_THREADS=str(self.threads))
+        env = dict(
+            os.environ,
+            TVM_NUM_THREADS=str(self.threads),
+            PYTHONPATH=pythonpath(os.environ.get("PYTHONPATH")),  # no PyTorch in TVM's RPC
+        )
         # Through the launcher: the tracker and servers (and the popen workers TVM runs them
         # in) die with the process that started them, even one killed with SIGKILL.
         return subprocess.Popen(

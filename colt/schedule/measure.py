@@ -25,7 +25,7 @@ from tvm.support.popen_pool import PopenPoolExecutor, StatusKind
 
 from colt.errors import last_line
 from colt.lifeline import worker_initializer
-from colt.schedule.devices import LocalDevice, Measurement, TrackedDevices, use_threads
+from colt.schedule.devices import LocalDevice, Measurement, TrackedDevices, prepare_workers
 from colt.schedule.screening import Screen
 
 # One run per timing: ``min_repeat_ms`` already raises the count for fast kernels, and for slow
@@ -161,7 +161,7 @@ def _ready() -> None:
 
 def warm_builders(num_threads: int) -> None:
     """Starts the build workers a session will use (see ``PooledBuilder.warm``)."""
-    use_threads(num_threads)
+    prepare_workers(num_threads)
     pooled_builder(BUILD_TIMEOUT_S).warm()
 
 
@@ -191,7 +191,7 @@ class Measurer:
         num_threads: int,
         build_timeout_s: float = BUILD_TIMEOUT_S,
     ) -> None:
-        use_threads(num_threads)
+        prepare_workers(num_threads)
         self.target = target
         self.devices = devices
         self.num_threads = num_threads
