@@ -92,13 +92,13 @@ class KernelRun:
         journal.close()
 
     def _session(self, threads: int) -> Any:
-        from colt.schedule.measure import warm_builders
+        from colt.schedule.measure import builders_ready, warm_builders
         from colt.schedule.session import TuningSession
 
-        warm_builders(threads)  # their imports overlap the runner worker's, awaited next
+        warm_builders(threads)  # their imports overlap the runner worker's and the space's
         devices = open_devices(self.config, threads)
         try:
-            return TuningSession(
+            session = TuningSession(
                 self.workload,
                 self.target,
                 num_threads=threads,
@@ -109,6 +109,8 @@ class KernelRun:
             raise UserError(
                 f"MetaSchedule cannot schedule {self.workload.name}: {last_line(error)}"
             ) from error
+        builders_ready()
+        return session
 
     def _checked_roofs(self, facts: RunFacts, recorder: Any, threads: int) -> RunFacts:
         """The facts with roofs measured again if the best kernel ran above their peak."""

@@ -62,7 +62,12 @@ class NetworkRun:
 
     def execute(self) -> None:
         from colt.schedule.devices import open_devices
-        from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S, warm_builders
+        from colt.schedule.measure import (
+            EVALUATOR,
+            RUN_TIMEOUT_S,
+            builders_ready,
+            warm_builders,
+        )
         from colt.schedule.network import NetworkSession
         from colt.strategies import make_strategy
 
@@ -77,6 +82,7 @@ class NetworkRun:
             database_dir=self.run.database,
             devices=devices,
         )
+        builders_ready()
         self.timer = Timer(before=earlier_times(self.run))
         self.journal = self.run.journal()
         self.cost_model, self.shared_warm = network_records.shared_cost_model(

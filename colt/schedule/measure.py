@@ -9,6 +9,7 @@ process that ran kernels); verification runs in this process afterwards, never c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -82,6 +83,7 @@ class PooledBuilder:
         self.max_workers = max_workers or os.cpu_count() or 1
         self.uses = uses
         self.pool = self._new_pool()
+        self._warming: list[Any] = []
 
     def _new_pool(self) -> PopenPoolExecutor:
         return PopenPoolExecutor(
@@ -95,8 +97,14 @@ class PooledBuilder:
         """Starts every worker now without waiting for it: each pays its imports (1-3 s of CPU)
         while the caller goes on (the runner's own worker starts the same way), not in the
         first build, which is timed."""
-        for _ in range(self.max_workers):
-            self.pool.submit(_ready)
+        self._warming = [self.pool.submit(_ready) for _ in range(self.max_workers)]
+
+    def wait_warm(self) -> None:
+        """Returns once the workers ``warm`` started are up (at once if none is starting)."""
+        for started in self._warming:
+            with contextlib.suppress(Exception):  # a worker that failed to start: the first
+                started.result()  # build restarts the pool and says so
+        self._warming = []
 
     def build(self, inputs: list[ms.builder.BuilderInput]) -> list[ms.builder.BuilderResult]:
         jobs = [(self.f_build, None, i.mod, i.target, None) for i in inputs]
@@ -163,6 +171,12 @@ def warm_builders(num_threads: int) -> None:
     """Starts the build workers a session will use (see ``PooledBuilder.warm``)."""
     prepare_workers(num_threads)
     pooled_builder(BUILD_TIMEOUT_S).warm()
+
+
+def builders_ready() -> None:
+    """Waits for the workers ``warm_builders`` started: a run's clock starts once they are up,
+    as it starts once the runner's worker is (MetaSchedule's runner waits for its own)."""
+    pooled_builder(BUILD_TIMEOUT_S).wait_warm()
 
 
 def _build_job(job: tuple) -> str:
