@@ -33,5 +33,6 @@ def _run_hidden_sitecustomize() -> None:
 
 
 if _started_module(getattr(sys, "orig_argv", [])) in TORCH_FREE_MODULES:
-    sys.modules.setdefault("torch", None)  # type: ignore[assignment]  # import torch: ImportError
+    if "torch" not in sys.modules:  # None there: `import torch` raises ImportError at once
+        sys.modules["torch"] = None  # type: ignore[assignment]
 _run_hidden_sitecustomize()
