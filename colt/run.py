@@ -26,6 +26,12 @@ def write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, default=json_default))
 
 
+# What a run spends before its clock starts: opening its session (the build and timing workers,
+# the design space). Not part of "total", which starts once that is done; the command waits for
+# both.
+SETUP = "setup"
+
+
 @dataclass
 class Timer:
     """Wall seconds per activity of the whole run, across resumes.

@@ -4,6 +4,7 @@ verified and journaled, the best schedule and the results written into the run d
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from colt.disk import write_atomic
 from colt.errors import UserError, last_line
 from colt.progress import RunProgress
 from colt.records import RoofsRecord, RunFacts, RunResults, WorkloadFacts
-from colt.run import RunDir, Timer, write_json
+from colt.run import SETUP, RunDir, Timer, write_json
 from colt.runs.common import (
     earlier_times,
     measured_roofs_or_none,
@@ -42,8 +43,10 @@ class KernelRun:
 
         run, config = self.run, self.config
         threads = config.num_threads or os.cpu_count() or 1
+        opening = time.perf_counter()
         session = self._session(threads)
         timer = Timer(before=earlier_times(run))
+        timer.add(SETUP, timer.started - opening)
         journal = run.journal()
         recorder = Recorder(session, journal, timer, naive_latency(session, journal), config.budget)
         recorder.deadline_s = config.time_budget_s

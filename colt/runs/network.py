@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from colt.records import (
     WorkloadFacts,
 )
 from colt.report.network import network_summary
-from colt.run import RunDir, Timer, write_json
+from colt.run import SETUP, RunDir, Timer, write_json
 from colt.runs import network_records
 from colt.runs.common import (
     earlier_times,
@@ -73,7 +74,8 @@ class NetworkRun:
 
         threads = self.config.num_threads or os.cpu_count() or 1
         roofs = measured_roofs_or_none(self.config, self.target, threads)
-        warm_builders(threads)  # their imports overlap the runner worker's, awaited next
+        opening = time.perf_counter()
+        warm_builders(threads)  # their imports overlap the runner worker's and the space's
         devices = open_devices(None, EVALUATOR, RUN_TIMEOUT_S, num_threads=threads)
         self.session = NetworkSession(
             self.network,
@@ -84,6 +86,7 @@ class NetworkRun:
         )
         builders_ready()
         self.timer = Timer(before=earlier_times(self.run))
+        self.timer.add(SETUP, self.timer.started - opening)
         self.journal = self.run.journal()
         self.cost_model, self.shared_warm = network_records.shared_cost_model(
             self.config, self.target, self.run.path, self.journal
