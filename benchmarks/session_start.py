@@ -76,8 +76,8 @@ def main() -> None:
     (args.out / "session_start.json").write_text(json.dumps(runs, indent=1) + "\n")
     keys = ("import_s", "session_s", "naive_s", "process_s")
     lines = ["| checkout | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
-    for code, figures in runs.items():
-        medians = [statistics.median(f[key] for f in figures) for key in keys]
+    for code, probes in runs.items():
+        medians = [statistics.median(f[key] for f in probes) for key in keys]
         lines.append(f"| {code} | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
     table = "\n".join(lines)
     (args.out / "session_start.md").write_text(
