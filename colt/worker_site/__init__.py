@@ -5,9 +5,8 @@ DLPack bridge): 1.7-2.6 s of CPU in every process, measured on a 2-core VM, wher
 popen workers took 4.4 s to start and answer with it and 1.8 s without. TVM's build and
 timing workers and its RPC tracker and server never touch a PyTorch tensor, yet a run starts
 three of them (two builders, one runner) on two cores, and a builder is replaced after 64
-builds. Their
-directory on ``PYTHONPATH`` makes this folder's ``sitecustomize`` run at their start; it marks
-PyTorch as absent in those processes only, and leaves every other process as it was.
+builds. This folder on ``PYTHONPATH`` makes its ``sitecustomize`` run at their start; it
+marks PyTorch as absent in those processes only, and leaves every other process as it was.
 
 The folder holds only this package's two files: whatever it holds, every child process could
 import.
