@@ -206,13 +206,14 @@ class TuneConfig(BaseModel):
         "without it, a run whose devices are all lost stops and resumes later",
     )
     screen: ScreenRatio = screen_option()
-    # Model calls for the next round while this round is measured: "auto" when every model is
-    # served from another machine (an endpoint on this machine would share the measuring cores).
+    # The next round's expansions while this round is measured: through its timings when every
+    # model is served from another machine, else beside its builds only (colt.strategies.ahead).
     overlap: Overlap = option(
         "auto",
         flag="--overlap",
-        help="ask the models for the next round while this round is measured; auto: when "
-        "every model is served from another machine",
+        help="run the next round's expansions while this round is measured; on: through its "
+        "timings too (for models served elsewhere); auto: so when every model is served from "
+        "another machine, else beside its builds only, the timings waiting for them; off: never",
     )
     out_dir: Path | None = option(
         None,

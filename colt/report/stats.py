@@ -234,8 +234,10 @@ def time_split(runs: Sequence[RunRecord]) -> dict[str, Spread]:
         value = spread(run.time_s.get(part) for run in runs if part in run.time_s)
         if value is not None:
             parts[part] = value
-    other = spread(
-        run.time_s["total"] - sum(run.time_s.get(p, 0.0) for p in TIME_PARTS)
+    other = spread(  # "overlapped": seconds counted twice, in search or sampling and in build
+        run.time_s["total"]
+        - sum(run.time_s.get(p, 0.0) for p in TIME_PARTS)
+        + run.time_s.get("overlapped", 0.0)
         for run in runs
         if "total" in run.time_s
     )

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -215,14 +216,22 @@ class Measurer:
         self._built: list[Path | None] = []
 
     def measure(
-        self, candidates: list[ms.MeasureCandidate], screen: Screen | None = None
+        self,
+        candidates: list[ms.MeasureCandidate],
+        screen: Screen | None = None,
+        *,
+        before_timing: Callable[[], object] | None = None,
     ) -> tuple[list[Measurement], BatchTimes]:
-        """Builds and times ``candidates``; ``screen``: time the slow ones only once."""
+        """Builds and times ``candidates``; ``screen``: time the slow ones only once;
+        ``before_timing``: called once they are built (its seconds are in neither part)."""
         started = time.perf_counter()
         built = self.builder.build(
             [ms.builder.BuilderInput(c.sch.mod, self.target) for c in candidates]
         )
         build_s = time.perf_counter() - started
+        if before_timing is not None:
+            before_timing()
+        timing = time.perf_counter()
         runnable = [
             (i, ms.runner.RunnerInput(b.artifact_path, "cpu", candidates[i].args_info))
             for i, b in enumerate(built)
@@ -235,7 +244,7 @@ class Measurer:
         for (index, runner_input), measurement in zip(runnable, timed, strict=True):
             results[index] = replace(measurement, artifact=runner_input.artifact_path)
         self._built += [_own_folder(b.artifact_path) for b in built if b.artifact_path]
-        return results, BatchTimes(build_s, time.perf_counter() - started - build_s)
+        return results, BatchTimes(build_s, time.perf_counter() - timing)
 
     def clean(self) -> None:
         """Removes the artifacts built so far: call it once their measurements are verified."""
