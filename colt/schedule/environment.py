@@ -14,6 +14,7 @@ from colt.schedule.edits import Transformation, apply_repaired, random_edit
 from colt.schedule.lru import Lru
 from colt.schedule.program import IllegalEdit, Program, ProgramSpace
 from colt.schedule.weight_layouts import LAYOUT_FREE
+from colt.schedule.xgb_training import retrain
 from colt.search.base import ApplyResult, Edit
 
 FAILED_RUN_SECS = [1e10]  # what MetaSchedule's cost model is told about a candidate that failed
@@ -153,18 +154,18 @@ def runner_results(run_secs: Sequence[Sequence[float] | None]) -> list[ms.runner
 
 def train_in_groups(model: ms.cost_model.XGBModel, batches: Sequence[Batch]) -> int:
     """Adds every batch to its workload's group (``XGBModel`` keys groups by the context's
-    module), then trains once: ``XGBModel`` retrains from scratch on all its data at each
-    ``update``, so the batches before the last are added with its adaptive-training skip.
-    Returns how many candidates were added."""
+    module), then trains once (``colt.schedule.xgb_training``): each ``update`` is made with
+    ``XGBModel``'s adaptive-training skip, which keeps it from retraining. Returns how many
+    candidates were added."""
     added = 0
-    for index, (context, candidates, results) in enumerate(batches):
-        last = index == len(batches) - 1
-        model.adaptive_training = not last
-        if not last:
-            model.last_train_size = 2**62  # XGBModel's "too little new data" skip
+    model.adaptive_training = True
+    for context, candidates, results in batches:
+        model.last_train_size = 2**62  # XGBModel's "too little new data" skip
         model.update(context, candidates, results)
         added += len(candidates)
     model.adaptive_training = False
+    if added:
+        retrain(model)
     return added
 
 

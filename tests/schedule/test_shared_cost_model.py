@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from colt.schedule import environment
 from colt.schedule.environment import to_candidate
 from colt.schedule.program import ProgramSpace, host_target
 from colt.schedule.shared_cost_model import SharedCostModel
@@ -45,7 +46,7 @@ def test_one_model_learns_from_every_task_and_serves_each_in_its_context() -> No
     assert (first.samples, second.samples) == (8, 4)
 
 
-def test_batches_of_many_tasks_train_the_booster_once() -> None:
+def test_batches_of_many_tasks_train_the_booster_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A resumed run replays every measured round before predicting again: one training."""
     matmul, conv = _space("matmul-small"), _space("flux-conv-small")
     shared = SharedCostModel()
@@ -55,12 +56,17 @@ def test_batches_of_many_tasks_train_the_booster_once() -> None:
             candidates = _candidates(space, 3, seed=10 + round_index)
             view.update(candidates, [[1e-3], [2e-3], [4e-3]])
     trained: list[int] = []
-    original = shared.model._train
+    original_train, original_retrain = shared.model._train, environment.retrain
 
     def counted(*args: object, **kwargs: object) -> None:
         trained.append(1)
-        original(*args, **kwargs)
+        original_retrain(*args, **kwargs)
 
-    shared.model._train = counted
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("XGBModel trained on its own")
+
+    shared.model._train = refused
+    monkeypatch.setattr(environment, "retrain", counted)
     shared.train()
+    shared.model._train = original_train
     assert len(trained) == 1 and shared.samples == 18 and shared.model.data_size == 18
