@@ -9,6 +9,7 @@ process that ran kernels); verification runs in this process afterwards, never c
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import shutil
@@ -23,7 +24,7 @@ import numpy as np
 import tvm
 from tvm.s_tir import meta_schedule as ms
 from tvm.s_tir.meta_schedule.builder.local_builder import _worker_func as build_in_worker
-from tvm.support.popen_pool import PopenPoolExecutor, StatusKind
+from tvm.support.popen_pool import MapResult, PopenPoolExecutor, StatusKind
 
 from colt.errors import last_line
 from colt.lifeline import worker_initializer
@@ -107,17 +108,34 @@ class PooledBuilder:
                 started.result()  # build restarts the pool and says so
         self._warming = []
 
-    def build(self, inputs: list[ms.builder.BuilderInput]) -> list[ms.builder.BuilderResult]:
+    def build(
+        self,
+        inputs: list[ms.builder.BuilderInput],
+        *,
+        when_a_worker_idles: Callable[[], object] | None = None,
+    ) -> list[ms.builder.BuilderResult]:
+        """Builds ``inputs`` on the workers; ``when_a_worker_idles`` is called once fewer builds
+        are left than workers (a core has nothing left to build; at once for a short batch).
+        """
         jobs = [(self.f_build, None, i.mod, i.target, None) for i in inputs]
-        done = list(self.pool.map_with_error_catching(_build_job, jobs))
+        done = self._run(jobs, when_a_worker_idles)
         if any(_worker_died(d) for d in done):
             # The pool outlives runs in this process, and a worker can be killed from outside
             # (a stopped run kills its children, the OOM killer): the pool does not restart
             # it, so every later build would fail. A fresh pool builds the batch again, once.
             self.pool.shutdown()
             self.pool = self._new_pool()
-            done = list(self.pool.map_with_error_catching(_build_job, jobs))
+            done = self._run(jobs, None)
         return [self._result(d) for d in done]
+
+    def _run(self, jobs: list[tuple], when_a_worker_idles: Callable[[], object] | None) -> list:
+        futures = [self.pool.submit(_build_job, job) for job in jobs]
+        if when_a_worker_idles is not None:
+            left = set(futures)
+            while len(left) >= self.max_workers:
+                _, left = concurrent.futures.wait(left, return_when="FIRST_COMPLETED")
+            when_a_worker_idles()
+        return [_outcome(future) for future in futures]
 
     def _result(self, done: object) -> ms.builder.BuilderResult:
         status, value = done.status, done.value  # type: ignore[attr-defined]
@@ -131,6 +149,16 @@ class PooledBuilder:
 
     def close(self) -> None:
         self.pool.shutdown()
+
+
+def _outcome(future: concurrent.futures.Future) -> MapResult:
+    """A build's end as the pool's ``map_with_error_catching`` reports it."""
+    try:
+        return MapResult(StatusKind.COMPLETE, future.result())
+    except TimeoutError as error:
+        return MapResult(StatusKind.TIMEOUT, error)
+    except Exception as error:  # the worker's exception, or its death
+        return MapResult(StatusKind.EXCEPTION, error)
 
 
 def _worker_died(done: object) -> bool:
@@ -220,13 +248,16 @@ class Measurer:
         candidates: list[ms.MeasureCandidate],
         screen: Screen | None = None,
         *,
+        when_a_worker_idles: Callable[[], object] | None = None,
         before_timing: Callable[[], object] | None = None,
     ) -> tuple[list[Measurement], BatchTimes]:
         """Builds and times ``candidates``; ``screen``: time the slow ones only once;
-        ``before_timing``: called once they are built (its seconds are in neither part)."""
+        ``when_a_worker_idles``: see ``PooledBuilder.build``; ``before_timing``: called once
+        they are built (its seconds are in neither part)."""
         started = time.perf_counter()
         built = self.builder.build(
-            [ms.builder.BuilderInput(c.sch.mod, self.target) for c in candidates]
+            [ms.builder.BuilderInput(c.sch.mod, self.target) for c in candidates],
+            when_a_worker_idles=when_a_worker_idles,
         )
         build_s = time.perf_counter() - started
         if before_timing is not None:

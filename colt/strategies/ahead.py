@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the run passes its recorder in; the layers above own it
 # "builds": through its builds only, with the next round's fresh draws.
 Overlap = Literal["measurement", "builds"]
 T = TypeVar("T")
+Starter = Callable[[], None]
 
 
 def design_space_draws(session: TuningSession, rng: np.random.Generator, count: int) -> list[Any]:
@@ -103,24 +104,37 @@ class RoundAhead:
         """
         return self.overlap == "measurement" or measured_any
 
-    def beside(self, measure: Callable[[Callable[[], None] | None], T]) -> T:
-        """``measure(before_timing)`` with the work running meanwhile; ``before_timing`` waits
-        for it, unless it may run through the timings. Records the seconds it ran beside the
-        measurement (``time_s.overlapped``: counted in search and sampling as well, so the
-        parts of a run's wall add up to its total less them)."""
-        work = self.thread.submit(self._work)
+    def beside(self, measure: Callable[[Starter | None, Callable[[], None] | None], T]) -> T:
+        """``measure(when_a_worker_idles, before_timing)`` with the work done meanwhile: from
+        the start through the timings, or started once a build worker has nothing left to
+        build and waited for before the timings (done now where nothing was built). Records
+        the seconds it ran beside the measurement (``time_s.overlapped``: counted in search
+        and sampling as well, so the parts of a run's wall add up to its total less them).
+
+        Started at once, beside the builds, it took their cores: on a 64-sample flux-conv run
+        with 2 cores the builds took 6 s longer and the search and sampling 4 s longer, for
+        no gain. A build batch's last programs leave a core idle, and the work goes there."""
+        work: list[Future[None]] = []
         waited = 0.0
+
+        def start() -> None:
+            if not work:
+                work.append(self.thread.submit(self._work))
 
         def wait() -> None:
             nonlocal waited
+            start()
             started = time.perf_counter()
             try:
-                work.result()
+                work[0].result()
             finally:
                 waited += time.perf_counter() - started
 
         try:
-            return measure(None if self.overlap == "measurement" else wait)
+            if self.overlap == "measurement":
+                start()
+                return measure(None, None)
+            return measure(start, wait)
         finally:
             wait()  # the search is touched again only after the thread is done with it
             self.recorder.timer.add("overlapped", max(0.0, self.ran_s - waited))

@@ -266,7 +266,9 @@ def _measure(
     if ahead is None:
         return candidates, recorder.measure(keys, candidates, sources)
     measure = partial(recorder.measure, keys, candidates, sources)
-    return candidates, ahead.beside(lambda wait: measure(before_timing=wait))
+    return candidates, ahead.beside(
+        lambda idle, wait: measure(when_a_worker_idles=idle, before_timing=wait)
+    )
 
 
 def _feed_back(

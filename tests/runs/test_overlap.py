@@ -94,9 +94,9 @@ def _run(tmp_path: Path, overlap: Overlap | None) -> tuple[WatchingRecorder, Not
     session = TuningSession(
         get_workload("matmul-small"), host_target(1), num_threads=1, database_dir=tmp_path / "db"
     )
-    recorder = WatchingRecorder(
-        session, Journal(tmp_path / "journal.jsonl"), Timer(), 1.0, TRIALS, hold=bool(overlap)
-    )
+    journal = Journal(tmp_path / "journal.jsonl")
+    hold = overlap == "measurement"
+    recorder = WatchingRecorder(session, journal, Timer(), 1.0, TRIALS, hold=hold)
     _watch_timings(session, recorder)
     proposer = NotingProposer(recorder)
     config = TuneConfig(

@@ -89,7 +89,7 @@ def test_only_a_batchs_fastest_new_best_is_checked(
     scripted = iter([[3.0, 1.0, 2.0], [2.5]])
 
     def measure(
-        candidates: list, screen: object = None, before_timing: object = None
+        candidates: list, screen: object = None, **_: object
     ) -> tuple[list[Measurement], BatchTimes]:
         times = next(scripted)
         assert len(times) == len(candidates)
@@ -139,7 +139,7 @@ def test_a_screened_sample_is_timed_in_full_before_it_can_be_the_best(
     screens: list[object] = []
 
     def measure(
-        candidates: list, screen: object = None, before_timing: object = None
+        candidates: list, screen: object = None, **_: object
     ) -> tuple[list[Measurement], BatchTimes]:
         screens.append(screen)
         return next(scripted), BatchTimes(0.0, 0.0)
