@@ -207,13 +207,13 @@ class TuneConfig(BaseModel):
     )
     screen: ScreenRatio = screen_option()
     # The next round's expansions while this round is measured: through its timings when every
-    # model is served from another machine, else beside its builds only (colt.strategies.ahead).
+    # model is served from another machine, else beside its last builds (colt.strategies.ahead).
     overlap: Overlap = option(
         "auto",
         flag="--overlap",
         help="run the next round's expansions while this round is measured; on: through its "
         "timings too (for models served elsewhere); auto: so when every model is served from "
-        "another machine, else beside its builds only, the timings waiting for them; off: never",
+        "another machine, else beside its last builds, the timings waiting for them; off: never",
     )
     out_dir: Path | None = option(
         None,

@@ -1,11 +1,10 @@
 """Work for COLT's next round done while this round is measured, and the fresh draws.
 
-On two cores the builds keep both busy most of the time, but a round's builds wait for its
-slowest program (one of 64 took 10 s of a matmul run's 33 s of build CPU), and the search
-between rounds runs on one core. Where the next round's expansions run beside the builds,
-the timings wait for them: an expansion here would share the cores a timing uses. Where
-every model is served from another machine, the expansions (mostly waiting on the models'
-answers) run through the timings as well.
+The builds keep every core busy until a round's last programs, which leave workers idle while
+the slowest builds (one of 64 took 10 s of a matmul run's 33 s of build CPU). The next
+round's expansions and fresh draws start then, and the timings wait for them: work here would
+share the cores a timing uses. Where every model is served from another machine, the
+expansions (mostly waiting on the models' answers) start at once and run through the timings.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ if TYPE_CHECKING:  # the run passes its recorder in; the layers above own it
     from colt.runs.recorder import Recorder
 
 # "measurement": the next round's expansions run through this round's builds and timings;
-# "builds": through its builds only, with the next round's fresh draws.
+# "builds": from its last builds to its timings, with the next round's fresh draws.
 Overlap = Literal["measurement", "builds"]
 T = TypeVar("T")
 Starter = Callable[[], None]
@@ -81,8 +80,8 @@ class FreshDraws:
 
 
 class RoundAhead:
-    """The next round's expansions (``grow()`` makes them), started in a thread of their own
-    while this round is measured; beside the builds only, with the next round's fresh draws.
+    """The next round's expansions (``grow()`` makes them), in a thread of their own while
+    this round is measured; beside its last builds only, with the next round's fresh draws.
     """
 
     def __init__(
@@ -111,9 +110,10 @@ class RoundAhead:
         the seconds it ran beside the measurement (``time_s.overlapped``: counted in search
         and sampling as well, so the parts of a run's wall add up to its total less them).
 
-        Started at once, beside the builds, it took their cores: on a 64-sample flux-conv run
-        with 2 cores the builds took 6 s longer and the search and sampling 4 s longer, for
-        no gain. A build batch's last programs leave a core idle, and the work goes there."""
+        Started at once, beside every build, it took the builds' cores: on a 64-sample
+        flux-conv run on 2 cores the builds took 6 s longer and the search and sampling 4 s
+        longer, for no gain. A batch's last builds leave a core idle, and the work goes there.
+        """
         work: list[Future[None]] = []
         waited = 0.0
 

@@ -94,8 +94,8 @@ class SharedTreeStrategy:
 def overlaps(config: TuneConfig, proposer: Proposer) -> Overlap | None:
     """How much of a round's measurement the next round's expansions may run through: all of
     it where every model is served from another machine ("auto") or when asked ("on"); else
-    its builds only, the timings waiting for them, since an expansion here (a model on this
-    machine, or the random proposer's trace replays) would share the cores the timings use."""
+    its last builds only, the timings waiting for them, since an expansion here (a model on
+    this machine, or the random proposer's trace replays) would share the timings' cores."""
     if config.overlap == "off":
         return None
     if config.proposer == "llm" and (
@@ -137,7 +137,7 @@ def colt_rounds(
     search has nothing left to measure.
 
     With ``overlap`` the expansions of round k+1 run while round k is measured (through its
-    timings, or while it builds), on the tree as round k's picks left it: the models see
+    timings, or beside its last builds), on the tree as round k's picks left it: the models see
     values at most one round old, timings are unchanged, and the order of events is fixed, so
     a resumed run replays the same way. The first round's programs are expanded only once
     measured (the tree's roots are the best of them)."""
