@@ -228,9 +228,9 @@ def efficiency_rows(
 
 
 def time_split(runs: Sequence[RunRecord]) -> dict[str, Spread]:
-    """Mean seconds per part (``TIME_PARTS``, then other and total)."""
+    """Mean seconds per part (``TIME_PARTS``, the overlapped seconds, other and total)."""
     parts: dict[str, Spread] = {}
-    for part in TIME_PARTS + ("total",):
+    for part in TIME_PARTS + ("overlapped", "total"):
         value = spread(run.time_s.get(part) for run in runs if part in run.time_s)
         if value is not None:
             parts[part] = value
