@@ -326,9 +326,7 @@ def untimed_phases(runs: dict[tuple[str, str, int], RunRecord], workload: str) -
             row[phase] = _median([r.time_s.get(phase, 0.0) for r in mine])
         untimed = _median([untimed_wall(r) for r in mine]) or 0.0
         row["untimed"] = untimed
-        overlapped = _median([r.time_s.get("overlapped", 0.0) for r in mine]) or 0.0
-        row["overlapped"] = overlapped  # search and sampling seconds that ran beside builds
-        row["other"] = untimed - sum(row[p] or 0.0 for p in PHASES) + overlapped
+        row["other"] = untimed - sum(row[p] or 0.0 for p in PHASES)
         rows.append(row)
     return rows
 
@@ -533,14 +531,12 @@ def markdown(figures: dict[str, Any]) -> str:
         ]
     lines += [
         "",
-        "| Workload | Configuration | untimed wall | "
-        + " | ".join(PHASES)
-        + " | of them beside builds | other |",
+        "| Workload | Configuration | untimed wall | " + " | ".join(PHASES) + " | other |",
     ]
-    lines += ["|---|---|" + "---:|" * (len(PHASES) + 3)] + [
+    lines += ["|---|---|" + "---:|" * (len(PHASES) + 2)] + [
         f"| {r['workload']} | {r['config']} | {r['untimed']:.1f} | "
         + " | ".join(f"{r[p]:.1f}" for p in PHASES)
-        + f" | {r.get('overlapped', 0.0):.1f} | {r['other']:.1f} |"
+        + f" | {r['other']:.1f} |"
         for r in figures["untimed_phases"]
     ]
     return "\n".join(lines) + "\n"

@@ -206,14 +206,13 @@ class TuneConfig(BaseModel):
         "without it, a run whose devices are all lost stops and resumes later",
     )
     screen: ScreenRatio = screen_option()
-    # The next round's expansions while this round is measured: through its timings when every
-    # model is served from another machine, else beside its last builds (colt.strategies.ahead).
+    # Model calls for the next round while this round is measured: "auto" when every model is
+    # served from another machine (an endpoint on this machine would share the measuring cores).
     overlap: Overlap = option(
         "auto",
         flag="--overlap",
-        help="run the next round's expansions while this round is measured; on: through its "
-        "timings too (for models served elsewhere); auto: so when every model is served from "
-        "another machine, else beside its last builds, the timings waiting for them; off: never",
+        help="ask the models for the next round while this round is measured; auto: when "
+        "every model is served from another machine",
     )
     out_dir: Path | None = option(
         None,

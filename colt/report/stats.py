@@ -228,16 +228,14 @@ def efficiency_rows(
 
 
 def time_split(runs: Sequence[RunRecord]) -> dict[str, Spread]:
-    """Mean seconds per part (``TIME_PARTS``, the overlapped seconds, other and total)."""
+    """Mean seconds per part (``TIME_PARTS``, then other and total)."""
     parts: dict[str, Spread] = {}
-    for part in TIME_PARTS + ("overlapped", "total"):
+    for part in TIME_PARTS + ("total",):
         value = spread(run.time_s.get(part) for run in runs if part in run.time_s)
         if value is not None:
             parts[part] = value
-    other = spread(  # "overlapped": seconds counted twice, in search or sampling and in build
-        run.time_s["total"]
-        - sum(run.time_s.get(p, 0.0) for p in TIME_PARTS)
-        + run.time_s.get("overlapped", 0.0)
+    other = spread(
+        run.time_s["total"] - sum(run.time_s.get(p, 0.0) for p in TIME_PARTS)
         for run in runs
         if "total" in run.time_s
     )

@@ -134,8 +134,7 @@ def time_table(runs_by_config: RunsByConfig) -> Table | None:
     splits = {config: split for config, split in splits.items() if split}
     if not splits:
         return None
-    shown = (*TIME_PARTS, "overlapped", "other", "total")
-    parts = [p for p in shown if any(p in s for s in splits.values())]
+    parts = [p for p in (*TIME_PARTS, "other", "total") if any(p in s for s in splits.values())]
 
     def cell(split: dict[str, Spread], part: str) -> str:
         value, total = split.get(part), split.get("total")
@@ -151,8 +150,7 @@ def time_table(runs_by_config: RunsByConfig) -> Table | None:
         note="search: tree bookkeeping; proposals: LLM or random proposer calls; sampling: "
         "drawing and scoring fresh design-space samples; cost_model: retraining the cost model "
         "and re-scoring; build: compilation; run: measurement on the CPU; verify: checks "
-        "against the reference; overlapped: search and sampling seconds that ran beside the "
-        "last builds of a round (counted in both).",
+        "against the reference.",
     )
 
 

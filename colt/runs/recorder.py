@@ -86,15 +86,10 @@ class Recorder:
         keys: Sequence[Any],
         candidates: Sequence[ms.MeasureCandidate],
         sources: Sequence[tuple[str | None, str | None]] = (),
-        *,
-        when_a_worker_idles: Callable[[], object] | None = None,
-        before_timing: Callable[[], object] | None = None,
     ) -> list[float | None]:
         """Measures (or replays) a batch; returns the latency each one counts with, None for a
         failure (build, run, or wrong output). ``sources`` gives each sample's origin and the
-        model that proposed it (COLT only) for the run's records. ``when_a_worker_idles`` is
-        called once a build worker has nothing left to build, ``before_timing`` once the batch
-        is built (work started beside the builds ends there); neither for a replayed batch."""
+        model that proposed it (COLT only) for the run's records."""
         live = [i for i, k in enumerate(keys) if k not in self.replayed]
         measured: dict[int, Measurement] = {}
         try:
@@ -102,10 +97,7 @@ class Recorder:
                 ratio, best = self.screen_ratio, self.best_latency_s
                 screen = Screen(ratio, best) if ratio else None
                 results, times = self.session.measurer.measure(
-                    [candidates[i] for i in live],
-                    screen,
-                    when_a_worker_idles=when_a_worker_idles,
-                    before_timing=before_timing,
+                    [candidates[i] for i in live], screen
                 )
                 interrupt.check()  # an interrupted batch may have "failed": journal none of it
                 self.timer.add("build", times.build_s)

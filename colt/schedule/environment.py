@@ -123,11 +123,6 @@ class CostModel:
         extracted = self.model.extractor.extract_from(self.context, candidates)
         return predict_single_threaded(booster, [f.numpy().astype("float32") for f in extracted])
 
-    def cache_features(self, candidates: list[ms.MeasureCandidate]) -> None:
-        """Extracts the features of programs to be predicted later (they are kept); no
-        training, so it may run while a round is measured."""
-        self.model.extractor.extract_from(self.context, candidates)
-
     def update(
         self, candidates: list[ms.MeasureCandidate], run_secs: Sequence[Sequence[float] | None]
     ) -> None:

@@ -9,13 +9,11 @@ process that ran kernels); verification runs in this process afterwards, never c
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import numpy as np
 import tvm
 from tvm.s_tir import meta_schedule as ms
 from tvm.s_tir.meta_schedule.builder.local_builder import _worker_func as build_in_worker
-from tvm.support.popen_pool import MapResult, PopenPoolExecutor, StatusKind
+from tvm.support.popen_pool import PopenPoolExecutor, StatusKind
 
 from colt.errors import last_line
 from colt.lifeline import worker_initializer
@@ -108,34 +106,17 @@ class PooledBuilder:
                 started.result()  # build restarts the pool and says so
         self._warming = []
 
-    def build(
-        self,
-        inputs: list[ms.builder.BuilderInput],
-        *,
-        when_a_worker_idles: Callable[[], object] | None = None,
-    ) -> list[ms.builder.BuilderResult]:
-        """Builds ``inputs`` on the workers; ``when_a_worker_idles`` is called once fewer builds
-        are left than workers (a core has nothing left to build; at once for a short batch).
-        """
+    def build(self, inputs: list[ms.builder.BuilderInput]) -> list[ms.builder.BuilderResult]:
         jobs = [(self.f_build, None, i.mod, i.target, None) for i in inputs]
-        done = self._run(jobs, when_a_worker_idles)
+        done = list(self.pool.map_with_error_catching(_build_job, jobs))
         if any(_worker_died(d) for d in done):
             # The pool outlives runs in this process, and a worker can be killed from outside
             # (a stopped run kills its children, the OOM killer): the pool does not restart
             # it, so every later build would fail. A fresh pool builds the batch again, once.
             self.pool.shutdown()
             self.pool = self._new_pool()
-            done = self._run(jobs, None)
+            done = list(self.pool.map_with_error_catching(_build_job, jobs))
         return [self._result(d) for d in done]
-
-    def _run(self, jobs: list[tuple], when_a_worker_idles: Callable[[], object] | None) -> list:
-        futures = [self.pool.submit(_build_job, job) for job in jobs]
-        if when_a_worker_idles is not None:
-            left = set(futures)
-            while len(left) >= self.max_workers:
-                _, left = concurrent.futures.wait(left, return_when="FIRST_COMPLETED")
-            when_a_worker_idles()
-        return [_outcome(future) for future in futures]
 
     def _result(self, done: object) -> ms.builder.BuilderResult:
         status, value = done.status, done.value  # type: ignore[attr-defined]
@@ -149,16 +130,6 @@ class PooledBuilder:
 
     def close(self) -> None:
         self.pool.shutdown()
-
-
-def _outcome(future: concurrent.futures.Future) -> MapResult:
-    """A build's end as the pool's ``map_with_error_catching`` reports it."""
-    try:
-        return MapResult(StatusKind.COMPLETE, future.result())
-    except TimeoutError as error:
-        return MapResult(StatusKind.TIMEOUT, error)
-    except Exception as error:  # the worker's exception, or its death
-        return MapResult(StatusKind.EXCEPTION, error)
 
 
 def _worker_died(done: object) -> bool:
@@ -244,25 +215,14 @@ class Measurer:
         self._built: list[Path | None] = []
 
     def measure(
-        self,
-        candidates: list[ms.MeasureCandidate],
-        screen: Screen | None = None,
-        *,
-        when_a_worker_idles: Callable[[], object] | None = None,
-        before_timing: Callable[[], object] | None = None,
+        self, candidates: list[ms.MeasureCandidate], screen: Screen | None = None
     ) -> tuple[list[Measurement], BatchTimes]:
-        """Builds and times ``candidates``; ``screen``: time the slow ones only once;
-        ``when_a_worker_idles``: see ``PooledBuilder.build``; ``before_timing``: called once
-        they are built (its seconds are in neither part)."""
+        """Builds and times ``candidates``; ``screen``: time the slow ones only once."""
         started = time.perf_counter()
         built = self.builder.build(
-            [ms.builder.BuilderInput(c.sch.mod, self.target) for c in candidates],
-            when_a_worker_idles=when_a_worker_idles,
+            [ms.builder.BuilderInput(c.sch.mod, self.target) for c in candidates]
         )
         build_s = time.perf_counter() - started
-        if before_timing is not None:
-            before_timing()
-        timing = time.perf_counter()
         runnable = [
             (i, ms.runner.RunnerInput(b.artifact_path, "cpu", candidates[i].args_info))
             for i, b in enumerate(built)
@@ -275,7 +235,7 @@ class Measurer:
         for (index, runner_input), measurement in zip(runnable, timed, strict=True):
             results[index] = replace(measurement, artifact=runner_input.artifact_path)
         self._built += [_own_folder(b.artifact_path) for b in built if b.artifact_path]
-        return results, BatchTimes(build_s, time.perf_counter() - timing)
+        return results, BatchTimes(build_s, time.perf_counter() - started - build_s)
 
     def clean(self) -> None:
         """Removes the artifacts built so far: call it once their measurements are verified."""

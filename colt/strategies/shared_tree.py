@@ -5,8 +5,10 @@ of fresh design-space samples)."""
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,7 +29,6 @@ from colt.search.mcts import Search
 from colt.search.random_proposer import RANDOM_MODEL, RandomProposer
 from colt.search.seeds import streams
 from colt.search.time_share import ModelSpend
-from colt.strategies.ahead import FreshDraws, Overlap, RoundAhead, design_space_draws
 
 if TYPE_CHECKING:  # the run passes its recorder in; the layers above own it
     from colt.runs.recorder import Recorder
@@ -91,18 +92,13 @@ class SharedTreeStrategy:
             yield search
 
 
-def overlaps(config: TuneConfig, proposer: Proposer) -> Overlap | None:
-    """How much of a round's measurement the next round's expansions may run through: all of
-    it where every model is served from another machine ("auto") or when asked ("on"); else
-    its last builds only, the timings waiting for them, since an expansion here (a model on
-    this machine, or the random proposer's trace replays) would share the timings' cores."""
-    if config.overlap == "off":
-        return None
-    if config.proposer == "llm" and (
-        config.overlap == "on" or bool(getattr(proposer, "all_remote", False))
-    ):
-        return "measurement"
-    return "builds"
+def overlaps(config: TuneConfig, proposer: Proposer) -> bool:
+    """Whether the next round's model calls run while this round is measured: asked for, or
+    "auto" with every model served from another machine. An endpoint on this machine (an
+    embedded server, a local Ollama) would share the cores the measurements time."""
+    if config.proposer != "llm" or config.overlap == "off":
+        return False
+    return config.overlap == "on" or bool(getattr(proposer, "all_remote", False))
 
 
 @contextlib.contextmanager
@@ -125,7 +121,7 @@ def colt_rounds(
     proposer: Proposer,
     models: Sequence[ModelInfo],
     *,
-    overlap: Overlap | None = None,
+    overlap: bool = False,
     cost_model: CostModel | None = None,
     other_models: Callable[[], ModelSpend] | None = None,
 ) -> Iterator[Search]:
@@ -136,11 +132,9 @@ def colt_rounds(
     network's task scheduler raises it before asking for the next round); returns when the
     search has nothing left to measure.
 
-    With ``overlap`` the expansions of round k+1 run while round k is measured (through its
-    timings, or beside its last builds), on the tree as round k's picks left it: the models see
-    values at most one round old, timings are unchanged, and the order of events is fixed, so
-    a resumed run replays the same way. The first round's programs are expanded only once
-    measured (the tree's roots are the best of them)."""
+    With ``overlap`` the expansions of round k+1 run while round k is measured, on the tree as
+    round k's picks left it: the models see values at most one round old, measurement is
+    unchanged, and the order of events is fixed, so a resumed run replays the same way."""
     settings = config.search
     sampler = streams(config.seed).sampler
     search, cost_model = _new_search(
@@ -150,8 +144,7 @@ def colt_rounds(
     _start(search, cost_model, session, recorder, settings.initial_samples, sampler)
     expansions = settings.expansions_for(config.proposer)
     fresh = FreshDraws(session, sampler, settings, seen=lambda key: key in search.pool)
-    grow = partial(_grow, search, expansions, settings, recorder)
-    ahead = RoundAhead(overlap, grow, fresh, cost_model, recorder) if overlap else None
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colt-grow") if overlap else None
     first_round, grown, stale = True, False, False
     try:
         while True:
@@ -162,17 +155,15 @@ def colt_rounds(
                 _end_round(search, recorder)
                 stale = False
             if not first_round and not grown:
-                grow()
-            first_round = False
+                _grow(search, expansions, settings, recorder)
+            first_round, grown = False, False
             picks = _picks(search, recorder, settings, fresh)
             if not picks:
                 return
-            grown = (
-                ahead is not None
-                and ahead.wanted(search.trials_done > 0)
-                and recorder.samples + len(picks) < recorder.budget
-            )
-            candidates, latencies = _measure(session, recorder, picks, ahead if grown else None)
+            grow_ahead = None
+            if ahead is not None and recorder.samples + len(picks) < recorder.budget:
+                grow_ahead = partial(ahead.submit, _grow, search, expansions, settings, recorder)
+            candidates, latencies, grown = _measure(session, recorder, picks, grow_ahead)
             _feed_back(search, cost_model, recorder, picks, candidates, latencies)
             stale = recorder.done  # a retrained model matters only to a next round, if any
             if not stale:
@@ -181,7 +172,7 @@ def colt_rounds(
             yield search
     finally:
         if ahead is not None:
-            ahead.close()
+            ahead.shutdown()
 
 
 def _start(
@@ -256,19 +247,22 @@ def _new_search(
 
 
 def _measure(
-    session: TuningSession, recorder: Recorder, picks: Sequence[Any], ahead: RoundAhead | None
-) -> tuple[list[Any], list[float | None]]:
-    """Builds and times the round's picks: their candidates and latencies, with the next
-    round's work done meanwhile where ``ahead`` is given."""
+    session: TuningSession,
+    recorder: Recorder,
+    picks: Sequence[Any],
+    grow_ahead: Callable[[], Future[None]] | None,
+) -> tuple[list[Any], list[float | None], bool]:
+    """Builds and times the round's picks: their candidates, latencies, and whether the next
+    round's expansions ran meanwhile (``grow_ahead`` starts them in another thread)."""
     candidates = [to_candidate(session.space, c.state) for c in picks]
     sources = [(c.origin, c.proposed_by) for c in picks]
-    keys = [c.key for c in picks]
-    if ahead is None:
-        return candidates, recorder.measure(keys, candidates, sources)
-    measure = partial(recorder.measure, keys, candidates, sources)
-    return candidates, ahead.beside(
-        lambda idle, wait: measure(when_a_worker_idles=idle, before_timing=wait)
-    )
+    growth = grow_ahead() if grow_ahead is not None else None
+    try:
+        latencies = recorder.measure([c.key for c in picks], candidates, sources)
+    finally:
+        if growth is not None:
+            growth.result()  # the search is touched again only after its thread is done
+    return candidates, latencies, growth is not None
 
 
 def _feed_back(
@@ -293,6 +287,42 @@ def _end_round(search: Search, recorder: Recorder) -> None:
     recorder.timer.add("cost_model", time.perf_counter() - started)
 
 
+def _draws(session: TuningSession, rng: np.random.Generator, count: int) -> list[Any]:
+    """``count`` random points of the design space, fewer where sampling keeps failing
+    (replayed on every core: the same draws as one at a time)."""
+    return list(session.space.random_samples(rng, count))
+
+
+class FreshDraws:
+    """The design-space draws a round's fresh samples are chosen from (the cost model ranks
+    them): each round a renewed share of new draws joins the draws not taken yet (their
+    features are cached), the newest ``fresh_pool`` kept. The pool grows while the cost model
+    learns, so the early rounds, whose ranking is weakest, draw least. The kept draws live
+    only in memory: a resumed run starts a new pool at its first live round (what it offers
+    is journaled, so nothing measured changes; its later draws differ from an uninterrupted
+    run's)."""
+
+    def __init__(
+        self,
+        session: TuningSession,
+        rng: np.random.Generator,
+        settings: SearchConfig,
+        *,
+        seen: Callable[[Any], bool],
+    ) -> None:
+        """``seen(key)``: whether the search holds the program already (taken or measured)."""
+        self.session, self.rng, self.seen = session, rng, seen
+        self.size = settings.fresh_pool if settings.fresh_share > 0 else 0
+        self.renewed = max(1, math.ceil(self.size * settings.fresh_renewal)) if self.size else 0
+        self.kept: list[Any] = []
+
+    def __call__(self) -> list[Any]:
+        self.kept = [state for state in self.kept if not self.seen(state.key)]
+        drawn = _draws(self.session, self.rng, self.renewed)
+        self.kept = [*self.kept, *drawn][-self.size :] if self.size else []
+        return list(self.kept)
+
+
 def _initial_states(
     session: TuningSession, samples: int, rng: np.random.Generator, seeded: Sequence[Any] = ()
 ) -> list[Any]:
@@ -303,7 +333,7 @@ def _initial_states(
     give the first measurement round (taken before the cost model knows anything) real
     diversity, and the tree then refines around whatever the machine says is fast.
     """
-    states = [*seeded, *session.space.design_spaces(), *design_space_draws(session, rng, samples)]
+    states = [*seeded, *session.space.design_spaces(), *_draws(session, rng, samples)]
     unique: dict[int, Any] = {}
     for state in states:
         unique.setdefault(state.key, state)

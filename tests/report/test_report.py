@@ -7,7 +7,6 @@ import json
 import math
 import re
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -417,15 +416,6 @@ def test_time_split_and_other(grid: Path) -> None:
     assert split["proposals"].mean == 50.0 and split["total"].mean == 100.0
     assert split["sampling"].mean == 1.0 and split["cost_model"].mean == 1.5
     assert split["other"].mean == pytest.approx(2.5)  # 100 - (2 + 50 + 1 + 1.5 + 20 + 20 + 3)
-
-
-def test_seconds_that_ran_beside_the_builds_count_once() -> None:
-    run = SimpleNamespace(
-        time_s={"total": 10.0, "search": 3.0, "build": 6.0, "run": 2.0, "overlapped": 2.0}
-    )
-    split = time_split([run])  # type: ignore[list-item]
-    assert split["overlapped"].mean == 2.0
-    assert split["other"].mean == pytest.approx(1.0)  # 10 - (3 + 6 + 2) + 2
 
 
 def _embedded_pngs(html_text: str) -> list[bytes]:

@@ -88,9 +88,7 @@ def test_only_a_batchs_fastest_new_best_is_checked(
     correct = session.space.design_spaces()[0].sch.mod
     scripted = iter([[3.0, 1.0, 2.0], [2.5]])
 
-    def measure(
-        candidates: list, screen: object = None, **_: object
-    ) -> tuple[list[Measurement], BatchTimes]:
+    def measure(candidates: list, screen: object = None) -> tuple[list[Measurement], BatchTimes]:
         times = next(scripted)
         assert len(times) == len(candidates)
         return [Measurement(t, (t,), None, "local") for t in times], BatchTimes(0.0, 0.0)
@@ -138,9 +136,7 @@ def test_a_screened_sample_is_timed_in_full_before_it_can_be_the_best(
     )
     screens: list[object] = []
 
-    def measure(
-        candidates: list, screen: object = None, **_: object
-    ) -> tuple[list[Measurement], BatchTimes]:
+    def measure(candidates: list, screen: object = None) -> tuple[list[Measurement], BatchTimes]:
         screens.append(screen)
         return next(scripted), BatchTimes(0.0, 0.0)
 

@@ -4,8 +4,6 @@ kills its children; the pool outlives runs in one process)."""
 from __future__ import annotations
 
 import functools
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -99,40 +97,3 @@ def test_warmed_workers_are_up_before_the_first_build() -> None:
         assert children() - before == warmed  # the build ran on a warmed worker
     finally:
         builder.close()
-
-
-class _HeldPool:
-    """A pool whose jobs end when the test says (each a Future the test completes)."""
-
-    def __init__(self) -> None:
-        self.jobs: list[Future] = []
-        self.submitted = threading.Event()
-
-    def submit(self, fn: object, job: object) -> Future:
-        self.jobs.append(Future())
-        if len(self.jobs) == 4:
-            self.submitted.set()
-        return self.jobs[-1]
-
-    def shutdown(self) -> None:
-        pass
-
-
-def test_a_worker_is_said_idle_once_fewer_builds_are_left_than_workers() -> None:
-    builder = PooledBuilder(f_build=build_without_intrinsics, timeout_sec=60.0, max_workers=2)
-    pool = _HeldPool()
-    builder.pool.shutdown()
-    builder.pool = pool  # type: ignore[assignment]
-    idle = threading.Event()
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        built = thread.submit(builder.build, [_input()] * 4, when_a_worker_idles=idle.set)
-        assert pool.submitted.wait(10)
-        for index, job in enumerate(pool.jobs[:3]):
-            assert not idle.wait(0.2)  # both workers still have a build to do
-            job.set_result(f"built-{index}")
-        assert idle.wait(10)  # one build left, two workers
-        assert not built.done()
-        pool.jobs[3].set_exception(TimeoutError())
-        results = built.result(timeout=10)
-    assert [r.artifact_path for r in results] == ["built-0", "built-1", "built-2", None]
-    assert "Timeout" in (results[3].error_msg or "")

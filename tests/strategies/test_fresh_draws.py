@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from colt.search.config import SearchConfig
-from colt.strategies.ahead import FreshDraws
+from colt.strategies.shared_tree import FreshDraws
 
 
 class _Space:
@@ -59,13 +59,3 @@ def test_no_fresh_share_draws_nothing() -> None:
         SimpleNamespace(space=space), np.random.default_rng(0), settings, seen=lambda key: False
     )
     assert draws() == [] and space.drawn == 0
-
-
-def test_drawn_ahead_the_next_call_takes_those_draws_and_draws_no_more() -> None:
-    ahead, space = _draws(0.25, set())
-    featured: list[list[int]] = []
-    ahead.draw_ahead(lambda states: featured.append([p.key for p in states]))
-    ahead.draw_ahead(lambda states: featured.append([]))  # once per call: no second renewal
-    assert featured == [[0, 1]] and space.drawn == 2
-    assert [p.key for p in ahead()] == [0, 1] and space.drawn == 2
-    assert [p.key for p in ahead()] == [0, 1, 2, 3] and space.drawn == 4  # none ahead: draws
