@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tvm
 from tvm.s_tir import meta_schedule as ms
 
-from colt.schedule.xgb_training import retrain
+from colt.schedule.xgb_training import retrain, training_data
 
 ROUND = 8
 
@@ -50,8 +49,7 @@ def fit_seconds(context: Any, candidates: list[Any], results: list[Any], ours: b
     for start in range(0, len(candidates), ROUND):
         model.last_train_size = 2**62  # adds the round without fitting
         model.update(context, candidates[start : start + ROUND], results[start : start + ROUND])
-        features = [f for group in model.data.values() for f in group.features]
-        ratios = np.concatenate([g.min_cost / g.costs for g in model.data.values()])
+        features, ratios = training_data(model)
         started = time.perf_counter()
         if ours:
             retrain(model)
