@@ -43,7 +43,7 @@ class Measurement:
     device: str | None = None  # which device timed it ("local" or the server's host:port)
     retries: tuple[str, ...] = ()  # "device: why" for each attempt that a device fault ended
     screened: bool = False  # timed once only: that timing was far slower than the best
-    # the built library that was timed (MetaSchedule's exported .tar); verification runs it
+    # the built library that was timed (a linked .so, or an exported .tar); verification runs it
     # instead of building the program again; None when nothing was built
     artifact: str | None = None
 
@@ -134,8 +134,8 @@ class LocalDevice:
         return [t.numpy() for t in tensors]
 
     def run_artifact(self, artifact: Path, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        """``run_once`` on a built artifact: the shared library the runner linked it into
-        when it timed it, else the archive (linked now)."""
+        """``run_once`` on a built artifact: a linked library as it is; an archive through the
+        library the runner linked it into when it timed it, else linked now."""
         linked = artifact.with_name(artifact.name + ".so")
         lib = tvm.runtime.load_module(str(linked if linked.exists() else artifact))
         return self.run_once(lib, arrays)
@@ -238,7 +238,7 @@ class TrackedDevices:
             return self.run_artifact(path, arrays)
 
     def run_artifact(self, artifact: Path, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        """``run_once`` on a built artifact (an exported .tar)."""
+        """``run_once`` on a built artifact (a linked library or an exported .tar)."""
         with self.health.beating():
             outputs, _, retries = self._with_device(lambda s, d: run_remote(s, artifact, arrays))
         if outputs is None:

@@ -48,6 +48,7 @@ def test_stopped_builders_end_their_workers_and_the_next_build_starts_new_ones()
     builder = pooled_builder(61.0)
     (built,) = builder.build([_input()])
     assert built.error_msg is None
+    _assert_linked_and_runs(Path(built.artifact_path))
     workers = psutil.Process().children(recursive=True)
     assert workers
     _stop_build_workers()
@@ -60,6 +61,21 @@ def test_stopped_builders_end_their_workers_and_the_next_build_starts_new_ones()
         assert built.error_msg is None
     finally:
         _stop_build_workers()
+
+
+def _assert_linked_and_runs(artifact: Path) -> None:
+    """A run's builder writes a shared library, linked once in the build worker, which the
+    timing worker loads as it is (an archive is linked again at every load)."""
+    import numpy as np
+    import tvm
+
+    assert artifact.suffix == ".so"
+    lib = tvm.runtime.load_module(str(artifact))
+    a = tvm.runtime.tensor(np.arange(16, dtype="float32"))
+    b = tvm.runtime.tensor(np.zeros(16, dtype="float32"))
+    lib["main"](a, b)
+    np.testing.assert_array_equal(b.numpy(), 2.0 * np.arange(16, dtype="float32"))
+    assert not list(artifact.parent.glob("*.tar"))
 
 
 def test_stock_builds_export_under_a_folder_the_caller_removes(tmp_path: Path) -> None:
