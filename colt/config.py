@@ -104,9 +104,9 @@ def screen_option() -> Any:
         1.5,
         flag="--screen",
         metavar="RATIO",
-        help="time a candidate once, and not again, when that timing is slower than RATIO "
-        "times the best so far: it cannot be the best (0: time every candidate in full; "
-        "default 1.5)",
+        help="run a candidate once first, and time it no further when that run is slower "
+        "than RATIO times the best so far: it cannot be the best (0: time every candidate in "
+        "full at once; default 1.5)",
         ge=0.0,
     )
 

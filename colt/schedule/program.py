@@ -115,10 +115,12 @@ class ProgramSpace:
             self._design_spaces = [p for p in programs if p is not None]
         return list(self._design_spaces)
 
-    def random_sample(self, rng: np.random.Generator) -> Program:
-        """A random point of the space: a random sketch with freshly sampled decisions."""
+    def random_sample(self, rng: np.random.Generator, sketch: int | None = None) -> Program:
+        """A random point of the space: a random sketch (or ``sketch``, an index of
+        ``sketches``) with freshly sampled decisions."""
         for _ in range(_SAMPLE_ATTEMPTS):
-            sampled = self._sample(self._draw(rng))
+            draw = self._draw(rng) if sketch is None else (sketch, int(rng.integers(1, MAX_SEED)))
+            sampled = self._sample(draw)
             if isinstance(sampled, Program):
                 return sampled
         raise IllegalEdit(f"no valid sample in {_SAMPLE_ATTEMPTS} attempts")

@@ -23,6 +23,7 @@ from colt.schedule.edits import vocabulary_for
 from colt.schedule.environment import CostModel, TraceEnvironment, to_candidate
 from colt.schedule.oracle import run_oracle
 from colt.schedule.session import TuningSession
+from colt.schedule.trace_points import IllegalEdit
 from colt.schedule.warm_start import pretrain, seed_states
 from colt.search.base import ModelInfo, Proposer
 from colt.search.mcts import Search
@@ -326,14 +327,31 @@ class FreshDraws:
 def _initial_states(
     session: TuningSession, samples: int, rng: np.random.Generator, seeded: Sequence[Any] = ()
 ) -> list[Any]:
-    """``seeded`` programs (the record library's best: measured first), the sketches, and
-    random points of the design space, without duplicates.
+    """``seeded`` programs (the record library's best: measured first), one random point of
+    each sketch, and random points of the design space, without duplicates.
 
     Local edits alone move slowly away from one seeded sample per sketch; a few random points
     give the first measurement round (taken before the cost model knows anything) real
-    diversity, and the tree then refines around whatever the machine says is fast.
+    diversity, and the tree then refines around whatever the machine says is fast. The
+    sketches' points are drawn from the run's sampler: the fixed ``design_spaces`` put the same
+    three programs into every matmul run's first round (median 20.5 ms in 133 runs, against
+    7.0 ms for the random draws beside them).
     """
-    states = [*seeded, *session.space.design_spaces(), *_draws(session, rng, samples)]
+    drawn = [*_sketch_samples(session, rng), *_draws(session, rng, samples)]
+    return _unique([*seeded, *drawn])
+
+
+def _sketch_samples(session: TuningSession, rng: np.random.Generator) -> list[Any]:
+    """One random point of each sketch that samples: unlike ``design_spaces``, different
+    for every run seed."""
+    programs = []
+    for sketch in range(len(session.space.sketches)):
+        with contextlib.suppress(IllegalEdit):
+            programs.append(session.space.random_sample(rng, sketch))
+    return programs
+
+
+def _unique(states: Sequence[Any]) -> list[Any]:
     unique: dict[int, Any] = {}
     for state in states:
         unique.setdefault(state.key, state)
@@ -348,15 +366,15 @@ def _ranked_initial_states(
     cost_model: CostModel,
     pool: int,
 ) -> list[Any]:
-    """``seeded``, then the best predicted ``samples`` + one per sketch of the sketches and
-    ``pool`` random points (in the order drawn where the model predicts nothing)."""
+    """``seeded``, then the best predicted ``samples`` + one per sketch of one point of each
+    sketch and ``pool`` random points (in the order drawn where the model predicts nothing)."""
     drawn = _initial_states(session, pool, rng)
     scores = cost_model.predict([to_candidate(session.space, state) for state in drawn])
     if all(score is not None for score in scores):
         order = sorted(range(len(drawn)), key=lambda i: -(scores[i] or 0.0))
         drawn = [drawn[i] for i in order]
-    kept = samples + len(session.space.design_spaces())
-    return _initial_states(session, 0, rng, [*seeded, *drawn[:kept]])
+    kept = samples + len(session.space.sketches)
+    return _unique([*seeded, *drawn[:kept]])
 
 
 def _grow(search: Search, expansions: int, settings: SearchConfig, recorder: Recorder) -> None:
