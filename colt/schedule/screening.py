@@ -38,22 +38,25 @@ class Screen:
         return measured
 
 
+# The probe lasts at least this long. One call of a 40 us kernel reads far above its steady
+# median (the call's own overhead), which screened even a run's best conv1d; a 10 ms probe of a
+# matmul strays from the full median no more than a 50 ms timing does (192 probes of a run's 64
+# programs: 99th percentile 1.34 against 1.43, none past 1.5).
+PROBE_MS = 10
+
+
 def screened_evaluator(
     rt_mod: Any, device: Any, config: Any, repeated_args: Any, *, above_s: float
 ) -> list[float]:
-    """MetaSchedule's evaluator behind a probe: one run of the kernel (after TVM's warm-up
-    run), and the full ``config`` timing only when that run was no slower than ``above_s``
-    (a worker or an RPC session runs it).
-
-    The probe skips ``min_repeat_ms``: a screened 10 ms candidate costs two runs, not the
-    eight of a 50 ms timing. One warm run strays from the full median no more than a 50 ms
-    timing does (192 probes of a matmul run's 64 programs: 99th percentile 1.34 against 1.43,
-    none past 1.5). A candidate that passes is timed afresh: its probe is not one of the
-    ``repeat`` timings."""
+    """MetaSchedule's evaluator behind a probe: one timing of at least ``PROBE_MS`` (after
+    TVM's warm-up run), and the full ``config`` timing only when that was no slower than
+    ``above_s`` (a worker or an RPC session runs it). A screened 10 ms candidate then costs
+    two runs, not the eight of a 50 ms timing. A candidate that passes is timed afresh: its
+    probe is not one of the ``repeat`` timings."""
     from tvm.s_tir.meta_schedule.runner.utils import run_evaluator_common
 
     if config.repeat > 1:
-        probe = config._replace(number=1, repeat=1, min_repeat_ms=0)
+        probe = config._replace(number=1, repeat=1, min_repeat_ms=PROBE_MS)
         first = run_evaluator_common(rt_mod, device, probe, repeated_args)
         if statistics.median(first) > above_s:
             return first
