@@ -42,7 +42,7 @@ class Measurement:
     error: str | None
     device: str | None = None  # which device timed it ("local" or the server's host:port)
     retries: tuple[str, ...] = ()  # "device: why" for each attempt that a device fault ended
-    screened: bool = False  # timed once only: that timing was far slower than the best
+    screened: bool = False  # probed once only: that run was far slower than the best
     # the built library that was timed (a linked .so, or an exported .tar); verification runs it
     # instead of building the program again; None when nothing was built
     artifact: str | None = None

@@ -16,9 +16,10 @@ if TYPE_CHECKING:  # devices imports this module
 
 @dataclass
 class Screen:
-    """Stops timing a candidate after its first timing when that is slower than ``ratio``
-    times the best latency known (before its batch, or earlier in it): such a candidate cannot
-    be the best, and its one timing is all the cost model needs. The others get every repeat.
+    """Stops timing a candidate after its probe (a timing of at least ``PROBE_MS``) when that
+    is slower than ``ratio`` times the best latency known (before its batch, or earlier in it):
+    such a candidate cannot be the best, and its probe is all the cost model needs. The others
+    are timed in full.
 
     Most candidates of a search are far from its best, and each repeat of a slow one costs its
     whole latency (five timings of at least 50 ms each); stock MetaSchedule times every one in
