@@ -21,6 +21,7 @@ from typing import Any
 import tvm
 from tvm.s_tir import meta_schedule as ms
 
+from colt.schedule.program import host_target
 from colt.schedule.xgb_training import retrain, training_data
 
 ROUND = 8
@@ -31,8 +32,7 @@ def measured(run_dir: Path) -> tuple[ms.TuneContext, list[Any], list[Any]]:
     database = ms.database.JSONDatabase(work_dir=str(run_dir / "database"))
     records = list(database.get_all_tuning_records())
     workload = records[0].workload
-    target = tvm.target.Target({"kind": "llvm", "num-cores": 2})
-    context = ms.TuneContext(workload.mod, target=target)
+    context = ms.TuneContext(workload.mod, target=host_target())
     candidates, results = [], []
     for record in records:
         schedule = tvm.s_tir.Schedule(workload.mod)

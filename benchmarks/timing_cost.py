@@ -20,12 +20,16 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import tvm
 from tvm.s_tir import meta_schedule as ms
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from retrain_cost import measured  # noqa: E402  (a script beside it)
 
 from colt.schedule.devices import LocalDevice
 from colt.schedule.measure import EVALUATOR, RUN_TIMEOUT_S, pooled_builder
@@ -36,29 +40,14 @@ ROUND = 8
 SCREEN = 1.5
 
 
-def _programs(run: Path) -> list[tuple[Any, Any]]:
-    """The run's measured programs in the order measured: (scheduled module, argument info)."""
-    folder = run / "database"
-    database = ms.database.JSONDatabase(
-        path_workload=str(folder / "database_workload.json"),
-        path_tuning_record=str(folder / "database_tuning_record.json"),
-        allow_missing=False,
-    )
-    programs = []
-    for record in database.get_all_tuning_records():
-        sch = tvm.s_tir.Schedule(record.workload.mod)
-        record.trace.apply_to_schedule(sch, remove_postproc=False)
-        programs.append((sch.mod, record.args_info))
-    return programs
-
-
 def measure_run(run: Path, device: LocalDevice) -> dict[str, Any]:
     best_s = json.loads((run / "results.json").read_text())["best_latency_s"]
     target = host_target()
     builder = pooled_builder(60.0)
     builder.warm()
     builder.wait_warm()  # the workers' imports are not a build's cost
-    programs = _programs(run)
+    _, candidates, _ = measured(run)  # the run's programs, in the order measured
+    programs = [(c.sch.mod, c.args_info) for c in candidates]
     build_s = run_s = 0.0
     screened = failed = 0
     for start in range(0, len(programs), ROUND):

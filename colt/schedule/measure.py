@@ -54,7 +54,8 @@ def export_linked(module: Any) -> str:
     (as MetaSchedule's export makes one). MetaSchedule exports a tar of object files, which
     every load links again: the timing worker, one candidate after another, paid 35 ms a
     candidate for the link (a 512^3 matmul) while the build workers, side by side, pay 24 ms
-    more to write the library linked."""
+    more to write the library linked (measured ad hoc; what it buys a run's timing:
+    benchmarks/timing_cost.py, docs/results/2026-12-08-timing-first-round)."""
     path = Path(tempfile.mkdtemp()) / "tvm_tmp_mod.so"
     module.export_library(str(path))
     return str(path)

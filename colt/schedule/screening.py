@@ -39,10 +39,11 @@ class Screen:
         return measured
 
 
-# The probe lasts at least this long. One call of a 40 us kernel reads far above its steady
-# median (the call's own overhead), which screened even a run's best conv1d; a 10 ms probe of a
-# matmul strays from the full median no more than a 50 ms timing does (192 probes of a run's 64
-# programs: 99th percentile 1.34 against 1.43, none past 1.5).
+# The probe lasts at least this long. In a timing worker one call of a 40 us kernel read far
+# above its median (the call's own overhead) and screened even a run's best conv1d. A 10 ms probe
+# strays from the full median about as little as a 50 ms timing: 99th percentile of probe ÷
+# median 1.05 against 1.04 on a matmul run's 64 programs, 1.07 against 1.04 on 40 conv1d ones,
+# none past 1.3 (benchmarks/probe_noise.py, docs/results/2026-12-08-timing-first-round).
 PROBE_MS = 10
 
 

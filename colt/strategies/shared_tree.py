@@ -366,7 +366,7 @@ def _ranked_initial_states(
     cost_model: CostModel,
     pool: int,
 ) -> list[Any]:
-    """``seeded``, then the best predicted ``samples`` + one per sketch of a point of each
+    """``seeded``, then the best predicted ``samples`` + one per sketch among a point of each
     sketch and ``pool`` random points (in the order drawn where the model predicts nothing)."""
     drawn = _initial_states(session, pool, rng)
     scores = cost_model.predict([to_candidate(session.space, state) for state in drawn])
